@@ -1,0 +1,190 @@
+"""The type registry: every task, trigger, condition and task-runner type Weir implements.
+
+Each type is registered once, under its current Kestra name, with the pydantic model of its
+properties and the aliases Kestra still accepts. Old names resolve in two ways: aliases declared
+with the type, and the package moves of Kestra 0.17/0.20 (``io.kestra.core.tasks.flows.If`` ->
+``io.kestra.plugin.core.flow.If``, ``...condition.ExecutionStatusCondition`` ->
+``...condition.ExecutionStatus``) that apply to every type.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+
+class Kind(StrEnum):
+    TASK = "task"
+    TRIGGER = "trigger"
+    CONDITION = "condition"
+    RUNNER = "taskRunner"
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    kind: Kind
+    name: str
+    model: type[BaseModel]
+    aliases: tuple[str, ...]
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+_PACKAGE_MOVES = {
+    "debugs": "debug",
+    "executions": "execution",
+    "flows": "flow",
+    "storages": "storage",
+    "states": "state",
+    "log": "log",
+    "templating": "templating",
+    "trigger": "trigger",
+    "kv": "kv",
+    "outputs": "output",
+    "namespace": "namespace",
+}
+
+_RENAMED = {
+    "io.kestra.core.tasks.flows.Flow": "io.kestra.plugin.core.flow.Subflow",
+    "io.kestra.core.tasks.flows.Worker": "io.kestra.plugin.core.flow.WorkingDirectory",
+    "io.kestra.core.tasks.executions.Counts": "io.kestra.plugin.core.execution.Count",
+    "io.kestra.core.tasks.storages.PurgeExecution": (
+        "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles"
+    ),
+    "io.kestra.core.tasks.storages.Purge": "io.kestra.plugin.core.execution.PurgeExecutions",
+    "io.kestra.core.models.conditions.types.VariableCondition": (
+        "io.kestra.plugin.core.condition.Expression"
+    ),
+    "io.kestra.core.models.tasks.runners.types.ProcessTaskRunner": (
+        "io.kestra.plugin.core.runner.Process"
+    ),
+    "io.kestra.plugin.scripts.runner.docker.DockerTaskRunner": (
+        "io.kestra.plugin.scripts.runner.docker.Docker"
+    ),
+}
+
+_CORE_TASK = re.compile(r"^io\.kestra\.core\.tasks\.([a-z]+)\.(\w+)$")
+_OLD_TRIGGER = re.compile(r"^io\.kestra\.core\.models\.triggers\.types\.(\w+)$")
+_OLD_CONDITION = re.compile(
+    r"^io\.kestra\.(?:core\.models\.conditions\.types|plugin\.core\.condition)\.(\w+)Condition$"
+)
+_FS_HTTP = re.compile(r"^io\.kestra\.plugin\.fs\.http\.(Request|Download|Trigger)$")
+
+
+def modernise(name: str) -> str:
+    """The current name of a type known by an old Kestra name; unchanged when not an old name."""
+    if name in _RENAMED:
+        return _RENAMED[name]
+    if match := _CORE_TASK.match(name):
+        package = _PACKAGE_MOVES.get(match.group(1), match.group(1))
+        return f"io.kestra.plugin.core.{package}.{match.group(2)}"
+    if match := _OLD_TRIGGER.match(name):
+        return f"io.kestra.plugin.core.trigger.{match.group(1)}"
+    if match := _OLD_CONDITION.match(name):
+        return f"io.kestra.plugin.core.condition.{match.group(1)}"
+    if match := _FS_HTTP.match(name):
+        return f"io.kestra.plugin.core.http.{match.group(1)}"
+    return name
+
+
+M = TypeVar("M", bound=type[BaseModel])
+
+
+class TypeRegistry:
+    """Types by kind; lookups accept current names, declared aliases and Kestra's old names."""
+
+    def __init__(self) -> None:
+        self._types: dict[Kind, dict[str, TypeInfo]] = {kind: {} for kind in Kind}
+        self._aliases: dict[Kind, dict[str, str]] = {kind: {} for kind in Kind}
+        self._closest: dict[tuple[Kind, str], list[str]] = {}
+
+    def register(self, kind: Kind, name: str, aliases: Iterable[str] = ()) -> Callable[[M], M]:
+        """Class decorator registering a property model under ``name``."""
+
+        def decorate(model: M) -> M:
+            table = self._types[kind]
+            if name in table:
+                raise ValueError(f"{kind.value} type {name} is registered twice")
+            info = TypeInfo(kind, name, model, tuple(aliases))
+            table[name] = info
+            self._closest.clear()
+            for alias in info.aliases:
+                self._aliases[kind][alias] = name
+            return model
+
+        return decorate
+
+    def resolve(self, kind: Kind, name: str) -> TypeInfo | None:
+        table = self._types[kind]
+        if name in table:
+            return table[name]
+        canonical = self._aliases[kind].get(name) or modernise(name)
+        canonical = self._aliases[kind].get(canonical, canonical)
+        return table.get(canonical)
+
+    def closest(self, kind: Kind, name: str, limit: int = 3) -> list[str]:
+        """Registered names nearest to ``name``, compared by class name (cached)."""
+        key = (kind, name)
+        if key not in self._closest:
+            shorts: dict[str, list[str]] = {}
+            for registered in self._types[kind]:
+                shorts.setdefault(registered.rsplit(".", 1)[-1].lower(), []).append(registered)
+            short = name.rsplit(".", 1)[-1].lower()
+            matches = difflib.get_close_matches(short, list(shorts), n=limit, cutoff=0.7)
+            self._closest[key] = [full for match in matches for full in shorts[match]][:limit]
+        return self._closest[key]
+
+    def types(self, kind: Kind) -> list[TypeInfo]:
+        return sorted(self._types[kind].values(), key=lambda info: info.name)
+
+    def names(self, kind: Kind) -> set[str]:
+        return set(self._types[kind])
+
+
+registry = TypeRegistry()
+"""The registry of the types Weir implements; filled by importing ``controlplane.spec.plugins``."""
+
+
+def task(name: str, *aliases: str) -> Callable[[M], M]:
+    return registry.register(Kind.TASK, name, aliases)
+
+
+def trigger(name: str, *aliases: str) -> Callable[[M], M]:
+    return registry.register(Kind.TRIGGER, name, aliases)
+
+
+def condition(name: str, *aliases: str) -> Callable[[M], M]:
+    return registry.register(Kind.CONDITION, name, aliases)
+
+
+def runner(name: str, *aliases: str) -> Callable[[M], M]:
+    return registry.register(Kind.RUNNER, name, aliases)
+
+
+def legacy_names(kind: Kind, name: str) -> list[str]:
+    """Older names Kestra accepted for ``name`` that :func:`modernise` maps back to it."""
+    short = name.rsplit(".", 1)[-1]
+    candidates = [old for old, new in _RENAMED.items() if new == name]
+    if kind is Kind.TASK and name.startswith("io.kestra.plugin.core."):
+        package = name.split(".")[-2]
+        for old_package, new_package in _PACKAGE_MOVES.items():
+            if new_package == package:
+                candidates.append(f"io.kestra.core.tasks.{old_package}.{short}")
+    if kind is Kind.TASK and name.startswith("io.kestra.plugin.core.http."):
+        candidates.append(f"io.kestra.plugin.fs.http.{short}")
+    if kind is Kind.TRIGGER and name.startswith("io.kestra.plugin.core.trigger."):
+        candidates.append(f"io.kestra.core.models.triggers.types.{short}")
+        if short in ("Request", "Download", "Trigger"):
+            candidates.append(f"io.kestra.plugin.fs.http.{short}")
+    if kind is Kind.CONDITION and name.startswith("io.kestra.plugin.core.condition."):
+        candidates.append(f"io.kestra.core.models.conditions.types.{short}Condition")
+        candidates.append(f"io.kestra.plugin.core.condition.{short}Condition")
+    return [old for old in candidates if modernise(old) == name and old != name]
