@@ -1,0 +1,239 @@
+"""The storage the engine needs, declared as Protocols; ``controlplane.store`` implements them.
+
+Repositories flush and never commit: a unit of work (``Store.unit()``) owns the transaction and
+commits when its block ends without an error. Names follow ``create_`` / ``read_`` / ``list_`` /
+``update_`` / ``delete_``. Every repository method runs inside a unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, BinaryIO, Literal, Protocol
+
+from controlplane.engine.model import Execution, State, TaskRun
+
+KvType = Literal["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"]
+LogLevel = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
+
+
+@dataclass(frozen=True)
+class FlowRecord:
+    """One revision of a flow: its YAML source as written, and who manages it."""
+
+    namespace: str
+    flow_id: str
+    revision: int
+    source: str
+    managed_by: str | None
+    updated: datetime
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class NamespaceRecord:
+    name: str
+    description: str | None
+    variables: dict[str, Any]
+    labels: dict[str, str]
+    managed_by: str | None
+    revision: int
+
+
+@dataclass(frozen=True)
+class KvEntry:
+    namespace: str
+    key: str
+    type: KvType
+    value: Any
+    expires: datetime | None
+    managed_by: str | None
+    revision: int
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class SecretMeta:
+    """What may be said of a secret: never its value."""
+
+    namespace: str
+    name: str
+    fingerprint: str
+    managed_by: str | None
+    revision: int
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    execution_id: str
+    task_run_id: str | None
+    task_id: str | None
+    attempt: int | None
+    level: LogLevel
+    message: str
+    at: datetime
+    namespace: str = ""
+    flow_id: str = ""
+
+
+@dataclass(frozen=True)
+class Metric:
+    execution_id: str
+    task_run_id: str | None
+    task_id: str | None
+    name: str
+    type: Literal["counter", "timer"]
+    value: float
+    tags: dict[str, str] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+class FlowRepository(Protocol):
+    def create_flow_revision(
+        self, namespace: str, flow_id: str, source: str, managed_by: str | None
+    ) -> FlowRecord:
+        """Save ``source`` as the next revision; the same source as the latest saves nothing."""
+
+    def read_flow(
+        self, namespace: str, flow_id: str, revision: int | None = None
+    ) -> FlowRecord | None:
+        """The latest (or the given) revision; None when missing or deleted."""
+
+    def list_flows(self, namespace_prefix: str | None = None) -> list[FlowRecord]:
+        """Latest revision of every live flow, ordered by namespace then id."""
+
+    def list_flow_revisions(self, namespace: str, flow_id: str) -> list[FlowRecord]: ...
+
+    def delete_flow(self, namespace: str, flow_id: str) -> bool: ...
+
+
+class NamespaceRepository(Protocol):
+    def update_namespace(self, record: NamespaceRecord) -> NamespaceRecord:
+        """Create or replace; the revision returned is one more than the stored one."""
+
+    def read_namespace(self, name: str) -> NamespaceRecord | None: ...
+
+    def list_namespaces(self, prefix: str | None = None) -> list[NamespaceRecord]: ...
+
+    def delete_namespace(self, name: str) -> bool: ...
+
+
+class ExecutionRepository(Protocol):
+    def create_execution(self, execution: Execution) -> None: ...
+
+    def read_execution(self, execution_id: str, for_update: bool = False) -> Execution | None:
+        """``for_update`` locks the row until the unit ends (PostgreSQL); SQLite serializes."""
+
+    def update_execution(self, execution: Execution, changed: Iterable[TaskRun]) -> None:
+        """Persist the execution row and the task runs in ``changed`` (inserted or updated)."""
+
+    def list_executions(
+        self,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[State] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Execution]:
+        """Newest first; task runs included."""
+
+    def list_unfinished_execution_ids(self) -> list[str]:
+        """Executions not in a terminal state (CREATED, QUEUED, RUNNING, PAUSED...)."""
+
+    def count_running(self, namespace: str, flow_id: str) -> int:
+        """Executions of the flow that hold a concurrency slot (RUNNING, PAUSED, KILLING)."""
+
+    def delete_execution(self, execution_id: str) -> bool: ...
+
+
+class LogRepository(Protocol):
+    def create_logs(self, entries: Sequence[LogEntry]) -> None: ...
+
+    def list_logs(
+        self, execution_id: str, min_level: LogLevel = "TRACE", after: int = 0
+    ) -> list[tuple[int, LogEntry]]:
+        """Entries in order with their sequence number; ``after`` skips those already read."""
+
+
+class MetricRepository(Protocol):
+    def create_metrics(self, metrics: Sequence[Metric]) -> None: ...
+
+    def list_metrics(self, execution_id: str) -> list[Metric]: ...
+
+
+class KvRepository(Protocol):
+    def update_kv(
+        self,
+        namespace: str,
+        key: str,
+        value: Any,
+        type: KvType,
+        expires: datetime | None,
+        managed_by: str | None = None,
+    ) -> KvEntry: ...
+
+    def read_kv(self, namespace: str, key: str) -> KvEntry | None:
+        """The entry of exactly this namespace; None when missing or expired."""
+
+    def list_kv(self, namespace: str) -> list[KvEntry]: ...
+
+    def delete_kv(self, namespace: str, key: str) -> bool: ...
+
+
+class SecretRepository(Protocol):
+    def update_secret(
+        self, namespace: str, name: str, value: str, managed_by: str | None = None
+    ) -> SecretMeta:
+        """Encrypt and store ``value`` (AES-GCM); the fingerprint is a keyed hash of it."""
+
+    def read_secret_value(self, namespace: str, name: str) -> str | None:
+        """The decrypted value of exactly this namespace, for the engine only."""
+
+    def list_secrets(self, namespace: str) -> list[SecretMeta]: ...
+
+    def delete_secret(self, namespace: str, name: str) -> bool: ...
+
+
+class Repositories(Protocol):
+    flows: FlowRepository
+    namespaces: NamespaceRepository
+    executions: ExecutionRepository
+    logs: LogRepository
+    metrics: MetricRepository
+    kv: KvRepository
+    secrets: SecretRepository
+
+
+class FileStorage(Protocol):
+    """Internal storage: files addressed by ``kestra:///namespace/path/...`` URIs.
+
+    A folder by default; the interface is small enough for a bucket to implement it.
+    """
+
+    def put(self, path: str, data: bytes | BinaryIO) -> str:
+        """Store under ``path`` (relative, '/'-separated) and return its URI."""
+
+    def open(self, uri: str) -> BinaryIO:
+        """Raises FileNotFoundError naming the URI when absent."""
+
+    def exists(self, uri: str) -> bool: ...
+
+    def size(self, uri: str) -> int: ...
+
+    def delete_prefix(self, path: str) -> int:
+        """Delete everything under ``path``; returns how many files went."""
+
+    def list(self, path: str) -> Iterator[str]:
+        """URIs of the files under ``path``."""
+
+
+class Store(Protocol):
+    files: FileStorage
+
+    def unit(self) -> AbstractContextManager[Repositories]:
+        """A transaction: commits when the block ends normally, rolls back on an exception."""
+
+    def close(self) -> None: ...
