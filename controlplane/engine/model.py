@@ -118,6 +118,10 @@ class TaskRun:
     history: list[Transition] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    wake_at: datetime | None = None
+    """When a waiting run (retry delay, timed pause, loop interval) must be looked at again."""
+    items: list[str] | None = None
+    """The values a loop task iterates over, rendered once when it starts."""
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -138,6 +142,8 @@ class TaskRun:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "wakeAt": self.wake_at.isoformat() if self.wake_at else None,
+            "items": self.items,
             "taskId": self.task_id,
             "parentTaskRunId": self.parent_id,
             "value": self.value,
@@ -160,6 +166,8 @@ class TaskRun:
             history=[Transition.from_dict(t) for t in data.get("history", [])],
             attempts=[Attempt.from_dict(a) for a in data.get("attempts", [])],
             outputs=data.get("outputs") or {},
+            wake_at=datetime.fromisoformat(data["wakeAt"]) if data.get("wakeAt") else None,
+            items=data.get("items"),
         )
 
 

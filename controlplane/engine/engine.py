@@ -1,0 +1,396 @@
+"""The engine: executions created, advanced step by step, persisted, and handed to workers.
+
+One executor thread takes events (a new execution, an attempt's result, a resume, a kill, a
+timer, a child execution that started or ended) from a queue. It drains what is waiting, applies
+it execution by execution through :class:`~controlplane.engine.executor.Step`, persists every
+changed execution and task run in one transaction, and only then acts on the effects: work for
+the workers, subflows to create, timers to set, waiters to wake.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import queue
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from controlplane.engine.executor import Effects, Step, StepEnv, SubflowStart
+from controlplane.engine.inputs import resolve_inputs
+from controlplane.engine.model import Execution, ParentRef, State, new_id, now
+from controlplane.engine.ports import FlowRecord, Repositories, Store
+from controlplane.engine.work import AttemptResult, WorkItem
+from controlplane.errors import WeirError
+from controlplane.expr import Renderer
+from controlplane.spec.flow import Flow
+from controlplane.spec.problems import FlowInvalid
+from controlplane.spec.validate import validate_text
+
+log = logging.getLogger(__name__)
+
+
+class FlowNotFound(WeirError):
+    code = "flow_not_found"
+
+
+class ExecutionNotFound(WeirError):
+    code = "execution_not_found"
+
+
+class WorkerPort(Protocol):
+    def submit(self, item: WorkItem, on_done: Callable[[AttemptResult], None]) -> None: ...
+
+    def kill(self, task_run_id: str) -> None: ...
+
+    def shutdown(self, grace_seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    work_root: Path
+    envs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Event:
+    execution_id: str
+    kind: str
+    payload: Any = None
+
+
+class Engine:
+    def __init__(self, store: Store, worker: WorkerPort, settings: EngineSettings) -> None:
+        self.store = store
+        self.worker = worker
+        self.settings = settings
+        self.renderer = Renderer()
+        self.env = StepEnv(self.renderer, settings.work_root, settings.envs)
+        self._events: queue.Queue[_Event | None] = queue.Queue()
+        self._active: dict[str, Execution] = {}
+        self._flows: dict[tuple[str, str, int], Flow] = {}
+        self._timers: list[tuple[datetime, str]] = []
+        self._done = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        with self.store.unit() as repos:
+            unfinished = repos.executions.list_unfinished_execution_ids()
+        for execution_id in unfinished:
+            self._events.put(_Event(execution_id, "recover"))
+        self._thread = threading.Thread(target=self._loop, name="weir-executor", daemon=True)
+        self._thread.start()
+
+    def stop(self, grace_seconds: float = 10.0) -> None:
+        self.worker.shutdown(grace_seconds)
+        self._stopping.set()
+        self._events.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=grace_seconds + 5)
+            self._thread = None
+
+    # -- commands -----------------------------------------------------------------------------
+    def create_execution(
+        self,
+        namespace: str,
+        flow_id: str,
+        inputs: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+        trigger: Mapping[str, Any] | None = None,
+        revision: int | None = None,
+        parent: ParentRef | None = None,
+        coerce_inputs: bool = True,
+    ) -> Execution:
+        """Create an execution and queue it; raises FlowNotFound or InputError."""
+        with self.store.unit() as repos:
+            execution = self._new_execution(
+                repos, namespace, flow_id, inputs or {}, labels or {}, trigger, revision, parent,
+                coerce_inputs,
+            )  # fmt: skip
+        self._events.put(_Event(execution.id, "start"))
+        return execution
+
+    def kill(self, execution_id: str) -> None:
+        self._require(execution_id)
+        self._events.put(_Event(execution_id, "kill"))
+
+    def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None) -> None:
+        self._require(execution_id)
+        self._events.put(_Event(execution_id, "resume", dict(inputs or {})))
+
+    def read(self, execution_id: str) -> Execution:
+        return self._require(execution_id)
+
+    def wait(
+        self, execution_id: str, timeout: float | None = None, until: frozenset[State] | None = None
+    ) -> Execution:
+        """Block until the execution is over (or in one of ``until``); returns its state then."""
+        deadline = None if timeout is None else now().timestamp() + timeout
+        with self._done:
+            while True:
+                execution = self._active.get(execution_id) or self._require(execution_id)
+                if _over(execution) or (until is not None and execution.state in until):
+                    return execution
+                remaining = None if deadline is None else deadline - now().timestamp()
+                if remaining is not None and remaining <= 0:
+                    return execution
+                self._done.wait(timeout=min(remaining or 0.5, 0.5))
+
+    # -- the executor loop ----------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            first = self._next_event()
+            if first is None:
+                if self._stopping.is_set():
+                    return
+                continue
+            batch = [first]
+            while len(batch) < 500:
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    break
+                if event is None:
+                    self._stopping.set()
+                    break
+                batch.append(event)
+            try:
+                self._process(batch)
+            except Exception:  # the loop must survive; what was cached is re-read on next use
+                ids = sorted({event.execution_id for event in batch})
+                log.exception("executor step failed for %s", ids)
+                for execution_id in ids:
+                    self._active.pop(execution_id, None)
+
+    def _next_event(self) -> _Event | None:
+        timeout = None
+        if self._timers:
+            timeout = max(0.0, (self._timers[0][0] - now()).total_seconds())
+        try:
+            event = self._events.get(timeout=timeout)
+        except queue.Empty:
+            event = None
+        due = now()
+        while self._timers and self._timers[0][0] <= due:
+            _, execution_id = heapq.heappop(self._timers)
+            self._events.put(_Event(execution_id, "wake"))
+        return event
+
+    def _process(self, batch: list[_Event]) -> None:
+        grouped: dict[str, list[_Event]] = defaultdict(list)
+        for event in batch:
+            grouped[event.execution_id].append(event)
+        outcomes: list[tuple[Execution, Effects, list[str]]] = []
+        with self.store.unit() as repos:
+            for execution_id, events in grouped.items():
+                outcome = self._step(repos, execution_id, events)
+                if outcome is not None:
+                    outcomes.append(outcome)
+        for execution, effects, kills in outcomes:
+            self._act(execution, effects, kills)
+
+    def _step(
+        self, repos: Repositories, execution_id: str, events: list[_Event]
+    ) -> tuple[Execution, Effects, list[str]] | None:
+        execution = self._active.get(execution_id)
+        if execution is None:
+            execution = repos.executions.read_execution(execution_id)
+            if execution is None:
+                return None
+        flow = self._flow(repos, execution.namespace, execution.flow_id, execution.flow_revision)
+        step = Step(execution, flow, self.env)
+        kills: list[str] = []
+        for event in events:
+            kills += self._apply(repos, step, flow, event)
+        effects = step.advance()
+        if step.changed or step.execution_changed or effects.logs:
+            repos.executions.update_execution(execution, step.changed.values())
+        if effects.logs:
+            repos.logs.create_logs(effects.logs)
+        return execution, effects, kills
+
+    def _apply(self, repos: Repositories, step: Step, flow: Flow, event: _Event) -> list[str]:
+        kind = event.kind
+        if kind == "start":
+            self._admit(repos, step, flow)
+        elif kind == "dequeue" and step.ex.state is State.QUEUED:
+            step.ex.transition(State.RUNNING)
+            step.execution_changed = True
+        elif kind == "result":
+            step.apply_result(event.payload)
+        elif kind == "subflow_started":
+            run_id, child_id, wait = event.payload
+            step.apply_subflow_started(run_id, child_id, wait)
+        elif kind == "subflow_failed":
+            run_id, message = event.payload
+            step.apply_subflow_failed_to_start(run_id, message)
+        elif kind == "subflow_ended":
+            run_id, child = event.payload
+            step.apply_subflow_ended(run_id, child)
+        elif kind == "resume":
+            step.resume(event.payload)
+        elif kind == "kill":
+            return step.kill()
+        elif kind == "recover":
+            step.redispatch_unfinished()
+        return []
+
+    def _admit(self, repos: Repositories, step: Step, flow: Flow) -> None:
+        """Apply the flow's concurrency limit to a new execution."""
+        limit = flow.concurrency
+        if limit is None or step.ex.state is not State.CREATED:
+            return
+        running = repos.executions.count_running(step.ex.namespace, step.ex.flow_id)
+        if running < limit.limit:
+            return
+        target = {"QUEUE": State.QUEUED, "CANCEL": State.CANCELLED, "FAIL": State.FAILED}
+        step.ex.transition(target[limit.behavior])
+        step.execution_changed = True
+
+    def _act(self, execution: Execution, effects: Effects, kills: list[str]) -> None:
+        for run_id in kills:
+            self.worker.kill(run_id)
+        for item in effects.dispatch:
+            self.worker.submit(item, self._result_handler(item.execution_id))
+        for start in effects.subflows:
+            self._start_subflow(execution, start)
+        if effects.wake_at is not None:
+            heapq.heappush(self._timers, (effects.wake_at, execution.id))
+        if _over(execution):
+            self._active.pop(execution.id, None)
+            self._after_end(execution)
+        else:
+            self._active[execution.id] = execution
+        with self._done:
+            self._done.notify_all()
+
+    def _after_end(self, execution: Execution) -> None:
+        if execution.parent is not None:
+            parent = execution.parent
+            self._events.put(
+                _Event(parent.execution_id, "subflow_ended", (parent.task_run_id, execution))
+            )
+        with self.store.unit() as repos:
+            queued = repos.executions.list_executions(
+                execution.namespace, execution.flow_id, states=[State.QUEUED], limit=1000
+            )
+        if queued:
+            self._events.put(_Event(queued[-1].id, "dequeue"))
+
+    def _result_handler(self, execution_id: str) -> Callable[[AttemptResult], None]:
+        def handle(result: AttemptResult) -> None:
+            self._events.put(_Event(execution_id, "result", result))
+
+        return handle
+
+    # -- subflows and flows ---------------------------------------------------------------------
+    def _start_subflow(self, parent: Execution, start: SubflowStart) -> None:
+        ref = ParentRef(parent.id, start.parent_run_id, parent.namespace, parent.flow_id)
+        labels = {**start.labels, "system.correlationId": parent.labels.get(
+            "system.correlationId", parent.id
+        )}  # fmt: skip
+        try:
+            with self.store.unit() as repos:
+                child = self._new_execution(
+                    repos, start.namespace, start.flow_id, start.inputs, labels, None,
+                    start.revision, ref, True,
+                )  # fmt: skip
+        except WeirError as exc:
+            self._events.put(
+                _Event(parent.id, "subflow_failed", (start.parent_run_id, exc.message))
+            )
+            return
+        self._events.put(_Event(child.id, "start"))
+        self._events.put(
+            _Event(parent.id, "subflow_started", (start.parent_run_id, child.id, start.wait))
+        )
+
+    def _new_execution(
+        self,
+        repos: Repositories,
+        namespace: str,
+        flow_id: str,
+        inputs: Mapping[str, Any],
+        labels: Mapping[str, str],
+        trigger: Mapping[str, Any] | None,
+        revision: int | None,
+        parent: ParentRef | None,
+        coerce_inputs: bool,
+    ) -> Execution:
+        record = repos.flows.read_flow(namespace, flow_id, revision)
+        if record is None:
+            raise FlowNotFound(f"flow {namespace}/{flow_id} does not exist")
+        flow = self._parse(record)
+        execution_id = new_id()
+        typed = (
+            resolve_inputs(flow, inputs, self.renderer, {"flow": {"id": flow_id}},
+                           self._file_saver(namespace, flow_id, execution_id))
+            if coerce_inputs
+            else dict(inputs)
+        )  # fmt: skip
+        execution = Execution(
+            id=execution_id,
+            namespace=namespace,
+            flow_id=flow_id,
+            flow_revision=record.revision,
+            inputs=typed,
+            labels={**flow.labels, **labels},
+            trigger=dict(trigger) if trigger else None,
+            parent=parent,
+        )
+        execution.labels.setdefault("system.correlationId", execution.id)
+        repos.executions.create_execution(execution)
+        return execution
+
+    def _file_saver(
+        self, namespace: str, flow_id: str, execution_id: str
+    ) -> Callable[[str, bytes], str]:
+        prefix = f"{namespace.replace('.', '/')}/{flow_id}/executions/{execution_id}/inputs"
+
+        def save(input_id: str, data: bytes) -> str:
+            return self.store.files.put(f"{prefix}/{input_id}/{input_id}", data)
+
+        return save
+
+    def _flow(self, repos: Repositories, namespace: str, flow_id: str, revision: int) -> Flow:
+        key = (namespace, flow_id, revision)
+        flow = self._flows.get(key)
+        if flow is None:
+            record = repos.flows.read_flow(namespace, flow_id, revision)
+            if record is None:
+                raise FlowNotFound(f"flow {namespace}/{flow_id} revision {revision} is gone")
+            flow = self._parse(record)
+        return flow
+
+    def _parse(self, record: FlowRecord) -> Flow:
+        key = (record.namespace, record.flow_id, record.revision)
+        flow = self._flows.get(key)
+        if flow is None:
+            result = validate_text(record.source, f"{record.namespace}/{record.flow_id}")
+            if result.flow is None:
+                raise FlowInvalid(result.problems)
+            flow = result.flow
+            self._flows[key] = flow
+        return flow
+
+    def _require(self, execution_id: str) -> Execution:
+        execution = self._active.get(execution_id)
+        if execution is not None:
+            return execution
+        with self.store.unit() as repos:
+            execution = repos.executions.read_execution(execution_id)
+        if execution is None:
+            raise ExecutionNotFound(f"execution {execution_id} does not exist")
+        return execution
+
+
+def _over(execution: Execution) -> bool:
+    return execution.state.terminal and all(r.state.terminal for r in execution.task_runs)

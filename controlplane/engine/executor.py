@@ -1,0 +1,520 @@
+"""The executor's decision step: from an execution and its flow, the next transitions.
+
+A :class:`Step` is built from the persisted state of one execution. It first takes in what
+happened (attempt results, a child execution that ended, a resume or a kill), then
+:meth:`Step.advance` walks the flow's task tree: it creates the task runs that may start,
+resolves flowable tasks (their state follows from their children's) and ends the execution when
+its tasks are done. The step only mutates the execution in memory and lists its effects (runs to
+dispatch to workers, subflows to start, times to wake up); the engine persists every change
+before it acts on any effect.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from controlplane.engine import flowables
+from controlplane.engine.model import Attempt, Execution, State, TaskRun, new_id, now
+from controlplane.engine.ports import LogEntry, LogLevel
+from controlplane.engine.variables import Lineage, base_variables, outputs_tree, task_variables
+from controlplane.engine.work import AttemptResult, WorkItem
+from controlplane.expr import ExpressionError, Renderer, is_truthy
+from controlplane.spec.flow import Flow
+from controlplane.spec.inputs import INPUT_TYPES
+from controlplane.spec.plugins.flow import Subflow, WorkingDirectory
+from controlplane.spec.tasks import ConstantRetry, ExponentialRetry, RandomRetry, TaskSpec
+
+Retry = ConstantRetry | ExponentialRetry | RandomRetry
+
+STOPPED = frozenset({State.FAILED, State.KILLED, State.CANCELLED})
+
+
+@dataclass(frozen=True)
+class StepEnv:
+    """What a step needs besides the execution: rendering and where working directories live."""
+
+    renderer: Renderer
+    work_root: Path
+    envs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubflowStart:
+    parent_run_id: str
+    namespace: str
+    flow_id: str
+    inputs: dict[str, Any]
+    labels: dict[str, str]
+    wait: bool
+    revision: int | None
+
+
+@dataclass
+class Effects:
+    dispatch: list[WorkItem] = field(default_factory=list)
+    subflows: list[SubflowStart] = field(default_factory=list)
+    wake_at: datetime | None = None
+    logs: list[LogEntry] = field(default_factory=list)
+
+
+class Step:
+    def __init__(self, execution: Execution, flow: Flow, env: StepEnv) -> None:
+        self.ex = execution
+        self.flow = flow
+        self.env = env
+        self.tasks: dict[str, TaskSpec] = {}
+        self.parent_task: dict[str, str | None] = {}
+        for _, task in flow.all_tasks():
+            self.tasks[task.id] = task
+            for _, child in task.children():
+                self.parent_task[child.id] = task.id
+        self.index = {(r.task_id, r.parent_id, r.value): r for r in execution.task_runs}
+        self.changed: dict[str, TaskRun] = {}
+        self.effects = Effects()
+        self._dispatch: list[TaskRun] = []
+        self._base: dict[str, Any] | None = None
+        self._lineage: Lineage | None = None
+        self.execution_changed = False
+
+    # -- what happened ------------------------------------------------------------------------
+    def apply_result(self, result: AttemptResult) -> None:
+        run = self._run(result.task_run_id)
+        if run is None or run.state.terminal:
+            return  # a late result for a run that was already settled (killed, restarted)
+        task = self.tasks[run.task_id]
+        run.attempts.append(Attempt(result.state, result.started, result.ended))
+        run.outputs = {**run.outputs, **result.outputs}
+        if result.labels:
+            self.ex.labels.update(result.labels)
+            self.execution_changed = True
+        if run.state is not State.RUNNING:
+            run.transition(State.RUNNING, result.started)
+        self.touch(run)
+        if result.state is State.FAILED and self.ex.state is not State.KILLING:
+            delay = self._retry_delay(task, run)
+            if delay is not None:
+                run.transition(State.RETRYING, result.ended)
+                run.wake_at = result.ended + delay
+                return
+        state = result.state
+        if state is State.SUCCESS and len(run.attempts) > 1 and self._warning_on_retry(task):
+            state = State.WARNING
+        self.finish(task, run, state, at=result.ended)
+
+    def apply_subflow_started(self, run_id: str, child_id: str, wait: bool) -> None:
+        run = self._run(run_id)
+        if run is None or run.state.terminal:
+            return
+        run.outputs = {**run.outputs, "executionId": child_id}
+        self.touch(run)
+        if not wait:
+            self.finish(self.tasks[run.task_id], run, State.SUCCESS)
+
+    def apply_subflow_failed_to_start(self, run_id: str, message: str) -> None:
+        run = self._run(run_id)
+        if run is not None and not run.state.terminal:
+            self.log(run, "ERROR", message)
+            self.finish(self.tasks[run.task_id], run, State.FAILED)
+
+    def apply_subflow_ended(self, run_id: str, child: Execution) -> None:
+        run = self._run(run_id)
+        if run is None or run.state.terminal:
+            return
+        task = self.tasks[run.task_id]
+        assert isinstance(task, Subflow)
+        run.outputs = {
+            **run.outputs,
+            "executionId": child.id,
+            "state": child.state.value,
+            "outputs": child.outputs or {},
+        }
+        state = child.state
+        if state in STOPPED and not task.transmitFailed:
+            state = State.SUCCESS
+        self.finish(task, run, state if state.terminal else State.FAILED)
+
+    def resume(self, inputs: Mapping[str, Any]) -> list[str]:
+        """Resume every paused task; returns the ids of the resumed task runs."""
+        resumed = []
+        for run in self.ex.task_runs:
+            if run.state is State.PAUSED:
+                run.transition(State.RUNNING)
+                run.wake_at = None
+                if inputs:
+                    run.outputs = {**run.outputs, "onResume": dict(inputs)}
+                self.touch(run)
+                resumed.append(run.id)
+        if resumed and self.ex.state is State.PAUSED:
+            self.ex.transition(State.RUNNING)
+            self.execution_changed = True
+        return resumed
+
+    def kill(self) -> list[str]:
+        """Start killing: no new task starts; returns the runs a worker must stop."""
+        if self.ex.state.terminal:
+            return []
+        self.ex.transition(State.KILLING)
+        self.execution_changed = True
+        on_workers = []
+        for run in self.ex.task_runs:
+            if run.state.terminal:
+                continue
+            task = self.tasks.get(run.task_id)
+            if task is not None and not task.flowable and run.state is not State.RETRYING:
+                on_workers.append(run.id)
+            elif run.state in (State.RETRYING, State.PAUSED):
+                run.transition(State.KILLED)
+                self.touch(run)
+        return on_workers
+
+    def redispatch_unfinished(self) -> None:
+        """After the engine restarted: runnable runs that were handed out go out again."""
+        for run in self.ex.task_runs:
+            task = self.tasks.get(run.task_id)
+            if task is None or task.flowable or run.state.terminal:
+                continue
+            if run.state in (State.CREATED, State.RUNNING):
+                self._dispatch.append(run)
+
+    # -- deciding -----------------------------------------------------------------------------
+    def advance(self) -> Effects:
+        moment = now()
+        self._wake_due(moment)
+        if self.ex.state in (State.CREATED, State.RESTARTED):
+            self.ex.transition(State.RUNNING)
+            self.execution_changed = True
+        if self.ex.state in (State.QUEUED, State.CANCELLED) or self._finished():
+            return self._effects()
+        if not self.ex.state.terminal:
+            state = self.block(self.flow.tasks, self.flow.errors, self.flow.finally_, None, None)
+            if state is None:
+                self._pause_or_run()
+            else:
+                self._end(state)
+        if self.ex.state.terminal and self.flow.afterExecution:
+            self.resolve_list(self.flow.afterExecution, None, None)
+        return self._effects()
+
+    def block(
+        self,
+        tasks: list[TaskSpec],
+        errors: list[TaskSpec],
+        finally_: list[TaskSpec],
+        parent: TaskRun | None,
+        value: str | None,
+    ) -> State | None:
+        """Tasks, then their error branch when they failed, then ``finally``."""
+        state = self.resolve_list(tasks, parent, value)
+        return None if state is None else self.close(state, errors, finally_, parent, value)
+
+    def close(
+        self,
+        state: State,
+        errors: list[TaskSpec],
+        finally_: list[TaskSpec],
+        parent: TaskRun | None,
+        value: str | None,
+    ) -> State | None:
+        """After a group of tasks ended in ``state``: its error branch, then its finally."""
+        if state is State.FAILED and errors and self.resolve_list(errors, parent, value) is None:
+            return None
+        if finally_:
+            closing = self.resolve_list(finally_, parent, value)
+            if closing is None:
+                return None
+            state = worst(state, closing)
+        return state
+
+    def resolve_list(
+        self, tasks: Iterable[TaskSpec], parent: TaskRun | None, value: str | None
+    ) -> State | None:
+        """Run ``tasks`` one after the other; the state of the list, or None while it runs."""
+        states: list[State] = []
+        for task in tasks:
+            if task.disabled:
+                continue
+            run = self.find(task, parent, value)
+            if run is None:
+                if self.ex.state is State.KILLING:
+                    return State.KILLED
+                run = self.create(task, parent, value)
+            if not run.state.terminal:
+                self.resolve_run(task, run)
+            if not run.state.terminal:
+                return None
+            if run.state in STOPPED:
+                return run.state
+            states.append(run.state)
+        return aggregate(states)
+
+    def resolve_run(self, task: TaskSpec, run: TaskRun) -> None:
+        """Bring a flowable run up to date with its children; runnable runs wait for workers."""
+        if not task.flowable or run.state not in (State.RUNNING, State.PAUSED):
+            return
+        resolver = flowables.RESOLVERS.get(type(task))
+        if resolver is None:
+            self.log(run, "ERROR", f"{task.type} cannot run here")
+            self.finish(task, run, State.FAILED)
+            return
+        state = resolver(self, task, run)
+        if state is not None:
+            errors, finally_ = getattr(task, "errors", []), getattr(task, "finally_", [])
+            state = self.close(state, errors, finally_, run, run.value)
+        if state is not None:
+            self.finish(task, run, state)
+
+    def find(self, task: TaskSpec, parent: TaskRun | None, value: str | None) -> TaskRun | None:
+        return self.index.get((task.id, parent.id if parent else None, value))
+
+    def create(
+        self,
+        task: TaskSpec,
+        parent: TaskRun | None,
+        value: str | None,
+        iteration: int | None = None,
+    ) -> TaskRun:
+        run = TaskRun(
+            id=new_id(),
+            task_id=task.id,
+            parent_id=parent.id if parent else None,
+            value=value,
+            iteration=iteration
+            if iteration is not None
+            else (parent.iteration if parent else None),
+        )
+        self.ex.task_runs.append(run)
+        self.index[(task.id, run.parent_id, value)] = run
+        self._lineage = None
+        self.touch(run)
+        if task.runIf is not None and not self._run_if(task, run):
+            return run
+        if task.flowable:
+            run.transition(State.RUNNING)
+            start = flowables.STARTERS.get(type(task))
+            if start is not None:
+                start(self, task, run)
+        else:
+            self._dispatch.append(run)
+        return run
+
+    def finish(
+        self, task: TaskSpec, run: TaskRun, state: State, at: datetime | None = None
+    ) -> None:
+        if state is State.FAILED and task.allowFailure:
+            state = State.WARNING
+        if state is State.WARNING and task.allowWarning:
+            state = State.SUCCESS
+        run.wake_at = None
+        run.transition(state, at)
+        self.touch(run)
+
+    def touch(self, run: TaskRun) -> None:
+        self.changed[run.id] = run
+        self._base = None
+
+    # -- rendering ----------------------------------------------------------------------------
+    def variables(self, task: TaskSpec, run: TaskRun) -> dict[str, Any]:
+        lineage = self.lineage()
+        if self._base is None:
+            outputs = outputs_tree(self.ex, lineage)
+            self._base = base_variables(self.ex, self.flow, outputs, self.env.envs)
+        return task_variables(self._base, task, run, lineage)
+
+    def lineage(self) -> Lineage:
+        if self._lineage is None:
+            self._lineage = Lineage(self.ex, self.tasks)
+        return self._lineage
+
+    def render(self, value: Any, task: TaskSpec, run: TaskRun, typed: bool = False) -> Any:
+        return self.env.renderer.render_value(value, self.variables(task, run), typed=typed)
+
+    def log(self, run: TaskRun | None, level: LogLevel, message: str) -> None:
+        self.effects.logs.append(
+            LogEntry(
+                execution_id=self.ex.id,
+                task_run_id=run.id if run else None,
+                task_id=run.task_id if run else None,
+                attempt=None,
+                level=level,
+                message=message,
+                at=now(),
+                namespace=self.ex.namespace,
+                flow_id=self.ex.flow_id,
+            )
+        )
+
+    # -- internals ----------------------------------------------------------------------------
+    def _run(self, run_id: str) -> TaskRun | None:
+        try:
+            return self.ex.task_run(run_id)
+        except KeyError:
+            return None
+
+    def _run_if(self, task: TaskSpec, run: TaskRun) -> bool:
+        try:
+            keep = is_truthy(self.render(task.runIf, task, run, typed=True))
+        except ExpressionError as exc:
+            self.log(run, "ERROR", f"runIf of task '{task.id}' cannot be rendered: {exc}")
+            run.transition(State.FAILED)
+            return False
+        if not keep:
+            run.transition(State.SKIPPED)
+        return keep
+
+    def _retry_policy(self, task: TaskSpec) -> Retry | None:
+        current: str | None = task.id
+        while current is not None:
+            candidate = self.tasks[current].retry
+            if candidate is not None:
+                return candidate
+            current = self.parent_task.get(current)
+        flow_retry = self.flow.retry
+        if flow_retry is not None and flow_retry.behavior == "RETRY_FAILED_TASK":
+            return flow_retry
+        return None
+
+    def _warning_on_retry(self, task: TaskSpec) -> bool:
+        policy = self._retry_policy(task)
+        return policy is not None and policy.warningOnRetry
+
+    def _retry_delay(self, task: TaskSpec, run: TaskRun) -> timedelta | None:
+        policy = self._retry_policy(task)
+        if policy is None or (policy.maxAttempts is None and policy.maxDuration is None):
+            return None
+        attempts = len(run.attempts)
+        if policy.maxAttempts is not None and attempts >= policy.maxAttempts:
+            return None
+        if isinstance(policy, RandomRetry):
+            low, high = policy.minInterval, policy.maxInterval
+            delay = low + (high - low) * random.random()
+        elif isinstance(policy, ExponentialRetry):
+            delay = policy.delay(attempts)
+        else:
+            delay = policy.interval
+        if policy.maxDuration is not None:
+            first = run.attempts[0].started
+            if now() + delay - first >= policy.maxDuration:
+                return None
+        return delay
+
+    def _wake_due(self, moment: datetime) -> None:
+        for run in self.ex.task_runs:
+            if run.wake_at is None or run.wake_at > moment or run.state.terminal:
+                continue
+            if run.state is State.RETRYING:
+                run.wake_at = None
+                self.touch(run)
+                self._dispatch.append(run)
+            else:
+                waker = flowables.WAKERS.get(type(self.tasks[run.task_id]))
+                if waker is not None:
+                    waker(self, self.tasks[run.task_id], run)
+
+    def _finished(self) -> bool:
+        return self.ex.state.terminal and all(r.state.terminal for r in self.ex.task_runs)
+
+    def _pause_or_run(self) -> None:
+        paused = any(r.state is State.PAUSED for r in self.ex.task_runs)
+        target = State.PAUSED if paused else State.RUNNING
+        if self.ex.state is State.KILLING:
+            return
+        if self.ex.state is not target:
+            self.ex.transition(target)
+            self.execution_changed = True
+
+    def _end(self, state: State) -> None:
+        if self.ex.state is State.KILLING:
+            state = State.KILLED
+        elif state is State.SKIPPED:
+            state = State.SUCCESS
+        if state in (State.SUCCESS, State.WARNING) and self.flow.outputs:
+            state = self._render_flow_outputs(state)
+        self.ex.transition(state)
+        self.execution_changed = True
+
+    def _render_flow_outputs(self, state: State) -> State:
+        context = dict(self.variables_for_flow())
+        outputs: dict[str, Any] = {}
+        for output in self.flow.outputs:
+            try:
+                value = self.env.renderer.render_value(output.value, context, typed=True)
+                kind = INPUT_TYPES.get(output.type)
+                if kind is not None and value is not None and output.type != "FILE":
+                    value = kind.model_validate({"id": output.id, "type": output.type}).coerce(
+                        value
+                    )
+            except (ExpressionError, ValueError) as exc:
+                self.log(None, "ERROR", f"flow output '{output.id}' cannot be rendered: {exc}")
+                self.ex.outputs = None
+                return State.FAILED
+            outputs[output.id] = value
+        self.ex.outputs = outputs
+        return state
+
+    def variables_for_flow(self) -> Mapping[str, Any]:
+        if self._base is None:
+            outputs = outputs_tree(self.ex, self.lineage())
+            self._base = base_variables(self.ex, self.flow, outputs, self.env.envs)
+        return self._base
+
+    def working_dir(self, task: TaskSpec, run: TaskRun) -> Path | None:
+        """The directory of the enclosing WorkingDirectory run, when there is one."""
+        lineage = self.lineage()
+        node = lineage.parent(run)
+        while node is not None:
+            if isinstance(self.tasks.get(node.task_id), WorkingDirectory):
+                return self.env.work_root / self.ex.id / node.id
+            node = lineage.parent(node)
+        return None
+
+    def _effects(self) -> Effects:
+        for run in self._dispatch:
+            if run.state.terminal:
+                continue
+            task = self.tasks[run.task_id]
+            self.effects.dispatch.append(
+                WorkItem(
+                    execution_id=self.ex.id,
+                    namespace=self.ex.namespace,
+                    flow_id=self.ex.flow_id,
+                    flow_revision=self.ex.flow_revision,
+                    task_run_id=run.id,
+                    task=task,
+                    attempt=len(run.attempts) + 1,
+                    variables=self.variables(task, run),
+                    timeout=task.timeout,
+                    working_dir=self.working_dir(task, run),
+                    secret_values=self._secret_inputs(),
+                )
+            )
+        self._dispatch.clear()
+        waits = [r.wake_at for r in self.ex.task_runs if r.wake_at and not r.state.terminal]
+        self.effects.wake_at = min(waits) if waits else None
+        return self.effects
+
+    def _secret_inputs(self) -> tuple[str, ...]:
+        secret_ids = {item.id for item in self.flow.inputs if item.type == "SECRET"}
+        return tuple(
+            str(self.ex.inputs[key]) for key in secret_ids if self.ex.inputs.get(key) is not None
+        )
+
+
+def aggregate(states: Iterable[State]) -> State:
+    """The state of a group of finished runs: the worst of them."""
+    result = State.SUCCESS
+    for state in states:
+        result = worst(result, state)
+    return result
+
+
+_RANK = {State.SKIPPED: 0, State.SUCCESS: 0, State.WARNING: 1, State.CANCELLED: 2,
+         State.FAILED: 3, State.KILLED: 4}  # fmt: skip
+
+
+def worst(a: State, b: State) -> State:
+    return a if _RANK.get(a, 3) >= _RANK.get(b, 3) else b

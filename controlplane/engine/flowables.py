@@ -1,0 +1,420 @@
+"""How each flowable task resolves: which children start, and its state from theirs.
+
+A resolver ``(step, task, run) -> State | None`` returns the state of the children when they are
+all done, or None while they run; the step then applies the task's error and finally branches
+and allowFailure. A starter runs once when the flowable's task run is created (rendering its
+condition or values once); a waker runs when the run's ``wake_at`` comes (timed pause, loop
+interval).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from controlplane.engine.model import State, TaskRun, now
+from controlplane.expr import ExpressionError, is_truthy
+from controlplane.spec.plugins.flow import (
+    AllowFailure,
+    Dag,
+    EachParallel,
+    EachSequential,
+    ForEach,
+    If,
+    LoopUntil,
+    Parallel,
+    Pause,
+    Sequential,
+    Subflow,
+    Switch,
+    WorkingDirectory,
+)
+from controlplane.spec.tasks import TaskSpec
+
+if TYPE_CHECKING:
+    from controlplane.engine.executor import Step
+
+Resolver = Callable[["Step", Any, TaskRun], State | None]
+Hook = Callable[["Step", Any, TaskRun], None]
+
+STOPPED = frozenset({State.FAILED, State.KILLED, State.CANCELLED})
+
+
+def _aggregate(states: list[State]) -> State:
+    from controlplane.engine.executor import aggregate
+
+    return aggregate(states)
+
+
+# -- containers --------------------------------------------------------------------------------
+def sequential(step: Step, task: Sequential | WorkingDirectory, run: TaskRun) -> State | None:
+    return step.resolve_list(task.tasks, run, run.value)
+
+
+def allow_failure(step: Step, task: AllowFailure, run: TaskRun) -> State | None:
+    state = step.resolve_list(task.tasks, run, run.value)
+    return State.WARNING if state is State.FAILED else state
+
+
+def parallel(step: Step, task: Parallel, run: TaskRun) -> State | None:
+    return _parallel(step, [t for t in task.tasks if not t.disabled], run, task.concurrent)
+
+
+def _parallel(step: Step, tasks: list[TaskSpec], run: TaskRun, limit: int) -> State | None:
+    states: list[State] = []
+    active = 0
+    waiting = False
+    failed = False
+    for child in tasks:
+        child_run = step.find(child, run, run.value)
+        if child_run is None:
+            if failed or step.ex.state is State.KILLING or (limit and active >= limit):
+                waiting = waiting or not failed
+                continue
+            child_run = step.create(child, run, run.value)
+        if not child_run.state.terminal:
+            step.resolve_run(child, child_run)
+        if child_run.state.terminal:
+            states.append(child_run.state)
+            failed = failed or child_run.state in STOPPED
+        else:
+            active += 1
+    if active or (waiting and not failed and step.ex.state is not State.KILLING):
+        return None
+    if step.ex.state is State.KILLING and len(states) < len(tasks):
+        states.append(State.KILLED)
+    return _aggregate(states)
+
+
+# -- branches ----------------------------------------------------------------------------------
+def start_if(step: Step, task: If, run: TaskRun) -> None:
+    try:
+        result = is_truthy(step.render(task.condition, task, run, typed=True))
+    except ExpressionError as exc:
+        step.log(run, "ERROR", f"condition of '{task.id}' cannot be rendered: {exc}")
+        step.finish(task, run, State.FAILED)
+        return
+    run.outputs = {"evaluationResult": result}
+
+
+def if_(step: Step, task: If, run: TaskRun) -> State | None:
+    branch = task.then if run.outputs.get("evaluationResult") else task.else_
+    return step.resolve_list(branch, run, run.value)
+
+
+def start_switch(step: Step, task: Switch, run: TaskRun) -> None:
+    try:
+        value = str(step.render(task.value, task, run))
+    except ExpressionError as exc:
+        step.log(run, "ERROR", f"value of '{task.id}' cannot be rendered: {exc}")
+        step.finish(task, run, State.FAILED)
+        return
+    matched = value in task.cases
+    run.outputs = {"value": value, "defaults": not matched}
+    if not matched and not task.defaults:
+        step.log(run, "ERROR", f"no case of '{task.id}' matches '{value}' and it has no defaults")
+        step.finish(task, run, State.FAILED)
+
+
+def switch(step: Step, task: Switch, run: TaskRun) -> State | None:
+    value = run.outputs.get("value", "")
+    branch = task.cases.get(value, task.defaults)
+    return step.resolve_list(branch, run, run.value)
+
+
+# -- loops -------------------------------------------------------------------------------------
+def _loop_values(step: Step, raw: Any, task: TaskSpec, run: TaskRun) -> list[str] | None:
+    """Render a loop's values: a list, a JSON array string, or an expression giving either."""
+    try:
+        values = step.render(raw, task, run, typed=True)
+        if isinstance(values, str):
+            values = json.loads(values) if values.strip() else []
+    except (ExpressionError, json.JSONDecodeError) as exc:
+        step.log(run, "ERROR", f"values of '{task.id}' cannot be read as a list: {exc}")
+        return None
+    if isinstance(values, dict):
+        values = [{"key": k, "value": v} for k, v in values.items()]
+    if not isinstance(values, list):
+        step.log(run, "ERROR", f"values of '{task.id}' must be a list, got {type(values).__name__}")
+        return None
+    nulls = sum(1 for v in values if v is None)
+    if nulls:
+        shown = ", ".join(_java_text(v) for v in values)
+        step.log(run, "ERROR", f"Found '{nulls}' null values on Each, with values=[{shown}]")
+        return None
+    return [v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for v in values]
+
+
+def _java_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java_text(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _start_loop(step: Step, task: Any, run: TaskRun, raw: Any) -> None:
+    items = _loop_values(step, raw, task, run)
+    if items is None:
+        step.finish(task, run, State.FAILED)
+        return
+    run.items = items
+
+
+def start_for_each(step: Step, task: ForEach, run: TaskRun) -> None:
+    _start_loop(step, task, run, task.values)
+
+
+def start_each(step: Step, task: EachSequential | EachParallel, run: TaskRun) -> None:
+    _start_loop(step, task, run, task.value)
+
+
+def _iterations(step: Step, task: Any, run: TaskRun, limit: int) -> State | None:
+    """Each value runs the task list in order; up to ``limit`` values at once (0: all)."""
+    children = [t for t in task.tasks if not t.disabled]
+    states: list[State] = []
+    active = 0
+    failed = False
+    for index, value in enumerate(run.items or []):
+        started = any(step.find(child, run, value) for child in children)
+        if not started and (failed or (limit and active >= limit)):
+            continue
+        if not started and step.ex.state is State.KILLING:
+            continue
+        state = _iteration(step, children, run, value, index)
+        if state is None:
+            active += 1
+            continue
+        states.append(state)
+        failed = failed or state in STOPPED
+    if active:
+        return None
+    if not failed and len(states) < len(run.items or []) and step.ex.state is not State.KILLING:
+        return None
+    if step.ex.state is State.KILLING and len(states) < len(run.items or []):
+        states.append(State.KILLED)
+    return _aggregate(states)
+
+
+def _iteration(
+    step: Step, tasks: list[TaskSpec], run: TaskRun, value: str, index: int
+) -> State | None:
+    collected: list[State] = []
+    for child in tasks:
+        child_run = step.find(child, run, value)
+        if child_run is None:
+            if step.ex.state is State.KILLING:
+                return State.KILLED
+            child_run = step.create(child, run, value, iteration=index)
+        if not child_run.state.terminal:
+            step.resolve_run(child, child_run)
+        if not child_run.state.terminal:
+            return None
+        if child_run.state in STOPPED:
+            return child_run.state
+        collected.append(child_run.state)
+    return _aggregate(collected)
+
+
+def for_each(step: Step, task: ForEach, run: TaskRun) -> State | None:
+    return _iterations(step, task, run, task.concurrencyLimit)
+
+
+def each_sequential(step: Step, task: EachSequential, run: TaskRun) -> State | None:
+    return _iterations(step, task, run, 1)
+
+
+def each_parallel(step: Step, task: EachParallel, run: TaskRun) -> State | None:
+    return _iterations(step, task, run, task.concurrent)
+
+
+# -- graph -------------------------------------------------------------------------------------
+def dag(step: Step, task: Dag, run: TaskRun) -> State | None:
+    runs = {item.task.id: step.find(item.task, run, run.value) for item in task.tasks}
+    states: list[State] = []
+    active = sum(1 for r in runs.values() if r is not None and not r.state.terminal)
+    pending = False
+    for item in task.tasks:
+        child = item.task
+        child_run = runs[child.id]
+        if child_run is None:
+            deps = [runs.get(dep) for dep in item.dependsOn]
+            if any(d is None or not d.state.terminal for d in deps):
+                pending = True
+                continue
+            if any(d is not None and d.state in STOPPED for d in deps):
+                continue
+            if step.ex.state is State.KILLING or (task.concurrent and active >= task.concurrent):
+                pending = True
+                continue
+            child_run = step.create(child, run, run.value)
+            runs[child.id] = child_run
+            active += 1
+        if not child_run.state.terminal:
+            step.resolve_run(child, child_run)
+        if child_run.state.terminal:
+            states.append(child_run.state)
+    unfinished = any(r is not None and not r.state.terminal for r in runs.values())
+    blocked = any(s in STOPPED for s in states)
+    if unfinished or (pending and not blocked and step.ex.state is not State.KILLING):
+        return None
+    return _aggregate(states)
+
+
+# -- waiting -----------------------------------------------------------------------------------
+def start_pause(step: Step, task: Pause, run: TaskRun) -> None:
+    run.transition(State.PAUSED)
+    wait = _pause_wait(step, task, run)
+    if wait is not None:
+        run.wake_at = now() + wait
+
+
+def _pause_wait(step: Step, task: Pause, run: TaskRun) -> timedelta | None:
+    raw = task.pauseDuration if task.pauseDuration is not None else task.timeout
+    if raw is None:
+        return None
+    if isinstance(raw, timedelta):
+        return raw
+    from controlplane.spec.fields import parse_duration
+
+    try:
+        return parse_duration(str(step.render(raw, task, run)))
+    except (ExpressionError, ValueError) as exc:
+        step.log(run, "ERROR", f"pause duration of '{task.id}' is invalid: {exc}")
+        return timedelta(0)
+
+
+def wake_pause(step: Step, task: Pause, run: TaskRun) -> None:
+    """The pause's time is up: resume, or end it as its behaviour (or an old timeout) says."""
+    if run.state is not State.PAUSED:
+        return
+    run.wake_at = None
+    run.transition(State.RUNNING)
+    step.touch(run)
+    timed_out = task.pauseDuration is None and task.timeout is not None
+    behaviour = "FAIL" if timed_out else task.behavior
+    if behaviour != "RESUME":
+        outcome = {"FAIL": State.FAILED, "WARN": State.WARNING, "CANCEL": State.CANCELLED}
+        step.finish(task, run, outcome[behaviour])
+
+
+def pause(step: Step, task: Pause, run: TaskRun) -> State | None:
+    if run.state is State.PAUSED:
+        return None
+    if task.tasks:
+        return step.resolve_list(task.tasks, run, run.value)
+    return State.SUCCESS
+
+
+def start_loop_until(step: Step, task: LoopUntil, run: TaskRun) -> None:
+    run.outputs = {"iterationCount": 0}
+
+
+def loop_until(step: Step, task: LoopUntil, run: TaskRun) -> State | None:
+    if run.wake_at is not None:
+        return None
+    count = int(run.outputs.get("iterationCount", 0))
+    if count == 0:
+        count = 1
+        run.outputs = {"iterationCount": count}
+    value = str(count - 1)
+    state = _iteration(step, [t for t in task.tasks if not t.disabled], run, value, count - 1)
+    if state is None:
+        return None
+    if state in STOPPED:
+        return state
+    try:
+        done = is_truthy(step.render(task.condition, task, run, typed=True))
+    except ExpressionError as exc:
+        step.log(run, "ERROR", f"condition of '{task.id}' cannot be rendered: {exc}")
+        return State.FAILED
+    if done:
+        return State.SUCCESS
+    frequency = task.checkFrequency
+    limit = _int(step, frequency.maxIterations, task, run)
+    max_duration = _duration(step, frequency.maxDuration, task, run)
+    if (limit is not None and count >= limit) or (
+        max_duration is not None and now() - run.started >= max_duration
+    ):
+        step.log(run, "WARN" if not task.failOnMaxReached else "ERROR", "maximum reached")
+        return State.FAILED if task.failOnMaxReached else State.SUCCESS
+    interval = _duration(step, frequency.interval, task, run) or timedelta(minutes=1)
+    run.outputs = {"iterationCount": count + 1}
+    run.wake_at = now() + interval
+    step.touch(run)
+    return None
+
+
+def wake_loop_until(step: Step, task: LoopUntil, run: TaskRun) -> None:
+    run.wake_at = None
+    step.touch(run)
+
+
+def _int(step: Step, raw: Any, task: TaskSpec, run: TaskRun) -> int | None:
+    if raw is None:
+        return None
+    return int(raw if isinstance(raw, int) else step.render(raw, task, run))
+
+
+def _duration(step: Step, raw: Any, task: TaskSpec, run: TaskRun) -> timedelta | None:
+    if raw is None or isinstance(raw, timedelta):
+        return raw
+    from controlplane.spec.fields import parse_duration
+
+    return parse_duration(str(step.render(raw, task, run)))
+
+
+# -- subflows ----------------------------------------------------------------------------------
+def start_subflow(step: Step, task: Subflow, run: TaskRun) -> None:
+    from controlplane.engine.executor import SubflowStart
+
+    try:
+        namespace = str(step.render(task.namespace, task, run))
+        flow_id = str(step.render(task.flowId, task, run))
+        inputs = step.render(task.inputs, task, run, typed=True)
+        labels = {k: str(v) for k, v in step.render(task.labels, task, run).items()}
+    except ExpressionError as exc:
+        step.log(run, "ERROR", f"subflow '{task.id}' cannot be rendered: {exc}")
+        step.finish(task, run, State.FAILED)
+        return
+    if task.inheritLabels:
+        labels = {**step.ex.labels, **labels}
+    step.effects.subflows.append(
+        SubflowStart(run.id, namespace, flow_id, inputs, labels, task.wait, task.revision)
+    )
+
+
+def subflow(step: Step, task: Subflow, run: TaskRun) -> State | None:
+    return None  # settled by the engine when the child execution ends
+
+
+RESOLVERS: dict[type, Resolver] = {
+    Sequential: sequential,
+    WorkingDirectory: sequential,
+    AllowFailure: allow_failure,
+    Parallel: parallel,
+    If: if_,
+    Switch: switch,
+    ForEach: for_each,
+    EachSequential: each_sequential,
+    EachParallel: each_parallel,
+    Dag: dag,
+    Pause: pause,
+    LoopUntil: loop_until,
+    Subflow: subflow,
+}
+
+STARTERS: dict[type, Hook] = {
+    If: start_if,
+    Switch: start_switch,
+    ForEach: start_for_each,
+    EachSequential: start_each,
+    EachParallel: start_each,
+    Pause: start_pause,
+    LoopUntil: start_loop_until,
+    Subflow: start_subflow,
+}
+
+WAKERS: dict[type, Hook] = {Pause: wake_pause, LoopUntil: wake_loop_until}

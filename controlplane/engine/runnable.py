@@ -1,0 +1,178 @@
+"""What a runnable task sees while it runs, and how task implementations are registered.
+
+A runnable task is a function ``run(task, ctx) -> outputs``: ``task`` is the validated property
+model from ``controlplane.spec`` (plugin defaults merged, expressions not yet rendered) and ``ctx``
+a :class:`RunContext`. Returning a dict means SUCCESS with those outputs; raising
+:class:`TaskFailed` means FAILED with its message; :meth:`RunContext.warn` turns a success into
+WARNING. Any other exception is a FAILED attempt too, logged with its type and message.
+
+Implementations register by the property model they run::
+
+    @runs(Return)
+    def run_return(task: Return, ctx: RunContext) -> dict[str, Any]:
+        return {"value": ctx.render(task.format)}
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from pydantic import BaseModel
+
+from controlplane.engine.ports import KvEntry, KvType, LogLevel
+from controlplane.errors import WeirError
+
+
+class TaskFailed(WeirError):
+    """The task ran and failed; the message says why (shown in the task's logs)."""
+
+    code = "task_failed"
+
+    def __init__(self, message: str, outputs: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.outputs = dict(outputs or {})
+
+
+class TaskKilled(WeirError):
+    """The task was stopped from outside (kill of the execution, or its timeout)."""
+
+    code = "task_killed"
+
+
+class RunContext(ABC):
+    """The services of one attempt of one task run. The engine provides the implementation."""
+
+    execution_id: str
+    namespace: str
+    flow_id: str
+    task_run_id: str
+    task_id: str
+    attempt: int
+    cancelled: threading.Event
+    """Set when the attempt must stop (kill or timeout); long-running tasks check it."""
+
+    # -- expressions ----------------------------------------------------------------------
+    @abstractmethod
+    def render(self, value: Any) -> Any:
+        """Render every string inside ``value`` (dicts and lists recursively) to text."""
+
+    @abstractmethod
+    def render_typed(self, value: Any) -> Any:
+        """Like render, but a lone ``{{ expr }}`` keeps its type (list, map, number...)."""
+
+    @abstractmethod
+    def variables(self) -> Mapping[str, Any]:
+        """The expression context of this task run (inputs, outputs, vars, taskrun...)."""
+
+    # -- logs and metrics -------------------------------------------------------------------
+    @abstractmethod
+    def log(self, level: LogLevel, message: str) -> None:
+        """Log a line for this attempt; secret values are masked."""
+
+    def info(self, message: str) -> None:
+        self.log("INFO", message)
+
+    def warning(self, message: str) -> None:
+        self.log("WARN", message)
+
+    def error(self, message: str) -> None:
+        self.log("ERROR", message)
+
+    def debug(self, message: str) -> None:
+        self.log("DEBUG", message)
+
+    @abstractmethod
+    def metric(self, name: str, value: float, kind: str = "counter", **tags: str) -> None: ...
+
+    @abstractmethod
+    def warn(self) -> None:
+        """End this attempt in WARNING instead of SUCCESS."""
+
+    # -- files --------------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def working_dir(self) -> Path:
+        """A directory for this attempt (shared by the tasks of a WorkingDirectory)."""
+
+    @abstractmethod
+    def put_file(self, name: str, data: bytes | BinaryIO | Path) -> str:
+        """Store a file of this task run in internal storage; returns its ``kestra:///`` URI."""
+
+    @abstractmethod
+    def open_file(self, uri: str) -> BinaryIO:
+        """Open an internal-storage file this execution may read (its own, its parents',
+        namespace files as ``nsfile:///path``); raises TaskFailed when it may not."""
+
+    @abstractmethod
+    def namespace_files(
+        self, include: Iterable[str] = (), exclude: Iterable[str] = ()
+    ) -> dict[str, bytes]:
+        """Files of the flow's namespace matching the globs, by relative path."""
+
+    # -- KV store and secrets -------------------------------------------------------------------
+    @abstractmethod
+    def kv_get(self, namespace: str, key: str) -> KvEntry | None: ...
+
+    @abstractmethod
+    def kv_set(
+        self, namespace: str, key: str, value: Any, type: KvType, ttl_seconds: float | None
+    ) -> None: ...
+
+    @abstractmethod
+    def kv_delete(self, namespace: str, key: str) -> bool: ...
+
+    @abstractmethod
+    def kv_keys(self, namespace: str, prefix: str | None = None) -> list[str]: ...
+
+    @abstractmethod
+    def secret(self, name: str) -> str:
+        """A secret of the flow's namespace (or a parent); its value is masked in logs."""
+
+    # -- execution ------------------------------------------------------------------------------
+    @abstractmethod
+    def set_labels(self, labels: Mapping[str, str]) -> None:
+        """Add or override labels of the execution."""
+
+    @abstractmethod
+    def run_process(
+        self,
+        args: list[str],
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        on_line: Callable[[str, bool], None] | None = None,
+    ) -> int:
+        """Run a subprocess in its own process group and return its exit code.
+
+        Each output line goes to ``on_line(line, is_stderr)`` (default: logged at INFO / ERROR).
+        A kill or a timeout stops the whole group (SIGTERM, then SIGKILL) and raises TaskKilled.
+        """
+
+
+M = TypeVar("M", bound=BaseModel)
+Runner = Callable[[Any, RunContext], Mapping[str, Any] | None]
+
+_RUNNERS: dict[type[BaseModel], Runner] = {}
+
+
+def runs(model: type[M]) -> Callable[[Callable[[M, RunContext], Mapping[str, Any] | None]], Runner]:
+    """Register the implementation of the runnable task whose property model is ``model``."""
+
+    def decorate(function: Callable[[M, RunContext], Mapping[str, Any] | None]) -> Runner:
+        if model in _RUNNERS:
+            raise ValueError(f"{model.__name__} has two implementations")
+        _RUNNERS[model] = function
+        return function
+
+    return decorate
+
+
+def runner_for(model: type[BaseModel]) -> Runner | None:
+    return _RUNNERS.get(model)
+
+
+def implemented() -> set[type[BaseModel]]:
+    return set(_RUNNERS)

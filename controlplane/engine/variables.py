@@ -1,0 +1,151 @@
+"""The expression context of a task run, as Kestra builds it.
+
+``outputs.<taskId>`` holds a task's outputs; inside loops the outputs are keyed by the loop
+values from the outermost loop in: ``outputs.t[v1][v2]``. ``taskrun.value`` is the value of the
+innermost loop iteration, ``parent`` / ``parents`` describe the enclosing loop iterations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from controlplane.engine.model import Execution, TaskRun
+from controlplane.spec.flow import Flow
+from controlplane.spec.tasks import TaskSpec
+
+LOOP_TYPES = frozenset(
+    {
+        "io.kestra.plugin.core.flow.ForEach",
+        "io.kestra.plugin.core.flow.EachSequential",
+        "io.kestra.plugin.core.flow.EachParallel",
+    }
+)
+
+
+class Lineage:
+    """Parent links and loop values of an execution's task runs, computed once per step."""
+
+    def __init__(self, execution: Execution, tasks: Mapping[str, TaskSpec]) -> None:
+        self.runs = {run.id: run for run in execution.task_runs}
+        self.tasks = tasks
+
+    def is_loop(self, run: TaskRun | None) -> bool:
+        if run is None:
+            return False
+        task = self.tasks.get(run.task_id)
+        return task is not None and task.type in LOOP_TYPES
+
+    def parent(self, run: TaskRun) -> TaskRun | None:
+        return self.runs.get(run.parent_id) if run.parent_id else None
+
+    def loop_values(self, run: TaskRun) -> list[str]:
+        """Values of the loop iterations that enclose ``run``, outermost first."""
+        values: list[str] = []
+        node: TaskRun | None = run
+        while node is not None:
+            parent = self.parent(node)
+            if self.is_loop(parent) and node.value is not None:
+                values.append(node.value)
+            node = parent
+        values.reverse()
+        return values
+
+
+def outputs_tree(execution: Execution, lineage: Lineage) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for run in execution.task_runs:
+        if not run.outputs:
+            continue
+        values = lineage.loop_values(run)
+        if not values:
+            tree[run.task_id] = run.outputs
+            continue
+        node = tree.setdefault(run.task_id, {})
+        for value in values[:-1]:
+            node = node.setdefault(value, {})
+        node[values[-1]] = run.outputs
+    return tree
+
+
+def base_variables(
+    execution: Execution, flow: Flow, outputs: Mapping[str, Any], envs: Mapping[str, str]
+) -> dict[str, Any]:
+    """What every expression of the execution sees, before task-specific entries."""
+    variables: dict[str, Any] = {
+        "flow": {
+            "id": flow.id,
+            "namespace": flow.namespace,
+            "revision": execution.flow_revision,
+            "tenantId": None,
+        },
+        "execution": {
+            "id": execution.id,
+            "startDate": _iso(execution.started),
+            "state": execution.state.value,
+            "originalId": execution.original_id or execution.id,
+        },
+        "inputs": execution.inputs,
+        "vars": {**flow.variables, **execution.variables},
+        "outputs": outputs,
+        "labels": execution.labels,
+        "envs": envs,
+        "globals": {},
+    }
+    if execution.trigger is not None:
+        variables["trigger"] = execution.trigger
+    if execution.scheduled is not None:
+        variables["execution"]["scheduleDate"] = _iso(execution.scheduled)
+    return variables
+
+
+def task_variables(
+    base: Mapping[str, Any], task: TaskSpec, run: TaskRun, lineage: Lineage
+) -> dict[str, Any]:
+    """The context of one task run: the base plus ``task``, ``taskrun``, ``parent(s)``."""
+    variables = dict(base)
+    variables["task"] = {"id": task.id, "type": task.type}
+    variables["taskrun"] = {
+        "id": run.id,
+        "startDate": _iso(run.started),
+        "attemptsCount": len(run.attempts),
+        "parentId": run.parent_id,
+        "value": run.value,
+        "iteration": run.iteration,
+    }
+    parents = _parents(run, lineage)
+    if parents:
+        variables["parents"] = parents
+        variables["parent"] = parents[0]
+    return variables
+
+
+def _parents(run: TaskRun, lineage: Lineage) -> list[dict[str, Any]]:
+    """Enclosing loop iterations, innermost first, past the one ``run`` itself belongs to."""
+    parents: list[dict[str, Any]] = []
+    node = lineage.parent(run)
+    while node is not None:
+        parent = lineage.parent(node)
+        if lineage.is_loop(parent) and node.value is not None:
+            entry: dict[str, Any] = {"taskrun": {"value": node.value}}
+            if node.outputs:
+                entry["outputs"] = node.outputs
+            parents.append(entry)
+        node = parent
+    if parents and run.value is not None and parents[0]["taskrun"]["value"] == run.value:
+        parents.pop(0)
+    return parents
+
+
+def environment_variables(
+    environ: Mapping[str, str] | None = None, prefix: str = "ENV_"
+) -> dict[str, str]:
+    """``envs.<name>``: environment variables named ``ENV_<NAME>``, lower-cased, as Kestra does."""
+    source = os.environ if environ is None else environ
+    return {k[len(prefix) :].lower(): v for k, v in source.items() if k.startswith(prefix)}
+
+
+def _iso(moment: Any) -> str:
+    text: str = moment.isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
