@@ -56,6 +56,20 @@ def parse_duration(text: str) -> timedelta:
     return -value if parts["sign"] == "-" else value
 
 
+def format_duration(value: timedelta) -> str:
+    """``PT1H30M``, ``PT0.5S``, ``P2DT1H``: the ISO-8601 text Kestra prints for a Duration."""
+    total = value.total_seconds()
+    sign, total = ("-", -total) if total < 0 else ("", total)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{sign}P" + (f"{int(days)}D" if days else "")
+    clock = (f"{int(hours)}H" if hours else "") + (f"{int(minutes)}M" if minutes else "")
+    if seconds or not (days or clock):
+        clock += f"{seconds:.6f}".rstrip("0").rstrip(".") + "S"
+    return text + ("T" + clock if clock else "")
+
+
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import AliasChoices, Field
 
-from controlplane.spec.fields import Duration, Spec, parse_duration
+from controlplane.spec.fields import Duration, Spec, format_duration, parse_duration
 
 InputId = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$", max_length=100)]
 
@@ -187,7 +187,7 @@ class DurationInput(InputSpec):
             value if isinstance(value, timedelta) else _parse(value, parse_duration, "duration")
         )
         _check_range(length, self.min, self.max)
-        return value if isinstance(value, str) else _iso_duration(length)
+        return value if isinstance(value, str) else format_duration(length)
 
 
 class FileInput(InputSpec):
@@ -327,19 +327,3 @@ def _check_range(value: Any, after: Any, before: Any) -> None:
         raise ValueError(f"{value} is before {after}")
     if before is not None and value > before:
         raise ValueError(f"{value} is after {before}")
-
-
-def _iso_duration(length: timedelta) -> str:
-    seconds = length.total_seconds()
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = "PT"
-    if hours:
-        text += f"{int(hours)}H"
-    if minutes:
-        text += f"{int(minutes)}M"
-    if secs or text == "PT":
-        text += f"{secs:g}S"
-    return sign + text

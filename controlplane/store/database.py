@@ -1,0 +1,92 @@
+"""The SQLAlchemy engine of a store and the migrations that bring its schema up to date.
+
+SQLite connections run in WAL mode with ``synchronous=NORMAL`` (a commit is durable once the WAL
+is checkpointed; a crash loses at most the last commits, never consistency) and every unit starts
+with ``BEGIN IMMEDIATE``: units that read then write (the executor's read-for-update) would
+otherwise fail with "database is locked" instead of waiting for each other.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from controlplane.store.errors import StoreConfigError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url(text: str) -> URL:
+    """The URL to connect with: ``postgresql://`` and ``postgres://`` use psycopg 3."""
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise StoreConfigError(
+            "WEIR_DATABASE_URL is not a database URL; expected postgresql://user@host/db "
+            "or sqlite:///path/to/weir.db"
+        ) from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreConfigError(
+            f"database {url.render_as_string(hide_password=True)!r} is not supported; "
+            "use PostgreSQL (postgresql://...) or SQLite (sqlite:///...)"
+        )
+    return url
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def create_store_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(url, json_serializer=_dumps, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, json_serializer=_dumps)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event own the transaction instead of pysqlite's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def migration_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration built in code: no ``alembic.ini``, wherever the package lies."""
+    config = Config()
+    # ConfigParser interpolates '%'.
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every migration not yet applied, in one transaction."""
+    with engine.begin() as connection:
+        command.upgrade(migration_config(connection), "head")

@@ -1,0 +1,202 @@
+"""Executions and their task runs: the engine's hot path.
+
+The engine calls ``update_execution`` after every step, so writes are prepared Core statements
+(an UPDATE of the execution row, an upsert of the changed task runs in one executemany) and
+nothing is tracked by an ORM session. A task run's ``ordinal`` is its place in
+``Execution.task_runs`` when first written; the upsert never changes it, so reads return task
+runs in creation order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Delete, Insert, Update, bindparam, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from controlplane.engine.model import TERMINAL, Execution, State, TaskRun
+from controlplane.store.errors import MissingRecordError
+from controlplane.store.tables import EXECUTIONS, LOGS, METRICS, TASK_RUNS
+
+# States that hold one of the flow's concurrency slots.
+SLOT_STATES = (State.RUNNING, State.PAUSED, State.KILLING)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    insert_execution: Insert
+    update_execution: Update
+    upsert_task_runs: Insert
+    delete_execution: Delete
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    upsert: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TASK_RUNS)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[TASK_RUNS.c.id],
+        set_={
+            "task_id": upsert.excluded.task_id,
+            "state": upsert.excluded.state,
+            "document": upsert.excluded.document,
+        },
+    )
+    return _Statements(
+        insert_execution=insert(EXECUTIONS),
+        update_execution=EXECUTIONS.update().where(EXECUTIONS.c.id == bindparam("_id")),
+        upsert_task_runs=upsert,
+        delete_execution=delete(EXECUTIONS).where(EXECUTIONS.c.id == bindparam("_id")),
+    )
+
+
+def _execution_values(execution: Execution) -> dict[str, Any]:
+    # replace() leaves the caller's object alone and spares serializing every task run.
+    document = replace(execution, task_runs=[]).to_dict()
+    del document["taskRuns"]
+    return {
+        "namespace": execution.namespace,
+        "flow_id": execution.flow_id,
+        "flow_revision": execution.flow_revision,
+        "state": execution.state.value,
+        "start_date": execution.started,
+        "end_date": execution.ended,
+        "labels": execution.labels,
+        "document": document,
+    }
+
+
+def _ordinals(execution: Execution, changed: Sequence[TaskRun]) -> list[int]:
+    """Where each changed run sits in the execution, searched from the end where most are."""
+    wanted = {run.id: -1 for run in changed}
+    missing = len(wanted)
+    runs = execution.task_runs
+    for index in range(len(runs) - 1, -1, -1):
+        if wanted.get(runs[index].id) == -1:
+            wanted[runs[index].id] = index
+            missing -= 1
+            if not missing:
+                break
+    if missing:
+        strays = ", ".join(run_id for run_id, index in wanted.items() if index < 0)
+        raise MissingRecordError(
+            f"task runs {strays} are not part of execution {execution.id}; "
+            "append them to Execution.task_runs before saving"
+        )
+    return [wanted[run.id] for run in changed]
+
+
+def _task_run_values(
+    execution_id: str, runs: Sequence[TaskRun], ordinals: Sequence[int]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": run.id,
+            "execution_id": execution_id,
+            "ordinal": ordinal,
+            "task_id": run.task_id,
+            "state": run.state.value,
+            "document": run.to_dict(),
+        }
+        for run, ordinal in zip(runs, ordinals, strict=True)
+    ]
+
+
+def _execution(document: dict[str, Any], task_runs: list[dict[str, Any]]) -> Execution:
+    return Execution.from_dict({**document, "taskRuns": task_runs})
+
+
+class SqlExecutionRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+        self._sql = _statements(connection.dialect.name)
+
+    def create_execution(self, execution: Execution) -> None:
+        self._db.execute(
+            self._sql.insert_execution, [{"id": execution.id, **_execution_values(execution)}]
+        )
+        runs = execution.task_runs
+        if runs:
+            values = _task_run_values(execution.id, runs, range(len(runs)))
+            self._db.execute(self._sql.upsert_task_runs, values)
+
+    def read_execution(self, execution_id: str, for_update: bool = False) -> Execution | None:
+        query = select(EXECUTIONS.c.document).where(EXECUTIONS.c.id == execution_id)
+        if for_update:
+            # PostgreSQL locks the row; SQLite renders no clause (its unit already holds the
+            # database's write lock from BEGIN IMMEDIATE).
+            query = query.with_for_update()
+        document = self._db.execute(query).scalar_one_or_none()
+        if document is None:
+            return None
+        runs = select(TASK_RUNS.c.document).where(TASK_RUNS.c.execution_id == execution_id)
+        return _execution(
+            document, list(self._db.execute(runs.order_by(TASK_RUNS.c.ordinal)).scalars())
+        )
+
+    def update_execution(self, execution: Execution, changed: Iterable[TaskRun]) -> None:
+        result = self._db.execute(
+            self._sql.update_execution, {"_id": execution.id, **_execution_values(execution)}
+        )
+        if result.rowcount == 0:
+            raise MissingRecordError(
+                f"execution {execution.id} is not stored; create it before updating it"
+            )
+        runs = list(changed)
+        if runs:
+            values = _task_run_values(execution.id, runs, _ordinals(execution, runs))
+            self._db.execute(self._sql.upsert_task_runs, values)
+
+    def list_executions(
+        self,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[State] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Execution]:
+        query = select(EXECUTIONS.c.id, EXECUTIONS.c.document)
+        if namespace is not None:
+            query = query.where(EXECUTIONS.c.namespace == namespace)
+        if flow_id is not None:
+            query = query.where(EXECUTIONS.c.flow_id == flow_id)
+        if states is not None:
+            query = query.where(EXECUTIONS.c.state.in_([state.value for state in states]))
+        query = query.order_by(EXECUTIONS.c.start_date.desc(), EXECUTIONS.c.id.desc())
+        rows = self._db.execute(query.limit(limit).offset(offset)).all()
+        if not rows:
+            return []
+        runs: dict[str, list[dict[str, Any]]] = {row.id: [] for row in rows}
+        query_runs = (
+            select(TASK_RUNS.c.execution_id, TASK_RUNS.c.document)
+            .where(TASK_RUNS.c.execution_id.in_(list(runs)))
+            .order_by(TASK_RUNS.c.execution_id, TASK_RUNS.c.ordinal)
+        )
+        for run in self._db.execute(query_runs):
+            runs[run.execution_id].append(run.document)
+        return [_execution(row.document, runs[row.id]) for row in rows]
+
+    def list_unfinished_execution_ids(self) -> list[str]:
+        query = (
+            select(EXECUTIONS.c.id)
+            .where(EXECUTIONS.c.state.not_in([state.value for state in TERMINAL]))
+            .order_by(EXECUTIONS.c.start_date, EXECUTIONS.c.id)
+        )
+        return list(self._db.execute(query).scalars())
+
+    def count_running(self, namespace: str, flow_id: str) -> int:
+        query = select(func.count()).where(
+            EXECUTIONS.c.namespace == namespace,
+            EXECUTIONS.c.flow_id == flow_id,
+            EXECUTIONS.c.state.in_([state.value for state in SLOT_STATES]),
+        )
+        return int(self._db.execute(query).scalar_one())
+
+    def delete_execution(self, execution_id: str) -> bool:
+        """Delete the execution with its task runs (cascade), logs and metrics."""
+        self._db.execute(delete(LOGS).where(LOGS.c.execution_id == execution_id))
+        self._db.execute(delete(METRICS).where(METRICS.c.execution_id == execution_id))
+        result = self._db.execute(self._sql.delete_execution, {"_id": execution_id})
+        return result.rowcount > 0

@@ -1,0 +1,118 @@
+"""Flow revisions: every saved change of a flow's source is a new row; deletion is one too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, insert, select, update
+
+from controlplane.engine.model import now
+from controlplane.engine.ports import FlowRecord
+from controlplane.store.columns import in_namespace
+from controlplane.store.tables import FLOWS
+
+
+def _record(row: Row[Any]) -> FlowRecord:
+    return FlowRecord(
+        namespace=row.namespace,
+        flow_id=row.flow_id,
+        revision=row.revision,
+        source=row.source,
+        managed_by=row.managed_by,
+        updated=row.updated,
+        deleted=row.deleted,
+    )
+
+
+def _same_flow(namespace: str, flow_id: str) -> Any:
+    return and_(FLOWS.c.namespace == namespace, FLOWS.c.flow_id == flow_id)
+
+
+class SqlFlowRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def create_flow_revision(
+        self, namespace: str, flow_id: str, source: str, managed_by: str | None
+    ) -> FlowRecord:
+        latest = self._latest(namespace, flow_id)
+        if latest is not None and not latest.deleted and latest.source == source:
+            return latest
+        return self._append(namespace, flow_id, source, managed_by, latest, deleted=False)
+
+    def read_flow(
+        self, namespace: str, flow_id: str, revision: int | None = None
+    ) -> FlowRecord | None:
+        if revision is None:
+            record = self._latest(namespace, flow_id)
+        else:
+            query = select(FLOWS).where(
+                _same_flow(namespace, flow_id), FLOWS.c.revision == revision
+            )
+            row = self._db.execute(query).first()
+            record = _record(row) if row is not None else None
+        return None if record is None or record.deleted else record
+
+    def list_flows(self, namespace_prefix: str | None = None) -> list[FlowRecord]:
+        query = select(FLOWS).where(FLOWS.c.latest, ~FLOWS.c.deleted)
+        if namespace_prefix:
+            query = query.where(in_namespace(FLOWS.c.namespace, namespace_prefix))
+        query = query.order_by(FLOWS.c.namespace, FLOWS.c.flow_id)
+        return [_record(row) for row in self._db.execute(query)]
+
+    def list_flow_revisions(self, namespace: str, flow_id: str) -> list[FlowRecord]:
+        query = select(FLOWS).where(_same_flow(namespace, flow_id)).order_by(FLOWS.c.revision)
+        return [_record(row) for row in self._db.execute(query)]
+
+    def delete_flow(self, namespace: str, flow_id: str) -> bool:
+        """Add a revision marked deleted, so the history stays readable; False when absent."""
+        latest = self._latest(namespace, flow_id)
+        if latest is None or latest.deleted:
+            return False
+        self._append(namespace, flow_id, latest.source, latest.managed_by, latest, deleted=True)
+        return True
+
+    def _latest(self, namespace: str, flow_id: str) -> FlowRecord | None:
+        query = select(FLOWS).where(_same_flow(namespace, flow_id), FLOWS.c.latest)
+        row = self._db.execute(query).first()
+        return _record(row) if row is not None else None
+
+    def _append(
+        self,
+        namespace: str,
+        flow_id: str,
+        source: str,
+        managed_by: str | None,
+        latest: FlowRecord | None,
+        *,
+        deleted: bool,
+    ) -> FlowRecord:
+        if latest is not None:
+            self._db.execute(
+                update(FLOWS)
+                .where(_same_flow(namespace, flow_id), FLOWS.c.latest)
+                .values(latest=False)
+            )
+        revision = latest.revision + 1 if latest is not None else 1
+        record = FlowRecord(
+            namespace=namespace,
+            flow_id=flow_id,
+            revision=revision,
+            source=source,
+            managed_by=managed_by,
+            updated=now(),
+            deleted=deleted,
+        )
+        self._db.execute(
+            insert(FLOWS).values(
+                namespace=namespace,
+                flow_id=flow_id,
+                revision=revision,
+                source=source,
+                managed_by=managed_by,
+                updated=record.updated,
+                deleted=deleted,
+                latest=True,
+            )
+        )
+        return record

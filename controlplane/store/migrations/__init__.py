@@ -1,0 +1,1 @@
+"""Alembic migrations of the store; ``database.upgrade`` applies them (package data)."""

@@ -1,0 +1,126 @@
+"""Secrets, encrypted at rest with AES-GCM.
+
+Two keys are derived from the configured one with HKDF: one encrypts (a random 12-byte nonce per
+write; the namespace and name are the associated data, so a ciphertext moved to another secret
+fails to decrypt), the other keys an HMAC-SHA256 of the value: equal values give equal
+fingerprints, which tell whether a secret changed without telling what it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from controlplane.engine.model import now
+from controlplane.engine.ports import SecretMeta
+from controlplane.store.errors import SecretDecryptionError
+from controlplane.store.tables import SECRETS
+
+NONCE_BYTES = 12
+
+
+def _derive(key: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(key)
+
+
+def _associated_data(namespace: str, name: str) -> bytes:
+    # NUL cannot occur in either part, so ("a.b", "c") and ("a", "b.c") never collide.
+    return f"{namespace}\0{name}".encode()
+
+
+class SecretCipher:
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(_derive(key, b"weir secret encryption v1"))
+        self._fingerprint_key = _derive(key, b"weir secret fingerprint v1")
+
+    def encrypt(self, namespace: str, name: str, value: str) -> tuple[bytes, bytes]:
+        nonce = os.urandom(NONCE_BYTES)
+        data = self._aead.encrypt(nonce, value.encode(), _associated_data(namespace, name))
+        return data, nonce
+
+    def decrypt(self, namespace: str, name: str, ciphertext: bytes, nonce: bytes) -> str:
+        try:
+            data = self._aead.decrypt(nonce, ciphertext, _associated_data(namespace, name))
+        except InvalidTag:
+            raise SecretDecryptionError(
+                f"secret {name!r} of namespace {namespace!r} cannot be decrypted: it was "
+                "written with another key (WEIR_SECRET_KEY, or secret.key under WEIR_HOME) "
+                "or altered; configure the key it was written with, or set the secret again"
+            ) from None
+        return data.decode()
+
+    def fingerprint(self, value: str) -> str:
+        digest = hmac.new(self._fingerprint_key, value.encode(), hashlib.sha256).hexdigest()
+        return f"hmac-sha256:{digest}"
+
+
+def _meta(row: Row[Any]) -> SecretMeta:
+    return SecretMeta(
+        namespace=row.namespace,
+        name=row.name,
+        fingerprint=row.fingerprint,
+        managed_by=row.managed_by,
+        revision=row.revision,
+        updated=row.updated,
+    )
+
+
+class SqlSecretRepository:
+    def __init__(self, connection: Connection, cipher: SecretCipher) -> None:
+        self._db = connection
+        self._cipher = cipher
+
+    def update_secret(
+        self, namespace: str, name: str, value: str, managed_by: str | None = None
+    ) -> SecretMeta:
+        where = (SECRETS.c.namespace == namespace, SECRETS.c.name == name)
+        revision = self._db.execute(select(SECRETS.c.revision).where(*where)).scalar_one_or_none()
+        ciphertext, nonce = self._cipher.encrypt(namespace, name, value)
+        meta = SecretMeta(
+            namespace=namespace,
+            name=name,
+            fingerprint=self._cipher.fingerprint(value),
+            managed_by=managed_by,
+            revision=revision + 1 if revision is not None else 1,
+            updated=now(),
+        )
+        values = {
+            "ciphertext": ciphertext,
+            "nonce": nonce,
+            "fingerprint": meta.fingerprint,
+            "managed_by": managed_by,
+            "revision": meta.revision,
+            "updated": meta.updated,
+        }
+        if revision is None:
+            self._db.execute(insert(SECRETS).values(namespace=namespace, name=name, **values))
+        else:
+            self._db.execute(update(SECRETS).where(*where).values(**values))
+        return meta
+
+    def read_secret_value(self, namespace: str, name: str) -> str | None:
+        query = select(SECRETS.c.ciphertext, SECRETS.c.nonce).where(
+            SECRETS.c.namespace == namespace, SECRETS.c.name == name
+        )
+        row = self._db.execute(query).first()
+        if row is None:
+            return None
+        return self._cipher.decrypt(namespace, name, row.ciphertext, row.nonce)
+
+    def list_secrets(self, namespace: str) -> list[SecretMeta]:
+        query = select(SECRETS).where(SECRETS.c.namespace == namespace).order_by(SECRETS.c.name)
+        return [_meta(row) for row in self._db.execute(query)]
+
+    def delete_secret(self, namespace: str, name: str) -> bool:
+        result = self._db.execute(
+            delete(SECRETS).where(SECRETS.c.namespace == namespace, SECRETS.c.name == name)
+        )
+        return result.rowcount > 0

@@ -1,0 +1,91 @@
+"""``SqlStore``, the engine's ``Store`` on SQLite or PostgreSQL, and ``open_store``, its factory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine
+
+from controlplane.engine.ports import (
+    ExecutionRepository,
+    FileStorage,
+    FlowRepository,
+    KvRepository,
+    LogRepository,
+    MetricRepository,
+    NamespaceRepository,
+    SecretRepository,
+    Store,
+)
+from controlplane.store.database import create_store_engine, database_url, upgrade
+from controlplane.store.executions import SqlExecutionRepository
+from controlplane.store.files import LocalFileStorage
+from controlplane.store.flows import SqlFlowRepository
+from controlplane.store.kv import SqlKvRepository
+from controlplane.store.logs import SqlLogRepository
+from controlplane.store.metrics import SqlMetricRepository
+from controlplane.store.namespaces import SqlNamespaceRepository
+from controlplane.store.secrets import SecretCipher, SqlSecretRepository
+from controlplane.store.settings import StoreSettings, resolve_secret_key
+
+
+@dataclass
+class SqlRepositories:
+    """Every repository, bound to the connection of one unit of work."""
+
+    flows: FlowRepository
+    namespaces: NamespaceRepository
+    executions: ExecutionRepository
+    logs: LogRepository
+    metrics: MetricRepository
+    kv: KvRepository
+    secrets: SecretRepository
+
+    @classmethod
+    def bind(cls, connection: Connection, cipher: SecretCipher) -> SqlRepositories:
+        return cls(
+            flows=SqlFlowRepository(connection),
+            namespaces=SqlNamespaceRepository(connection),
+            executions=SqlExecutionRepository(connection),
+            logs=SqlLogRepository(connection),
+            metrics=SqlMetricRepository(connection),
+            kv=SqlKvRepository(connection),
+            secrets=SqlSecretRepository(connection, cipher),
+        )
+
+
+class SqlStore:
+    def __init__(self, engine: Engine, cipher: SecretCipher, files: LocalFileStorage) -> None:
+        self.engine = engine
+        self.files: FileStorage = files
+        self._cipher = cipher
+
+    @contextmanager
+    def unit(self) -> Iterator[SqlRepositories]:
+        """One transaction: committed when the block ends, rolled back when it raises."""
+        with self.engine.begin() as connection:
+            yield SqlRepositories.bind(connection, self._cipher)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(settings: StoreSettings) -> SqlStore:
+    """Connect, bring the schema up to date, and return the store."""
+    key = resolve_secret_key(settings)
+    engine = create_store_engine(database_url(settings.url))
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    files = LocalFileStorage(settings.storage_root)
+    return SqlStore(engine, SecretCipher(key), files)
+
+
+if TYPE_CHECKING:
+    # SqlStore implements the engine's port; mypy checks it here.
+    _implements: type[Store] = SqlStore

@@ -1,0 +1,201 @@
+"""The tables, as SQLModel classes (``FlowRow``…), apart from the ports' records (``FlowRecord``…).
+
+Repositories talk to them through SQLAlchemy Core (``FLOWS``, ``EXECUTIONS``…), never through
+tracked ORM objects: the engine writes after every step and the tracking would cost more than
+the write. ``migrations/`` creates the same schema; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from controlplane.store.columns import Json, UtcDateTime
+
+# A metadata of our own, so the tables and their migrations stay apart from any other SQLModel.
+STORE_METADATA = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    }
+)
+
+# SQLite autoincrements only an INTEGER PRIMARY KEY.
+Sequence = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class StoreTable(SQLModel):
+    metadata = STORE_METADATA
+
+
+class NamespaceRow(StoreTable, table=True):
+    __tablename__ = "namespaces"
+
+    name: str = Field(primary_key=True, sa_type=String())
+    description: str | None = Field(default=None, sa_type=Text())
+    variables: dict[str, Any] = Field(sa_column=Column(Json, nullable=False))
+    labels: dict[str, str] = Field(sa_column=Column(Json, nullable=False))
+    managed_by: str | None = Field(default=None, sa_type=String())
+    revision: int
+    updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class FlowRow(StoreTable, table=True):
+    """One revision of a flow; deleting a flow adds a revision marked ``deleted``."""
+
+    __tablename__ = "flows"
+    __table_args__ = (
+        UniqueConstraint("namespace", "flow_id", "revision", name="uq_flows_revision"),
+        # Exactly one latest revision per flow, and the index that lists them.
+        Index(
+            "ix_flows_latest",
+            "namespace",
+            "flow_id",
+            unique=True,
+            sqlite_where=text("latest"),
+            postgresql_where=text("latest"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    namespace: str = Field(sa_type=String())
+    flow_id: str = Field(sa_type=String())
+    revision: int
+    source: str = Field(sa_type=Text())
+    managed_by: str | None = Field(default=None, sa_type=String())
+    deleted: bool = False
+    latest: bool = True
+    updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ExecutionRow(StoreTable, table=True):
+    """An execution; ``document`` is ``Execution.to_dict()`` without its task runs."""
+
+    __tablename__ = "executions"
+    __table_args__ = (
+        Index("ix_executions_flow_state", "namespace", "flow_id", "state"),
+        Index("ix_executions_start_date", "start_date"),
+        Index("ix_executions_state", "state"),
+    )
+
+    id: str = Field(primary_key=True, sa_type=String())
+    namespace: str = Field(sa_type=String())
+    flow_id: str = Field(sa_type=String())
+    flow_revision: int
+    state: str = Field(sa_type=String())
+    start_date: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    end_date: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    labels: dict[str, str] = Field(sa_column=Column(Json, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(Json, nullable=False))
+
+
+class TaskRunRow(StoreTable, table=True):
+    """A task run; ``ordinal`` is its place in the execution, fixed when it is first written."""
+
+    __tablename__ = "task_runs"
+    __table_args__ = (Index("ix_task_runs_execution", "execution_id", "ordinal"),)
+
+    id: str = Field(primary_key=True, sa_type=String())
+    execution_id: str = Field(
+        sa_column=Column(String(), ForeignKey("executions.id", ondelete="CASCADE"), nullable=False)
+    )
+    ordinal: int
+    task_id: str = Field(sa_type=String())
+    state: str = Field(sa_type=String())
+    document: dict[str, Any] = Field(sa_column=Column(Json, nullable=False))
+
+
+class LogRow(StoreTable, table=True):
+    __tablename__ = "logs"
+    __table_args__ = (Index("ix_logs_execution", "execution_id", "seq"),)
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(Sequence, primary_key=True, autoincrement=True)
+    )
+    execution_id: str = Field(sa_type=String())
+    namespace: str = Field(sa_type=String())
+    flow_id: str = Field(sa_type=String())
+    task_run_id: str | None = Field(default=None, sa_type=String())
+    task_id: str | None = Field(default=None, sa_type=String())
+    attempt: int | None = None
+    level: str = Field(sa_type=String())
+    level_no: int = Field(sa_type=SmallInteger())
+    message: str = Field(sa_type=Text())
+    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class MetricRow(StoreTable, table=True):
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_execution", "execution_id", "seq"),)
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(Sequence, primary_key=True, autoincrement=True)
+    )
+    execution_id: str = Field(sa_type=String())
+    task_run_id: str | None = Field(default=None, sa_type=String())
+    task_id: str | None = Field(default=None, sa_type=String())
+    name: str = Field(sa_type=String())
+    type: str = Field(sa_type=String())
+    value: float = Field(sa_type=Float())
+    tags: dict[str, str] = Field(sa_column=Column(Json, nullable=False))
+    at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+
+
+class KvRow(StoreTable, table=True):
+    __tablename__ = "kv"
+
+    namespace: str = Field(primary_key=True, sa_type=String())
+    key: str = Field(primary_key=True, sa_type=String())
+    type: str = Field(sa_type=String())
+    value: Any = Field(sa_column=Column(Json, nullable=False))
+    expires: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    managed_by: str | None = Field(default=None, sa_type=String())
+    revision: int
+    updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class SecretRow(StoreTable, table=True):
+    """A secret, AES-GCM encrypted; ``fingerprint`` is a keyed hash that reveals nothing."""
+
+    __tablename__ = "secrets"
+
+    namespace: str = Field(primary_key=True, sa_type=String())
+    name: str = Field(primary_key=True, sa_type=String())
+    ciphertext: bytes = Field(sa_type=LargeBinary())
+    nonce: bytes = Field(sa_type=LargeBinary())
+    fingerprint: str = Field(sa_type=String())
+    managed_by: str | None = Field(default=None, sa_type=String())
+    revision: int
+    updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+def _table(name: str) -> Table:
+    return STORE_METADATA.tables[name]
+
+
+NAMESPACES = _table("namespaces")
+FLOWS = _table("flows")
+EXECUTIONS = _table("executions")
+TASK_RUNS = _table("task_runs")
+LOGS = _table("logs")
+METRICS = _table("metrics")
+KV = _table("kv")
+SECRETS = _table("secrets")
