@@ -45,7 +45,7 @@ class ExecutionNotFound(WeirError):
 class WorkerPort(Protocol):
     def submit(self, item: WorkItem, on_done: Callable[[AttemptResult], None]) -> None: ...
 
-    def kill(self, task_run_id: str) -> None: ...
+    def kill(self, task_run_id: str) -> bool: ...
 
     def shutdown(self, grace_seconds: float) -> None: ...
 
@@ -54,6 +54,9 @@ class WorkerPort(Protocol):
 class EngineSettings:
     work_root: Path
     envs: Mapping[str, str] = field(default_factory=dict)
+    """``envs.<name>`` in expressions."""
+    globals: Mapping[str, Any] = field(default_factory=dict)
+    """``globals.<name>`` in expressions: server-wide variables from configuration."""
 
 
 @dataclass(frozen=True)
@@ -69,14 +72,15 @@ class Engine:
         self.worker = worker
         self.settings = settings
         self.renderer = Renderer()
-        self.env = StepEnv(self.renderer, settings.work_root, settings.envs)
-        self._events: queue.Queue[_Event | None] = queue.Queue()
+        self.env = StepEnv(self.renderer, settings.work_root, settings.envs, settings.globals)
+        self._events: queue.Queue[_Event] = queue.Queue()
         self._active: dict[str, Execution] = {}
         self._flows: dict[tuple[str, str, int], Flow] = {}
         self._timers: list[tuple[datetime, str]] = []
         self._done = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._draining = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -90,9 +94,12 @@ class Engine:
         self._thread.start()
 
     def stop(self, grace_seconds: float = 10.0) -> None:
+        """Hand out no new work, let running attempts finish within the grace period (then
+        stop them), record their results, and stop. Runs not handed out yet stay CREATED and
+        go out again when an engine starts on the same store."""
+        self._draining.set()
         self.worker.shutdown(grace_seconds)
-        self._stopping.set()
-        self._events.put(None)
+        self._events.put(_STOP)
         if self._thread is not None:
             self._thread.join(timeout=grace_seconds + 5)
             self._thread = None
@@ -149,19 +156,16 @@ class Engine:
         while not self._stopping.is_set():
             first = self._next_event()
             if first is None:
-                if self._stopping.is_set():
-                    return
                 continue
             batch = [first]
             while len(batch) < 500:
                 try:
-                    event = self._events.get_nowait()
+                    batch.append(self._events.get_nowait())
                 except queue.Empty:
                     break
-                if event is None:
-                    self._stopping.set()
-                    break
-                batch.append(event)
+            if _STOP in batch:
+                self._stopping.set()
+                batch = [event for event in batch if event is not _STOP]
             try:
                 self._process(batch)
             except Exception:  # the loop must survive; what was cached is re-read on next use
@@ -259,7 +263,8 @@ class Engine:
         for run_id in kills:
             self.worker.kill(run_id)
         for item in effects.dispatch:
-            self.worker.submit(item, self._result_handler(item.execution_id))
+            if not self._draining.is_set():
+                self.worker.submit(item, self._result_handler(item.execution_id))
         for start in effects.subflows:
             self._start_subflow(execution, start)
         if effects.wake_at is not None:
@@ -390,6 +395,9 @@ class Engine:
         if execution is None:
             raise ExecutionNotFound(f"execution {execution_id} does not exist")
         return execution
+
+
+_STOP = _Event("", "stop")
 
 
 def _over(execution: Execution) -> bool:

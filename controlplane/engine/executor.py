@@ -26,7 +26,7 @@ from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.expr import ExpressionError, Renderer, is_truthy
 from controlplane.spec.flow import Flow
 from controlplane.spec.inputs import INPUT_TYPES
-from controlplane.spec.plugins.flow import Subflow, WorkingDirectory
+from controlplane.spec.plugins.flow import AllowFailure, Subflow, WorkingDirectory
 from controlplane.spec.tasks import ConstantRetry, ExponentialRetry, RandomRetry, TaskSpec
 
 Retry = ConstantRetry | ExponentialRetry | RandomRetry
@@ -41,6 +41,7 @@ class StepEnv:
     renderer: Renderer
     work_root: Path
     envs: Mapping[str, str] = field(default_factory=dict)
+    globals: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ class Step:
     def finish(
         self, task: TaskSpec, run: TaskRun, state: State, at: datetime | None = None
     ) -> None:
-        if state is State.FAILED and task.allowFailure:
+        if state is State.FAILED and (task.allowFailure or isinstance(task, AllowFailure)):
             state = State.WARNING
         if state is State.WARNING and task.allowWarning:
             state = State.SUCCESS
@@ -322,7 +323,9 @@ class Step:
         lineage = self.lineage()
         if self._base is None:
             outputs = outputs_tree(self.ex, lineage)
-            self._base = base_variables(self.ex, self.flow, outputs, self.env.envs)
+            self._base = base_variables(
+                self.ex, self.flow, outputs, self.env.envs, self.env.globals
+            )
         return task_variables(self._base, task, run, lineage)
 
     def lineage(self) -> Lineage:
@@ -442,12 +445,9 @@ class Step:
         outputs: dict[str, Any] = {}
         for output in self.flow.outputs:
             try:
-                value = self.env.renderer.render_value(output.value, context, typed=True)
-                kind = INPUT_TYPES.get(output.type)
-                if kind is not None and value is not None and output.type != "FILE":
-                    value = kind.model_validate({"id": output.id, "type": output.type}).coerce(
-                        value
-                    )
+                typed = output.type != "STRING"
+                value = self.env.renderer.render_value(output.value, context, typed=typed)
+                value = coerce_output(output.type, value)
             except (ExpressionError, ValueError) as exc:
                 self.log(None, "ERROR", f"flow output '{output.id}' cannot be rendered: {exc}")
                 self.ex.outputs = None
@@ -459,49 +459,75 @@ class Step:
     def variables_for_flow(self) -> Mapping[str, Any]:
         if self._base is None:
             outputs = outputs_tree(self.ex, self.lineage())
-            self._base = base_variables(self.ex, self.flow, outputs, self.env.envs)
+            self._base = base_variables(
+                self.ex, self.flow, outputs, self.env.envs, self.env.globals
+            )
         return self._base
 
-    def working_dir(self, task: TaskSpec, run: TaskRun) -> Path | None:
-        """The directory of the enclosing WorkingDirectory run, when there is one."""
+    def working_dir_run(self, run: TaskRun) -> TaskRun | None:
+        """The run of the WorkingDirectory that encloses ``run``, when there is one."""
         lineage = self.lineage()
         node = lineage.parent(run)
         while node is not None:
             if isinstance(self.tasks.get(node.task_id), WorkingDirectory):
-                return self.env.work_root / self.ex.id / node.id
+                return node
             node = lineage.parent(node)
         return None
 
+    def _work_item(self, task: TaskSpec, run: TaskRun) -> WorkItem:
+        variables = self.variables(task, run)
+        directory = self.working_dir_run(run)
+        if directory is not None:
+            variables["workerTaskrun"] = {
+                "id": directory.id,
+                "value": directory.value,
+                "parentId": directory.parent_id,
+                "startDate": variables["taskrun"]["startDate"],
+            }
+        return WorkItem(
+            execution_id=self.ex.id,
+            namespace=self.ex.namespace,
+            flow_id=self.ex.flow_id,
+            flow_revision=self.ex.flow_revision,
+            task_run_id=run.id,
+            task=task,
+            attempt=len(run.attempts) + 1,
+            variables=variables,
+            timeout=task.timeout,
+            working_dir=self.env.work_root / self.ex.id / directory.id if directory else None,
+            secret_values=self._secret_inputs(),
+            parent_executions=self._parents(),
+        )
+
     def _effects(self) -> Effects:
         for run in self._dispatch:
-            if run.state.terminal:
-                continue
-            task = self.tasks[run.task_id]
-            self.effects.dispatch.append(
-                WorkItem(
-                    execution_id=self.ex.id,
-                    namespace=self.ex.namespace,
-                    flow_id=self.ex.flow_id,
-                    flow_revision=self.ex.flow_revision,
-                    task_run_id=run.id,
-                    task=task,
-                    attempt=len(run.attempts) + 1,
-                    variables=self.variables(task, run),
-                    timeout=task.timeout,
-                    working_dir=self.working_dir(task, run),
-                    secret_values=self._secret_inputs(),
-                )
-            )
+            if not run.state.terminal:
+                self.effects.dispatch.append(self._work_item(self.tasks[run.task_id], run))
         self._dispatch.clear()
         waits = [r.wake_at for r in self.ex.task_runs if r.wake_at and not r.state.terminal]
         self.effects.wake_at = min(waits) if waits else None
         return self.effects
+
+    def _parents(self) -> tuple[tuple[str, str, str], ...]:
+        parent = self.ex.parent
+        if parent is None:
+            return ()
+        return ((parent.namespace, parent.flow_id, parent.execution_id),)
 
     def _secret_inputs(self) -> tuple[str, ...]:
         secret_ids = {item.id for item in self.flow.inputs if item.type == "SECRET"}
         return tuple(
             str(self.ex.inputs[key]) for key in secret_ids if self.ex.inputs.get(key) is not None
         )
+
+
+def coerce_output(kind: str, value: Any) -> Any:
+    """A flow output as its declared type (ARRAY and FILE are kept as rendered)."""
+    if value is None or kind in ("FILE", "ARRAY") or kind not in INPUT_TYPES:
+        if kind == "ARRAY" and isinstance(value, str):
+            return INPUT_TYPES["JSON"].model_validate({"id": "o", "type": "JSON"}).coerce(value)
+        return value
+    return INPUT_TYPES[kind].model_validate({"id": "output", "type": kind}).coerce(value)
 
 
 def aggregate(states: Iterable[State]) -> State:

@@ -49,13 +49,10 @@ def _aggregate(states: list[State]) -> State:
 
 
 # -- containers --------------------------------------------------------------------------------
-def sequential(step: Step, task: Sequential | WorkingDirectory, run: TaskRun) -> State | None:
+def sequential(
+    step: Step, task: Sequential | WorkingDirectory | AllowFailure, run: TaskRun
+) -> State | None:
     return step.resolve_list(task.tasks, run, run.value)
-
-
-def allow_failure(step: Step, task: AllowFailure, run: TaskRun) -> State | None:
-    state = step.resolve_list(task.tasks, run, run.value)
-    return State.WARNING if state is State.FAILED else state
 
 
 def parallel(step: Step, task: Parallel, run: TaskRun) -> State | None:
@@ -340,11 +337,16 @@ def loop_until(step: Step, task: LoopUntil, run: TaskRun) -> State | None:
     ):
         step.log(run, "WARN" if not task.failOnMaxReached else "ERROR", "maximum reached")
         return State.FAILED if task.failOnMaxReached else State.SUCCESS
-    interval = _duration(step, frequency.interval, task, run) or timedelta(minutes=1)
+    interval = _duration(step, frequency.interval, task, run) or _default_interval(task)
     run.outputs = {"iterationCount": count + 1}
     run.wake_at = now() + interval
     step.touch(run)
     return None
+
+
+def _default_interval(task: LoopUntil) -> timedelta:
+    # Kestra 0.23 renamed WaitFor to LoopUntil and raised the default interval from 1 s to 1 min.
+    return timedelta(seconds=1) if task.written_type.endswith(".WaitFor") else timedelta(minutes=1)
 
 
 def wake_loop_until(step: Step, task: LoopUntil, run: TaskRun) -> None:
@@ -393,7 +395,7 @@ def subflow(step: Step, task: Subflow, run: TaskRun) -> State | None:
 RESOLVERS: dict[type, Resolver] = {
     Sequential: sequential,
     WorkingDirectory: sequential,
-    AllowFailure: allow_failure,
+    AllowFailure: sequential,
     Parallel: parallel,
     If: if_,
     Switch: switch,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from controlplane.engine.variables import nest_dotted
 from controlplane.errors import WeirError
 from controlplane.expr import ExpressionError, Renderer, has_expression
 from controlplane.spec.flow import Flow
@@ -59,7 +60,7 @@ def resolve_inputs(
             problems[declared.id] = str(exc)
     if problems:
         raise InputError(problems)
-    return _nest(values)
+    return nest_dotted(values)
 
 
 def _default(defaults: Any, renderer: Renderer, context: Mapping[str, Any]) -> Any:
@@ -80,21 +81,3 @@ def _file(input_id: str, raw: Any, save_file: FileSaver) -> str:
     if text.startswith("file://"):
         return save_file(input_id, Path(text.removeprefix("file://")).read_bytes())
     return save_file(input_id, text.encode())
-
-
-def _nest(values: dict[str, Any]) -> dict[str, Any]:
-    """A dotted input id (``nested.string``) is also reachable as ``inputs.nested.string``."""
-    nested: dict[str, Any] = {}
-    for key, value in values.items():
-        nested[key] = value
-        if "." in key:
-            node = nested
-            *parents, last = key.split(".")
-            for part in parents:
-                existing = node.get(part)
-                if not isinstance(existing, dict):
-                    existing = {}
-                    node[part] = existing
-                node = existing
-            node[last] = value
-    return nested

@@ -113,6 +113,10 @@ class RunContext(ABC):
     ) -> dict[str, bytes]:
         """Files of the flow's namespace matching the globs, by relative path."""
 
+    @abstractmethod
+    def purge_execution_files(self) -> list[str]:
+        """Delete this execution's files from internal storage; returns their URIs."""
+
     # -- KV store and secrets -------------------------------------------------------------------
     @abstractmethod
     def kv_get(self, namespace: str, key: str) -> KvEntry | None: ...

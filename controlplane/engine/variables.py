@@ -70,7 +70,11 @@ def outputs_tree(execution: Execution, lineage: Lineage) -> dict[str, Any]:
 
 
 def base_variables(
-    execution: Execution, flow: Flow, outputs: Mapping[str, Any], envs: Mapping[str, str]
+    execution: Execution,
+    flow: Flow,
+    outputs: Mapping[str, Any],
+    envs: Mapping[str, str],
+    globals_: Mapping[str, Any],
 ) -> dict[str, Any]:
     """What every expression of the execution sees, before task-specific entries."""
     variables: dict[str, Any] = {
@@ -89,9 +93,9 @@ def base_variables(
         "inputs": execution.inputs,
         "vars": {**flow.variables, **execution.variables},
         "outputs": outputs,
-        "labels": execution.labels,
+        "labels": nest_dotted(execution.labels),
         "envs": envs,
-        "globals": {},
+        "globals": globals_,
     }
     if execution.trigger is not None:
         variables["trigger"] = execution.trigger
@@ -122,19 +126,15 @@ def task_variables(
 
 
 def _parents(run: TaskRun, lineage: Lineage) -> list[dict[str, Any]]:
-    """Enclosing loop iterations, innermost first, past the one ``run`` itself belongs to."""
+    """The enclosing task runs, innermost first: their loop value and outputs."""
     parents: list[dict[str, Any]] = []
     node = lineage.parent(run)
     while node is not None:
-        parent = lineage.parent(node)
-        if lineage.is_loop(parent) and node.value is not None:
-            entry: dict[str, Any] = {"taskrun": {"value": node.value}}
-            if node.outputs:
-                entry["outputs"] = node.outputs
-            parents.append(entry)
-        node = parent
-    if parents and run.value is not None and parents[0]["taskrun"]["value"] == run.value:
-        parents.pop(0)
+        entry: dict[str, Any] = {"taskrun": {"value": node.value}}
+        if node.outputs:
+            entry["outputs"] = node.outputs
+        parents.append(entry)
+        node = lineage.parent(node)
     return parents
 
 
@@ -149,3 +149,21 @@ def environment_variables(
 def _iso(moment: Any) -> str:
     text: str = moment.isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
+
+
+def nest_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A dotted key (``nested.string``, ``system.correlationId``) is also reachable as a path."""
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        nested[key] = value
+        if "." in key:
+            node = nested
+            *parents, last = key.split(".")
+            for part in parents:
+                existing = node.get(part)
+                if not isinstance(existing, dict):
+                    existing = {}
+                    node[part] = existing
+                node = existing
+            node[last] = value
+    return nested

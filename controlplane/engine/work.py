@@ -35,6 +35,9 @@ class WorkItem:
     """Set when the task runs inside a WorkingDirectory: the directory its siblings share."""
     secret_values: tuple[str, ...] = ()
     """Values to mask in logs that are already known (SECRET inputs)."""
+    parent_executions: tuple[tuple[str, str, str], ...] = ()
+    """(namespace, flowId, executionId) of the executions that started this one as a subflow:
+    the task may read their files."""
 
 
 @dataclass

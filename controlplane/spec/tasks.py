@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     Field,
     GetCoreSchemaHandler,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
@@ -88,6 +89,7 @@ class TaskSpec(Spec):
 
     id: TaskId
     type: str
+    """The current name of the type (legacy names and aliases are resolved)."""
     description: str | None = None
     disabled: bool = False
     runIf: DynBool | None = None
@@ -99,6 +101,13 @@ class TaskSpec(Spec):
     logToFile: bool = False
     workerGroup: WorkerGroup | None = None
     taskCache: TaskCache | None = None
+
+    _written_type: str = PrivateAttr(default="")
+
+    @property
+    def written_type(self) -> str:
+        """The type as the flow wrote it: older names keep older defaults (WaitFor)."""
+        return self._written_type or self.type
 
     def children(self) -> Iterator[tuple[YamlPath, TaskSpec]]:
         """Nested tasks with their path relative to this task, in document order."""
@@ -229,7 +238,10 @@ class _Dispatch:
             item = {**value, "type": found.name}
             if kind in (Kind.TASK, Kind.TRIGGER):
                 item = _apply_defaults(item, found.name, type_name, info.context)
-            return found.model.model_validate(item, context=info.context)
+            model = found.model.model_validate(item, context=info.context)
+            if isinstance(model, TaskSpec) and type_name != found.name:
+                model._written_type = type_name
+            return model
 
         return core_schema.with_info_plain_validator_function(validate)
 
