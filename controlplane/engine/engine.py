@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from controlplane.engine.executor import Effects, Step, StepEnv, SubflowStart
+from controlplane.engine.executor import Effects, FlowPlan, Step, StepEnv, SubflowStart
 from controlplane.engine.inputs import resolve_inputs
 from controlplane.engine.model import Execution, ParentRef, State, new_id, now
 from controlplane.engine.ports import FlowRecord, Repositories, Store
@@ -76,6 +76,7 @@ class Engine:
         self._events: queue.Queue[_Event] = queue.Queue()
         self._active: dict[str, Execution] = {}
         self._flows: dict[tuple[str, str, int], Flow] = {}
+        self._plans: dict[tuple[str, str, int], FlowPlan] = {}
         self._timers: list[tuple[datetime, str]] = []
         self._done = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -209,8 +210,12 @@ class Engine:
             execution = repos.executions.read_execution(execution_id)
             if execution is None:
                 return None
-        flow = self._flow(repos, execution.namespace, execution.flow_id, execution.flow_revision)
-        step = Step(execution, flow, self.env)
+        key = (execution.namespace, execution.flow_id, execution.flow_revision)
+        flow = self._flow(repos, *key)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = FlowPlan.of(flow)
+        step = Step(execution, flow, self.env, plan)
         kills: list[str] = []
         for event in events:
             kills += self._apply(repos, step, flow, event)

@@ -63,17 +63,34 @@ class Effects:
     logs: list[LogEntry] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FlowPlan:
+    """Every task of a flow by id, and the id of the flowable that holds it: built once."""
+
+    tasks: dict[str, TaskSpec]
+    parent_task: dict[str, str]
+
+    @classmethod
+    def of(cls, flow: Flow) -> FlowPlan:
+        tasks: dict[str, TaskSpec] = {}
+        parent_task: dict[str, str] = {}
+        for _, task in flow.all_tasks():
+            tasks[task.id] = task
+            for _, child in task.children():
+                parent_task[child.id] = task.id
+        return cls(tasks, parent_task)
+
+
 class Step:
-    def __init__(self, execution: Execution, flow: Flow, env: StepEnv) -> None:
+    def __init__(
+        self, execution: Execution, flow: Flow, env: StepEnv, plan: FlowPlan | None = None
+    ) -> None:
         self.ex = execution
         self.flow = flow
         self.env = env
-        self.tasks: dict[str, TaskSpec] = {}
-        self.parent_task: dict[str, str | None] = {}
-        for _, task in flow.all_tasks():
-            self.tasks[task.id] = task
-            for _, child in task.children():
-                self.parent_task[child.id] = task.id
+        plan = plan or FlowPlan.of(flow)
+        self.tasks = plan.tasks
+        self.parent_task = plan.parent_task
         self.index = {(r.task_id, r.parent_id, r.value): r for r in execution.task_runs}
         self.changed: dict[str, TaskRun] = {}
         self.effects = Effects()

@@ -60,13 +60,17 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def new_id() -> str:
-    """A 22-character, roughly time-ordered identifier (like Kestra's short UUIDs)."""
-    stamp = int(time.time() * 1000)
-    head = ""
-    for _ in range(8):
-        stamp, digit = divmod(stamp, 62)
-        head = _ALPHABET[digit] + head
-    return head + "".join(secrets.choice(_ALPHABET) for _ in range(14))
+    """A 22-character, roughly time-ordered identifier (like Kestra's short UUIDs):
+    8 characters of milliseconds, then 14 random ones (83 bits)."""
+    return _base62(int(time.time() * 1000), 8) + _base62(secrets.randbits(83), 14)
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        digits.append(_ALPHABET[digit])
+    return "".join(reversed(digits))
 
 
 @dataclass

@@ -8,6 +8,7 @@ is validated in one pass and every error keeps its full YAML path.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Annotated, Any, ClassVar, Literal
@@ -111,12 +112,37 @@ class TaskSpec(Spec):
 
     def children(self) -> Iterator[tuple[YamlPath, TaskSpec]]:
         """Nested tasks with their path relative to this task, in document order."""
-        for name, field in type(self).model_fields.items():
-            value = getattr(self, name)
-            if isinstance(value, list) and value and isinstance(value[0], TaskSpec):
-                key = field.alias or name
-                for index, child in enumerate(value):
-                    yield (key, index), child
+        for name, key in _task_list_fields(type(self)):
+            for index, child in enumerate(getattr(self, name)):
+                yield (key, index), child
+
+
+def _task_list_fields(model: type[TaskSpec]) -> list[tuple[str, str]]:
+    """(attribute, YAML key) of the fields of ``model`` that hold lists of tasks, cached."""
+    cached = _TASK_LIST_FIELDS.get(model)
+    if cached is None:
+        cached = [
+            (name, field.alias or name)
+            for name, field in model.model_fields.items()
+            if _holds_tasks(field.annotation)
+        ]
+        _TASK_LIST_FIELDS[model] = cached
+    return cached
+
+
+def _holds_tasks(annotation: Any) -> bool:
+    """``list[Task]``: a list whose items are validated as tasks."""
+    if typing.get_origin(annotation) is not list:
+        return False
+    (item,) = typing.get_args(annotation)
+    return any(isinstance(m, type) and issubclass(m, _TaskDispatch) for m in _metadata(item))
+
+
+def _metadata(annotation: Any) -> tuple[Any, ...]:
+    return getattr(annotation, "__metadata__", ())
+
+
+_TASK_LIST_FIELDS: dict[type[TaskSpec], list[tuple[str, str]]] = {}
 
 
 class FlowableSpec(TaskSpec):

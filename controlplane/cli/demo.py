@@ -1,0 +1,103 @@
+"""``weir demo``: a real pipeline end to end on the embedded engine.
+
+Serves a generated orders dataset over HTTP on 127.0.0.1, then runs the example pipeline
+(download, transform with Python, aggregate) against it and prints what it found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from controlplane.cli.embedded import embedded, save_flow_files
+from controlplane.cli.run import follow, summarize
+from controlplane.cli.validate import collect
+from controlplane.engine.model import State
+
+PIPELINE = "orders_pipeline"
+CATEGORIES = ("books", "games", "garden", "kitchen", "music", "sports")
+STATUSES = ("completed", "completed", "completed", "cancelled", "refunded")
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "demo",
+        help="run the example data pipeline against a dataset served locally",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "--flows", type=Path, default=Path("flows/examples"), help="the example flows' folder"
+    )
+    parser.add_argument("--orders", type=int, default=2000, help="how many orders to generate")
+    parser.set_defaults(handler=run)
+
+
+def orders(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """A deterministic dataset of orders."""
+    draw = random.Random(seed)
+    return [
+        {
+            "id": index + 1,
+            "category": draw.choice(CATEGORIES),
+            "status": draw.choice(STATUSES),
+            "total": round(draw.uniform(3, 250), 2),
+        }
+        for index in range(count)
+    ]
+
+
+@contextmanager
+def serve(payload: bytes) -> Iterator[str]:
+    """Serve ``payload`` as /orders.json on a free port of 127.0.0.1."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/orders.json":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the pipeline's own logs say what happened
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/orders.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Console(highlight=False, soft_wrap=True)
+    files, missing = collect([str(args.flows)])
+    if missing or not files:
+        out.print(f"[red]no example flows in {args.flows}: run weir demo from Weir's folder[/red]")
+        return 2
+    payload = json.dumps(orders(args.orders)).encode()
+    with serve(payload) as url, embedded() as (store, engine):
+        records = save_flow_files(files, store)
+        out.print(f"loaded {len(records)} example flows; serving {args.orders} orders at {url}")
+        pipeline = next(r for r in records if r.flow_id == PIPELINE)
+        execution = engine.create_execution(
+            pipeline.namespace, pipeline.flow_id, {"dataset_url": url, "min_total": "10"}
+        )
+        out.print(f"[bold]{pipeline.namespace}/{PIPELINE}[/bold] execution {execution.id}")
+        final = follow(engine, store, execution.id, out, timeout=300)
+        summarize(final, out)
+    return 0 if final.state in (State.SUCCESS, State.WARNING) else 1
