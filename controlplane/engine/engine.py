@@ -42,6 +42,10 @@ class ExecutionNotFound(WeirError):
     code = "execution_not_found"
 
 
+class NotRestartable(WeirError):
+    code = "not_restartable"
+
+
 class WorkerPort(Protocol):
     def submit(self, item: WorkItem, on_done: Callable[[AttemptResult], None]) -> None: ...
 
@@ -134,6 +138,16 @@ class Engine:
         self._require(execution_id)
         self._events.put(_Event(execution_id, "resume", dict(inputs or {})))
 
+    def restart(self, execution_id: str) -> None:
+        """Run a failed execution again from its failed tasks (same execution id)."""
+        execution = self._require(execution_id)
+        if execution.state not in (State.FAILED, State.KILLED):
+            raise NotRestartable(
+                f"execution {execution_id} is {execution.state.value}; only a FAILED or KILLED "
+                "execution can be restarted"
+            )
+        self._events.put(_Event(execution_id, "restart"))
+
     def read(self, execution_id: str) -> Execution:
         return self._require(execution_id)
 
@@ -220,8 +234,9 @@ class Engine:
         for event in events:
             kills += self._apply(repos, step, flow, event)
         effects = step.advance()
-        if step.changed or step.execution_changed or effects.logs:
-            repos.executions.update_execution(execution, step.changed.values())
+        kills += step.kills
+        if step.changed or step.execution_changed or effects.logs or step.removed:
+            repos.executions.update_execution(execution, step.changed.values(), step.removed)
         if effects.logs:
             repos.logs.create_logs(effects.logs)
         return execution, effects, kills
@@ -248,6 +263,8 @@ class Engine:
             step.resume(event.payload)
         elif kind == "kill":
             return step.kill()
+        elif kind == "restart":
+            step.restart()
         elif kind == "recover":
             step.redispatch_unfinished()
         return []

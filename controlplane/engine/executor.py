@@ -24,7 +24,8 @@ from controlplane.engine.ports import LogEntry, LogLevel
 from controlplane.engine.variables import Lineage, base_variables, outputs_tree, task_variables
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.expr import ExpressionError, Renderer, is_truthy
-from controlplane.spec.flow import Flow
+from controlplane.spec.fields import format_duration
+from controlplane.spec.flow import Flow, walk_task
 from controlplane.spec.inputs import INPUT_TYPES
 from controlplane.spec.plugins.flow import AllowFailure, Subflow, WorkingDirectory
 from controlplane.spec.tasks import ConstantRetry, ExponentialRetry, RandomRetry, TaskSpec
@@ -93,6 +94,9 @@ class Step:
         self.parent_task = plan.parent_task
         self.index = {(r.task_id, r.parent_id, r.value): r for r in execution.task_runs}
         self.changed: dict[str, TaskRun] = {}
+        self.removed: set[str] = set()
+        self.kills: list[str] = []
+        """Task runs a worker must stop (kill, SLA breach)."""
         self.effects = Effects()
         self._dispatch: list[TaskRun] = []
         self._base: dict[str, Any] | None = None
@@ -190,6 +194,81 @@ class Step:
                 self.touch(run)
         return on_workers
 
+    def restart(self) -> bool:
+        """Run a failed execution again from its failed tasks; False when nothing failed.
+
+        The runs of error and finally branches go (they run again if the tasks fail again);
+        failed runnable runs get a new attempt; failed flowable runs resolve again.
+        """
+        if self.ex.state not in (State.FAILED, State.KILLED):
+            return False
+        branch_tasks = self._branch_task_ids()
+        dropped = {run.id for run in self.ex.task_runs if run.task_id in branch_tasks}
+        lineage = self.lineage()
+        for run in self.ex.task_runs:
+            node = lineage.parent(run)
+            while node is not None and run.id not in dropped:
+                if node.id in dropped:
+                    dropped.add(run.id)
+                node = lineage.parent(node)
+        failed = [r for r in self.ex.task_runs if r.id not in dropped and r.state.failed]
+        if not failed:
+            return False
+        self.removed.update(dropped)
+        self.ex.task_runs = [r for r in self.ex.task_runs if r.id not in dropped]
+        self.index = {(r.task_id, r.parent_id, r.value): r for r in self.ex.task_runs}
+        self._lineage = None
+        for run in failed:
+            task = self.tasks[run.task_id]
+            run.transition(State.RESTARTED)
+            if task.flowable:
+                run.transition(State.RUNNING)
+            else:
+                self._dispatch.append(run)
+            self.touch(run)
+        self.ex.outputs = None
+        self.ex.end_state = None
+        self.ex.transition(State.RESTARTED)
+        self.execution_changed = True
+        return True
+
+    def _branch_task_ids(self) -> set[str]:
+        """Ids of the tasks of every errors and finally branch, flow level included."""
+        roots = [*self.flow.errors, *self.flow.finally_]
+        for task in self.tasks.values():
+            roots += [*getattr(task, "errors", []), *getattr(task, "finally_", [])]
+        ids: set[str] = set()
+        for root in roots:
+            ids.update(task.id for _, task in walk_task(root, ()))
+        return ids
+
+    def check_slas(self, moment: datetime) -> None:
+        """Apply the flow's MAX_DURATION SLAs whose deadline has passed."""
+        if self.ex.state.terminal or self.ex.state is State.KILLING:
+            return
+        for sla in self.flow.sla:
+            if sla.type != "MAX_DURATION" or sla.duration is None:
+                continue
+            if moment < self.ex.started + sla.duration:
+                continue
+            self.log(None, "ERROR", f"SLA '{sla.id}' breached: the execution ran longer than "
+                     f"{format_duration(sla.duration)}")  # fmt: skip
+            self.ex.labels.update(sla.labels)
+            self.execution_changed = True
+            if sla.behavior == "NONE":
+                continue
+            self.kills += self.kill()
+            self.ex.end_state = State.FAILED if sla.behavior == "FAIL" else State.CANCELLED
+            return
+
+    def sla_deadline(self) -> datetime | None:
+        deadlines = [
+            self.ex.started + sla.duration
+            for sla in self.flow.sla
+            if sla.type == "MAX_DURATION" and sla.duration is not None
+        ]
+        return min(deadlines) if deadlines and not self.ex.state.terminal else None
+
     def redispatch_unfinished(self) -> None:
         """After the engine restarted: runnable runs that were handed out go out again."""
         for run in self.ex.task_runs:
@@ -203,6 +282,7 @@ class Step:
     def advance(self) -> Effects:
         moment = now()
         self._wake_due(moment)
+        self.check_slas(moment)
         if self.ex.state in (State.CREATED, State.RESTARTED):
             self.ex.transition(State.RUNNING)
             self.execution_changed = True
@@ -449,7 +529,7 @@ class Step:
 
     def _end(self, state: State) -> None:
         if self.ex.state is State.KILLING:
-            state = State.KILLED
+            state = self.ex.end_state or State.KILLED
         elif state is State.SKIPPED:
             state = State.SUCCESS
         if state in (State.SUCCESS, State.WARNING) and self.flow.outputs:
@@ -522,6 +602,9 @@ class Step:
                 self.effects.dispatch.append(self._work_item(self.tasks[run.task_id], run))
         self._dispatch.clear()
         waits = [r.wake_at for r in self.ex.task_runs if r.wake_at and not r.state.terminal]
+        deadline = self.sla_deadline()
+        if deadline is not None:
+            waits.append(deadline)
         self.effects.wake_at = min(waits) if waits else None
         return self.effects
 

@@ -215,6 +215,8 @@ class Execution:
     scheduled: datetime | None = None
     original_id: str | None = None
     error: str | None = None
+    end_state: State | None = None
+    """The state a stopping execution ends in: KILLED unless an SLA says FAILED or CANCELLED."""
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -256,6 +258,7 @@ class Execution:
             "scheduleDate": self.scheduled.isoformat() if self.scheduled else None,
             "originalId": self.original_id,
             "error": self.error,
+            "endState": self.end_state.value if self.end_state else None,
         }
 
     @classmethod
@@ -279,4 +282,5 @@ class Execution:
             scheduled=datetime.fromisoformat(scheduled) if scheduled else None,
             original_id=data.get("originalId"),
             error=data.get("error"),
+            end_state=State(data["endState"]) if data.get("endState") else None,
         )

@@ -127,8 +127,11 @@ class ExecutionRepository(Protocol):
     def read_execution(self, execution_id: str, for_update: bool = False) -> Execution | None:
         """``for_update`` locks the row until the unit ends (PostgreSQL); SQLite serializes."""
 
-    def update_execution(self, execution: Execution, changed: Iterable[TaskRun]) -> None:
-        """Persist the execution row and the task runs in ``changed`` (inserted or updated)."""
+    def update_execution(
+        self, execution: Execution, changed: Iterable[TaskRun], removed: Iterable[str] = ()
+    ) -> None:
+        """Persist the execution row and the task runs in ``changed`` (inserted or updated);
+        task runs whose ids are in ``removed`` are no longer part of the execution."""
 
     def list_executions(
         self,

@@ -136,7 +136,9 @@ class SqlExecutionRepository:
             document, list(self._db.execute(runs.order_by(TASK_RUNS.c.ordinal)).scalars())
         )
 
-    def update_execution(self, execution: Execution, changed: Iterable[TaskRun]) -> None:
+    def update_execution(
+        self, execution: Execution, changed: Iterable[TaskRun], removed: Iterable[str] = ()
+    ) -> None:
         result = self._db.execute(
             self._sql.update_execution, {"_id": execution.id, **_execution_values(execution)}
         )
@@ -144,6 +146,10 @@ class SqlExecutionRepository:
             raise MissingRecordError(
                 f"execution {execution.id} is not stored; create it before updating it"
             )
+        if list(removed):
+            # Rare (a restart drops error branches): rewrite every run so the order stays true.
+            self._db.execute(delete(TASK_RUNS).where(TASK_RUNS.c.execution_id == execution.id))
+            changed = execution.task_runs
         runs = list(changed)
         if runs:
             values = _task_run_values(execution.id, runs, _ordinals(execution, runs))

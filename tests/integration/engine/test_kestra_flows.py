@@ -19,9 +19,7 @@ from tests.conftest import CORPUS
 from tests.integration.engine.kestra_cases import NOT_A_PLAIN_RUN, Case, load_cases
 
 # Cases the engine does not meet yet, with what is missing.
-NOT_YET: dict[str, str] = {
-    "sla-max-duration-fail.yaml": "flow SLAs (MAX_DURATION with behavior FAIL) are not enforced yet",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _cases() -> list[object]:
