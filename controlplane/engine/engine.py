@@ -81,7 +81,8 @@ class Engine:
         self._active: dict[str, Execution] = {}
         self._flows: dict[tuple[str, str, int], Flow] = {}
         self._plans: dict[tuple[str, str, int], FlowPlan] = {}
-        self._timers: list[tuple[datetime, str]] = []
+        self._timers: list[tuple[datetime, int, _Event]] = []
+        self._timer_count = 0
         self._done = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -199,8 +200,7 @@ class Engine:
             event = None
         due = now()
         while self._timers and self._timers[0][0] <= due:
-            _, execution_id = heapq.heappop(self._timers)
-            self._events.put(_Event(execution_id, "wake"))
+            self._events.put(heapq.heappop(self._timers)[2])
         return event
 
     def _process(self, batch: list[_Event]) -> None:
@@ -219,6 +219,13 @@ class Engine:
     def _step(
         self, repos: Repositories, execution_id: str, events: list[_Event]
     ) -> tuple[Execution, Effects, list[str]] | None:
+        if any(event.kind == "retry_as_new" for event in events):
+            failed = repos.executions.read_execution(execution_id)
+            if failed is not None:
+                self._retry_as_new(repos, failed)
+            events = [event for event in events if event.kind != "retry_as_new"]
+            if not events:
+                return None
         execution = self._active.get(execution_id)
         if execution is None:
             execution = repos.executions.read_execution(execution_id)
@@ -290,7 +297,9 @@ class Engine:
         for start in effects.subflows:
             self._start_subflow(execution, start)
         if effects.wake_at is not None:
-            heapq.heappush(self._timers, (effects.wake_at, execution.id))
+            self._later(effects.wake_at, _Event(execution.id, "wake"))
+        if effects.retry_in is not None:
+            self._later(now() + effects.retry_in, _Event(execution.id, "retry_as_new"))
         if _over(execution):
             self._active.pop(execution.id, None)
             self._after_end(execution)
@@ -298,6 +307,28 @@ class Engine:
             self._active[execution.id] = execution
         with self._done:
             self._done.notify_all()
+
+    def _later(self, when: datetime, event: _Event) -> None:
+        self._timer_count += 1
+        heapq.heappush(self._timers, (when, self._timer_count, event))
+
+    def _retry_as_new(self, repos: Repositories, failed: Execution) -> None:
+        """The next execution of a CREATE_NEW_EXECUTION retry chain."""
+        execution = Execution(
+            id=new_id(),
+            namespace=failed.namespace,
+            flow_id=failed.flow_id,
+            flow_revision=failed.flow_revision,
+            inputs=failed.inputs,
+            labels=dict(failed.labels),
+            trigger=failed.trigger,
+            parent=failed.parent,
+            original_id=failed.original_id or failed.id,
+            attempt=failed.attempt + 1,
+            chain_started=failed.chain_started or failed.started,
+        )
+        repos.executions.create_execution(execution)
+        self._events.put(_Event(execution.id, "start"))
 
     def _after_end(self, execution: Execution) -> None:
         if execution.parent is not None:

@@ -62,6 +62,8 @@ class Effects:
     subflows: list[SubflowStart] = field(default_factory=list)
     wake_at: datetime | None = None
     logs: list[LogEntry] = field(default_factory=list)
+    retry_in: timedelta | None = None
+    """The execution ended RETRIED: start a new one of the chain after this delay."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class Step:
         self.index = {(r.task_id, r.parent_id, r.value): r for r in execution.task_runs}
         self.changed: dict[str, TaskRun] = {}
         self.removed: set[str] = set()
+        self._new_execution_policy: Retry | None = None
         self.kills: list[str] = []
         """Task runs a worker must stop (kill, SLA breach)."""
         self.effects = Effects()
@@ -117,7 +120,10 @@ class Step:
         if run.state is not State.RUNNING:
             run.transition(State.RUNNING, result.started)
         self.touch(run)
-        if result.state is State.FAILED and self.ex.state is not State.KILLING:
+        policy = self._retry_policy(task)
+        if policy is not None and policy.behavior == "CREATE_NEW_EXECUTION":
+            self._new_execution_policy = policy
+        elif result.state is State.FAILED and self.ex.state is not State.KILLING:
             delay = self._retry_delay(task, run)
             if delay is not None:
                 run.transition(State.RETRYING, result.ended)
@@ -489,13 +495,7 @@ class Step:
         attempts = len(run.attempts)
         if policy.maxAttempts is not None and attempts >= policy.maxAttempts:
             return None
-        if isinstance(policy, RandomRetry):
-            low, high = policy.minInterval, policy.maxInterval
-            delay = low + (high - low) * random.random()
-        elif isinstance(policy, ExponentialRetry):
-            delay = policy.delay(attempts)
-        else:
-            delay = policy.interval
+        delay = _delay(policy, attempts)
         if policy.maxDuration is not None:
             first = run.attempts[0].started
             if now() + delay - first >= policy.maxDuration:
@@ -534,8 +534,33 @@ class Step:
             state = State.SUCCESS
         if state in (State.SUCCESS, State.WARNING) and self.flow.outputs:
             state = self._render_flow_outputs(state)
+        if state is State.FAILED:
+            delay = self._chain_retry_delay()
+            if delay is not None:
+                state = State.RETRIED
+                self.effects.retry_in = delay
         self.ex.transition(state)
         self.execution_changed = True
+
+    def _chain_retry_delay(self) -> timedelta | None:
+        """When a retry policy says CREATE_NEW_EXECUTION and allows another try: its delay."""
+        policy = self._new_execution_policy
+        if (
+            policy is None
+            and self.flow.retry
+            and self.flow.retry.behavior == "CREATE_NEW_EXECUTION"
+        ):
+            policy = self.flow.retry
+        if policy is None:
+            return None
+        if policy.maxAttempts is not None and self.ex.attempt >= policy.maxAttempts:
+            return None
+        delay = _delay(policy, self.ex.attempt)
+        if policy.maxDuration is not None:
+            since = self.ex.chain_started or self.ex.started
+            if now() + delay - since >= policy.maxDuration:
+                return None
+        return delay if policy.maxAttempts is not None or policy.maxDuration is not None else None
 
     def _render_flow_outputs(self, state: State) -> State:
         context = dict(self.variables_for_flow())
@@ -619,6 +644,16 @@ class Step:
         return tuple(
             str(self.ex.inputs[key]) for key in secret_ids if self.ex.inputs.get(key) is not None
         )
+
+
+def _delay(policy: Retry, attempts: int) -> timedelta:
+    """The wait before the next try, after ``attempts`` tries."""
+    if isinstance(policy, RandomRetry):
+        low, high = policy.minInterval, policy.maxInterval
+        return low + (high - low) * random.random()
+    if isinstance(policy, ExponentialRetry):
+        return policy.delay(attempts)
+    return policy.interval
 
 
 def coerce_output(kind: str, value: Any) -> Any:

@@ -217,6 +217,10 @@ class Execution:
     error: str | None = None
     end_state: State | None = None
     """The state a stopping execution ends in: KILLED unless an SLA says FAILED or CANCELLED."""
+    attempt: int = 1
+    """Which try of a chain this is, when a failed execution is retried as a new one."""
+    chain_started: datetime | None = None
+    """When the first execution of that chain started."""
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -259,6 +263,8 @@ class Execution:
             "originalId": self.original_id,
             "error": self.error,
             "endState": self.end_state.value if self.end_state else None,
+            "attemptNumber": self.attempt,
+            "chainStarted": self.chain_started.isoformat() if self.chain_started else None,
         }
 
     @classmethod
@@ -283,4 +289,8 @@ class Execution:
             original_id=data.get("originalId"),
             error=data.get("error"),
             end_state=State(data["endState"]) if data.get("endState") else None,
+            attempt=data.get("attemptNumber") or 1,
+            chain_started=(
+                datetime.fromisoformat(data["chainStarted"]) if data.get("chainStarted") else None
+            ),
         )

@@ -32,11 +32,12 @@ NOT_A_PLAIN_RUN = {
     "trigger-multiplecondition-listener.yaml": "started only by its Flow trigger",
     "subflow-child.yaml": "run as the subflow of subflow-parent",
     "subflow-grand-child.yaml": "run as the subflow of subflow-child",
+    "restart_with_inputs.yaml": "the expectation is about a refused restart",
+    # The chain of executions is asserted in test_engine_commands.py.
     "retry-new-execution-flow-attempts.yaml": "the state is that of the last of 3 executions",
     "retry-new-execution-flow-duration.yaml": "the state is that of the last of 3 executions",
     "retry-new-execution-task-attempts.yaml": "the state is that of the last of 3 executions",
     "retry-new-execution-task-duration.yaml": "the state is that of the last of 3 executions",
-    "restart_with_inputs.yaml": "the expectation is about a refused restart",
 }
 
 

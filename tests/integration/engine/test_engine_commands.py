@@ -115,3 +115,29 @@ def test_max_duration_sla_fails_an_execution_that_runs_too_long(
     assert final.state is State.FAILED
     took = (final.history[-1].at - final.history[0].at).total_seconds()
     assert took < 1.5  # the PT2S sleep was stopped at the PT0.5S deadline
+
+
+@pytest.mark.parametrize(
+    "flow_id",
+    [
+        "retry-new-execution-flow-attempts",
+        "retry-new-execution-flow-duration",
+        "retry-new-execution-task-attempts",
+        "retry-new-execution-task-duration",
+    ],
+)
+def test_create_new_execution_retries_chain_three_executions(
+    kestra_engine: tuple[SqlStore, Engine], flow_id: str
+) -> None:
+    store, engine = kestra_engine
+    first = engine.create_execution(NS, flow_id)
+    deadline = time.monotonic() + 20
+    chain: list[State] = []
+    while time.monotonic() < deadline:
+        with store.unit() as repos:
+            runs = repos.executions.list_executions(NS, flow_id, limit=10)
+        chain = [e.state for e in runs if (e.original_id or e.id) == first.id]
+        if len(chain) == 3 and all(state.terminal for state in chain):
+            break
+        time.sleep(0.1)
+    assert sorted(chain) == sorted([State.RETRIED, State.RETRIED, State.FAILED])
