@@ -1,7 +1,8 @@
 """Kestra's own test flows run to the state, and the number of task runs, its tests expect.
 
 Every case of ``EXPECTED.tsv`` whose flow validates and whose expectation is about a plain run
-is run here, on SQLite and on PostgreSQL. A case the engine does not meet yet is marked with
+is run here, on SQLite and on PostgreSQL: its state, its number of task runs, and the outputs,
+attempts and log lines Kestra's tests check (``kestra_outputs.CHECKS``). A case the engine does not meet yet is marked with
 what it lacks (strict: the mark fails once the case passes, so the list stays true).
 """
 
@@ -17,6 +18,7 @@ from controlplane.spec.validate import validate_file
 from controlplane.store import SqlStore
 from tests.conftest import CORPUS
 from tests.integration.engine.kestra_cases import NOT_A_PLAIN_RUN, Case, load_cases
+from tests.integration.engine.kestra_outputs import CHECKS
 
 # Cases the engine does not meet yet, with what is missing.
 NOT_YET: dict[str, str] = {}
@@ -38,7 +40,7 @@ def _cases() -> list[object]:
 def test_kestra_flow_ends_as_kestra_expects(
     kestra_engine: tuple[SqlStore, Engine], case: Case, corpus: Path
 ) -> None:
-    _, engine = kestra_engine
+    store, engine = kestra_engine
     flow = validate_file(corpus / case.file).flow
     assert flow is not None
     execution = engine.create_execution(
@@ -53,3 +55,8 @@ def test_kestra_flow_ends_as_kestra_expects(
     observed = (final.state.value, count)
     expected = (case.state or final.state.value, expected_count)
     assert observed == expected, [(r.task_id, r.value, r.state.value) for r in final.task_runs]
+    check = CHECKS.get(case.name)
+    if check is not None:
+        with store.unit() as repos:
+            logs = [entry.message for _, entry in repos.logs.list_logs(final.id)]
+        check(final, logs)
