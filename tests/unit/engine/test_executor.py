@@ -154,3 +154,38 @@ def test_run_if_false_skips_the_task() -> None:
     ))  # fmt: skip
     assert states(execution) == [("a", None, State.SKIPPED), ("b", None, State.SUCCESS)]
     assert execution.state is State.SUCCESS
+
+
+def test_after_execution_runs_once_the_state_is_final() -> None:
+    spec = flow(
+        "tasks:\n"
+        "  - {id: a, type: io.kestra.plugin.core.execution.Fail}\n"
+        "afterExecution:\n"
+        "  - {id: notify, type: io.kestra.plugin.core.log.Log, message: '{{ execution.state }}'}\n"
+    )
+    seen: list[str] = []
+
+    def record(item: WorkItem) -> State:
+        if item.task.id == "notify":
+            seen.append(item.variables["execution"]["state"])
+            return State.FAILED  # its own failure does not change the execution's state
+        return State.FAILED
+
+    execution = drive(spec, record)
+    assert seen == ["FAILED"]
+    assert execution.state is State.FAILED
+    assert states(execution) == [("a", None, State.FAILED), ("notify", None, State.FAILED)]
+
+
+def test_finally_runs_after_a_failure_and_after_the_errors_branch() -> None:
+    spec = flow(
+        "tasks:\n"
+        "  - {id: a, type: io.kestra.plugin.core.execution.Fail}\n"
+        "errors:\n"
+        "  - {id: alert, type: io.kestra.plugin.core.log.Log, message: failed}\n"
+        "finally:\n"
+        "  - {id: cleanup, type: io.kestra.plugin.core.log.Log, message: done}\n"
+    )
+    execution = drive(spec, lambda item: State.FAILED if item.task.id == "a" else State.SUCCESS)
+    assert [r.task_id for r in execution.task_runs] == ["a", "alert", "cleanup"]
+    assert execution.state is State.FAILED
