@@ -335,9 +335,15 @@ class Step:
         return state
 
     def resolve_list(
-        self, tasks: Iterable[TaskSpec], parent: TaskRun | None, value: str | None
+        self,
+        tasks: Iterable[TaskSpec],
+        parent: TaskRun | None,
+        value: str | None,
+        iteration: int | None = None,
     ) -> State | None:
-        """Run ``tasks`` one after the other; the state of the list, or None while it runs."""
+        """Run ``tasks`` one after the other; the state of the list, or None while it runs.
+
+        ``iteration`` numbers the loop iteration these runs belong to, when there is one."""
         states: list[State] = []
         for task in tasks:
             if task.disabled:
@@ -346,7 +352,7 @@ class Step:
             if run is None:
                 if self.ex.state is State.KILLING:
                     return State.KILLED
-                run = self.create(task, parent, value)
+                run = self.create(task, parent, value, iteration)
             if not run.state.terminal:
                 self.resolve_run(task, run)
             if not run.state.terminal:

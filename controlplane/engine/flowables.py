@@ -180,7 +180,7 @@ def _iterations(step: Step, task: Any, run: TaskRun, limit: int) -> State | None
             continue
         if not started and step.ex.state is State.KILLING:
             continue
-        state = _iteration(step, children, run, value, index)
+        state = step.resolve_list(children, run, value, index)
         if state is None:
             active += 1
             continue
@@ -193,26 +193,6 @@ def _iterations(step: Step, task: Any, run: TaskRun, limit: int) -> State | None
     if step.ex.state is State.KILLING and len(states) < len(run.items or []):
         states.append(State.KILLED)
     return _aggregate(states)
-
-
-def _iteration(
-    step: Step, tasks: list[TaskSpec], run: TaskRun, value: str, index: int
-) -> State | None:
-    collected: list[State] = []
-    for child in tasks:
-        child_run = step.find(child, run, value)
-        if child_run is None:
-            if step.ex.state is State.KILLING:
-                return State.KILLED
-            child_run = step.create(child, run, value, iteration=index)
-        if not child_run.state.terminal:
-            step.resolve_run(child, child_run)
-        if not child_run.state.terminal:
-            return None
-        if child_run.state in STOPPED:
-            return child_run.state
-        collected.append(child_run.state)
-    return _aggregate(collected)
 
 
 def for_each(step: Step, task: ForEach, run: TaskRun) -> State | None:
@@ -317,7 +297,7 @@ def loop_until(step: Step, task: LoopUntil, run: TaskRun) -> State | None:
         count = 1
         run.outputs = {"iterationCount": count}
     value = str(count - 1)
-    state = _iteration(step, [t for t in task.tasks if not t.disabled], run, value, count - 1)
+    state = step.resolve_list(task.tasks, run, value, count - 1)
     if state is None:
         return None
     if state in STOPPED:

@@ -109,23 +109,11 @@ class Attempt:
         )
 
 
-@dataclass
-class TaskRun:
-    """One run of one task: per loop value, with its attempts and every state it went through."""
+class _History:
+    """A state and every state it went through, with times: task runs and executions."""
 
-    id: str
-    task_id: str
-    parent_id: str | None = None
-    value: str | None = None
-    iteration: int | None = None
-    state: State = State.CREATED
-    history: list[Transition] = field(default_factory=list)
-    attempts: list[Attempt] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    wake_at: datetime | None = None
-    """When a waiting run (retry delay, timed pause, loop interval) must be looked at again."""
-    items: list[str] | None = None
-    """The values a loop task iterates over, rendered once when it starts."""
+    state: State
+    history: list[Transition]
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -142,6 +130,25 @@ class TaskRun:
     @property
     def ended(self) -> datetime | None:
         return self.history[-1].at if self.state.terminal else None
+
+
+@dataclass
+class TaskRun(_History):
+    """One run of one task: per loop value, with its attempts and every state it went through."""
+
+    id: str
+    task_id: str
+    parent_id: str | None = None
+    value: str | None = None
+    iteration: int | None = None
+    state: State = State.CREATED
+    history: list[Transition] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    wake_at: datetime | None = None
+    """When a waiting run (retry delay, timed pause, loop interval) must be looked at again."""
+    items: list[str] | None = None
+    """The values a loop task iterates over, rendered once when it starts."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -198,7 +205,7 @@ class ParentRef:
 
 
 @dataclass
-class Execution:
+class Execution(_History):
     id: str
     namespace: str
     flow_id: str
@@ -221,22 +228,6 @@ class Execution:
     """Which try of a chain this is, when a failed execution is retried as a new one."""
     chain_started: datetime | None = None
     """When the first execution of that chain started."""
-
-    def __post_init__(self) -> None:
-        if not self.history:
-            self.history.append(Transition(self.state, now()))
-
-    def transition(self, state: State, at: datetime | None = None) -> None:
-        self.state = state
-        self.history.append(Transition(state, at or now()))
-
-    @property
-    def started(self) -> datetime:
-        return self.history[0].at
-
-    @property
-    def ended(self) -> datetime | None:
-        return self.history[-1].at if self.state.terminal else None
 
     def task_run(self, task_run_id: str) -> TaskRun:
         for run in self.task_runs:
