@@ -18,7 +18,6 @@ from typing import Any
 
 from rich.console import Console
 
-from controlplane.cli.embedded import embedded, save_flow_files
 from controlplane.cli.run import follow, summarize
 from controlplane.cli.validate import collect
 from controlplane.engine.model import State
@@ -84,6 +83,8 @@ def serve(payload: bytes) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from controlplane.cli.embedded import embedded, save_flow_files
+
     out = Console(highlight=False, soft_wrap=True)
     files, missing = collect([str(args.flows)])
     if missing or not files:

@@ -7,18 +7,18 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from controlplane.cli.embedded import embedded, save_flow_files
 from controlplane.cli.validate import collect
-from controlplane.engine.engine import Engine
-from controlplane.engine.inputs import InputError
 from controlplane.engine.model import Execution, State
-from controlplane.engine.ports import Store
 from controlplane.errors import WeirError
+
+if TYPE_CHECKING:
+    from controlplane.engine.engine import Engine
+    from controlplane.engine.ports import Store
 
 _STYLE = {
     State.SUCCESS: "green",
@@ -75,6 +75,10 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The engine and the store load here, not at import: `weir validate` stays quick.
+    from controlplane.cli.embedded import embedded, save_flow_files
+    from controlplane.engine.inputs import InputError
+
     out = Console(stderr=args.json, highlight=False, soft_wrap=True)
     try:
         inputs = parse_inputs(args.input)
