@@ -27,6 +27,7 @@ from controlplane.expr import ExpressionError, Renderer, is_truthy
 from controlplane.spec.fields import format_duration
 from controlplane.spec.flow import Flow, walk_task
 from controlplane.spec.inputs import INPUT_TYPES
+from controlplane.spec.plugins.core import Exit
 from controlplane.spec.plugins.flow import AllowFailure, Subflow, WorkingDirectory
 from controlplane.spec.tasks import ConstantRetry, ExponentialRetry, RandomRetry, TaskSpec
 
@@ -350,8 +351,8 @@ class Step:
                 continue
             run = self.find(task, parent, value)
             if run is None:
-                if self.ex.state is State.KILLING:
-                    return State.KILLED
+                if self.stopping():
+                    return self.ex.end_state or State.KILLED
                 run = self.create(task, parent, value, iteration)
             if not run.state.terminal:
                 self.resolve_run(task, run)
@@ -403,7 +404,9 @@ class Step:
         self.touch(run)
         if task.runIf is not None and not self._run_if(task, run):
             return run
-        if task.flowable:
+        if isinstance(task, Exit):
+            self._exit(task, run)
+        elif task.flowable:
             run.transition(State.RUNNING)
             start = flowables.STARTERS.get(type(task))
             if start is not None:
@@ -411,6 +414,21 @@ class Step:
         else:
             self._dispatch.append(run)
         return run
+
+    def _exit(self, task: Exit, run: TaskRun) -> None:
+        """Exit ends the execution in its state: no task starts after it; KILLED also stops
+        the tasks still running."""
+        run.transition(State.RUNNING)
+        run.transition(State.SUCCESS)
+        state = State.CANCELLED if task.state in ("CANCELED", "CANCELLED") else State(task.state)
+        if state is State.KILLED:
+            self.kills += self.kill()
+        self.ex.end_state = state
+        self.execution_changed = True
+
+    def stopping(self) -> bool:
+        """No new task starts: the execution is being killed or an Exit task ended it."""
+        return self.ex.state is State.KILLING or self.ex.end_state is not None
 
     def finish(
         self, task: TaskSpec, run: TaskRun, state: State, at: datetime | None = None
@@ -534,7 +552,7 @@ class Step:
             self.execution_changed = True
 
     def _end(self, state: State) -> None:
-        if self.ex.state is State.KILLING:
+        if self.stopping():
             state = self.ex.end_state or State.KILLED
         elif state is State.SKIPPED:
             state = State.SUCCESS

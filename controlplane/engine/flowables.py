@@ -67,7 +67,7 @@ def _parallel(step: Step, tasks: list[TaskSpec], run: TaskRun, limit: int) -> St
     for child in tasks:
         child_run = step.find(child, run, run.value)
         if child_run is None:
-            if failed or step.ex.state is State.KILLING or (limit and active >= limit):
+            if failed or step.stopping() or (limit and active >= limit):
                 waiting = waiting or not failed
                 continue
             child_run = step.create(child, run, run.value)
@@ -78,10 +78,10 @@ def _parallel(step: Step, tasks: list[TaskSpec], run: TaskRun, limit: int) -> St
             failed = failed or child_run.state in STOPPED
         else:
             active += 1
-    if active or (waiting and not failed and step.ex.state is not State.KILLING):
+    if active or (waiting and not failed and not step.stopping()):
         return None
-    if step.ex.state is State.KILLING and len(states) < len(tasks):
-        states.append(State.KILLED)
+    if step.stopping() and len(states) < len(tasks):
+        states.append(step.ex.end_state or State.KILLED)
     return _aggregate(states)
 
 
@@ -178,7 +178,7 @@ def _iterations(step: Step, task: Any, run: TaskRun, limit: int) -> State | None
         started = any(step.find(child, run, value) for child in children)
         if not started and (failed or (limit and active >= limit)):
             continue
-        if not started and step.ex.state is State.KILLING:
+        if not started and step.stopping():
             continue
         state = step.resolve_list(children, run, value, index)
         if state is None:
@@ -188,10 +188,10 @@ def _iterations(step: Step, task: Any, run: TaskRun, limit: int) -> State | None
         failed = failed or state in STOPPED
     if active:
         return None
-    if not failed and len(states) < len(run.items or []) and step.ex.state is not State.KILLING:
+    if not failed and len(states) < len(run.items or []) and not step.stopping():
         return None
-    if step.ex.state is State.KILLING and len(states) < len(run.items or []):
-        states.append(State.KILLED)
+    if step.stopping() and len(states) < len(run.items or []):
+        states.append(step.ex.end_state or State.KILLED)
     return _aggregate(states)
 
 
@@ -223,7 +223,7 @@ def dag(step: Step, task: Dag, run: TaskRun) -> State | None:
                 continue
             if any(d is not None and d.state in STOPPED for d in deps):
                 continue
-            if step.ex.state is State.KILLING or (task.concurrent and active >= task.concurrent):
+            if step.stopping() or (task.concurrent and active >= task.concurrent):
                 pending = True
                 continue
             child_run = step.create(child, run, run.value)
@@ -235,7 +235,7 @@ def dag(step: Step, task: Dag, run: TaskRun) -> State | None:
             states.append(child_run.state)
     unfinished = any(r is not None and not r.state.terminal for r in runs.values())
     blocked = any(s in STOPPED for s in states)
-    if unfinished or (pending and not blocked and step.ex.state is not State.KILLING):
+    if unfinished or (pending and not blocked and not step.stopping()):
         return None
     return _aggregate(states)
 

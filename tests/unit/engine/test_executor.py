@@ -189,3 +189,14 @@ def test_finally_runs_after_a_failure_and_after_the_errors_branch() -> None:
     execution = drive(spec, lambda item: State.FAILED if item.task.id == "a" else State.SUCCESS)
     assert [r.task_id for r in execution.task_runs] == ["a", "alert", "cleanup"]
     assert execution.state is State.FAILED
+
+
+def test_exit_ends_the_execution_in_its_state_and_starts_nothing_after_it() -> None:
+    execution = drive(flow(
+        "tasks:\n"
+        "  - {id: a, type: io.kestra.plugin.core.debug.Return, format: x}\n"
+        "  - {id: leave, type: io.kestra.plugin.core.execution.Exit, state: WARNING}\n"
+        "  - {id: never, type: io.kestra.plugin.core.debug.Return, format: y}\n"
+    ))  # fmt: skip
+    assert execution.state is State.WARNING
+    assert states(execution) == [("a", None, State.SUCCESS), ("leave", None, State.SUCCESS)]
