@@ -11,7 +11,6 @@ before it acts on any effect.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +19,9 @@ from typing import Any
 
 from controlplane.engine import flowables
 from controlplane.engine.model import Attempt, Execution, State, TaskRun, new_id, now
+from controlplane.engine.outcome import STOPPED, aggregate, worst
 from controlplane.engine.ports import LogEntry, LogLevel
+from controlplane.engine.retries import Retry, next_attempt_in, next_execution_in, policy_for
 from controlplane.engine.variables import Lineage, base_variables, outputs_tree, task_variables
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.expr import ExpressionError, Renderer, is_truthy
@@ -29,11 +30,7 @@ from controlplane.spec.flow import Flow, walk_task
 from controlplane.spec.inputs import INPUT_TYPES
 from controlplane.spec.plugins.core import Exit
 from controlplane.spec.plugins.flow import AllowFailure, Subflow, WorkingDirectory
-from controlplane.spec.tasks import ConstantRetry, ExponentialRetry, RandomRetry, TaskSpec
-
-Retry = ConstantRetry | ExponentialRetry | RandomRetry
-
-STOPPED = frozenset({State.FAILED, State.KILLED, State.CANCELLED})
+from controlplane.spec.tasks import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -125,13 +122,13 @@ class Step:
         if policy is not None and policy.behavior == "CREATE_NEW_EXECUTION":
             self._new_execution_policy = policy
         elif result.state is State.FAILED and self.ex.state is not State.KILLING:
-            delay = self._retry_delay(task, run)
+            delay = next_attempt_in(policy, run)
             if delay is not None:
                 run.transition(State.RETRYING, result.ended)
                 run.wake_at = result.ended + delay
                 return
         state = result.state
-        if state is State.SUCCESS and len(run.attempts) > 1 and self._warning_on_retry(task):
+        if state is State.SUCCESS and len(run.attempts) > 1 and policy and policy.warningOnRetry:
             state = State.WARNING
         self.finish(task, run, state, at=result.ended)
 
@@ -497,34 +494,7 @@ class Step:
         return keep
 
     def _retry_policy(self, task: TaskSpec) -> Retry | None:
-        current: str | None = task.id
-        while current is not None:
-            candidate = self.tasks[current].retry
-            if candidate is not None:
-                return candidate
-            current = self.parent_task.get(current)
-        flow_retry = self.flow.retry
-        if flow_retry is not None and flow_retry.behavior == "RETRY_FAILED_TASK":
-            return flow_retry
-        return None
-
-    def _warning_on_retry(self, task: TaskSpec) -> bool:
-        policy = self._retry_policy(task)
-        return policy is not None and policy.warningOnRetry
-
-    def _retry_delay(self, task: TaskSpec, run: TaskRun) -> timedelta | None:
-        policy = self._retry_policy(task)
-        if policy is None or (policy.maxAttempts is None and policy.maxDuration is None):
-            return None
-        attempts = len(run.attempts)
-        if policy.maxAttempts is not None and attempts >= policy.maxAttempts:
-            return None
-        delay = _delay(policy, attempts)
-        if policy.maxDuration is not None:
-            first = run.attempts[0].started
-            if now() + delay - first >= policy.maxDuration:
-                return None
-        return delay
+        return policy_for(task, self.tasks, self.parent_task, self.flow)
 
     def _wake_due(self, moment: datetime) -> None:
         for run in self.ex.task_runs:
@@ -567,7 +537,7 @@ class Step:
         self.execution_changed = True
 
     def _chain_retry_delay(self) -> timedelta | None:
-        """When a retry policy says CREATE_NEW_EXECUTION and allows another try: its delay."""
+        """When a CREATE_NEW_EXECUTION policy allows another execution: the wait before it."""
         policy = self._new_execution_policy
         if (
             policy is None
@@ -575,16 +545,7 @@ class Step:
             and self.flow.retry.behavior == "CREATE_NEW_EXECUTION"
         ):
             policy = self.flow.retry
-        if policy is None:
-            return None
-        if policy.maxAttempts is not None and self.ex.attempt >= policy.maxAttempts:
-            return None
-        delay = _delay(policy, self.ex.attempt)
-        if policy.maxDuration is not None:
-            since = self.ex.chain_started or self.ex.started
-            if now() + delay - since >= policy.maxDuration:
-                return None
-        return delay if policy.maxAttempts is not None or policy.maxDuration is not None else None
+        return next_execution_in(policy, self.ex)
 
     def _render_flow_outputs(self, state: State) -> State:
         context = dict(self.variables_for_flow())
@@ -670,16 +631,6 @@ class Step:
         )
 
 
-def _delay(policy: Retry, attempts: int) -> timedelta:
-    """The wait before the next try, after ``attempts`` tries."""
-    if isinstance(policy, RandomRetry):
-        low, high = policy.minInterval, policy.maxInterval
-        return low + (high - low) * random.random()
-    if isinstance(policy, ExponentialRetry):
-        return policy.delay(attempts)
-    return policy.interval
-
-
 def coerce_output(kind: str, value: Any) -> Any:
     """A flow output as its declared type (ARRAY and FILE are kept as rendered)."""
     if value is None or kind in ("FILE", "ARRAY") or kind not in INPUT_TYPES:
@@ -687,19 +638,3 @@ def coerce_output(kind: str, value: Any) -> Any:
             return INPUT_TYPES["JSON"].model_validate({"id": "o", "type": "JSON"}).coerce(value)
         return value
     return INPUT_TYPES[kind].model_validate({"id": "output", "type": kind}).coerce(value)
-
-
-def aggregate(states: Iterable[State]) -> State:
-    """The state of a group of finished runs: the worst of them."""
-    result = State.SUCCESS
-    for state in states:
-        result = worst(result, state)
-    return result
-
-
-_RANK = {State.SKIPPED: 0, State.SUCCESS: 0, State.WARNING: 1, State.CANCELLED: 2,
-         State.FAILED: 3, State.KILLED: 4}  # fmt: skip
-
-
-def worst(a: State, b: State) -> State:
-    return a if _RANK.get(a, 3) >= _RANK.get(b, 3) else b

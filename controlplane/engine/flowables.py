@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from controlplane.engine.model import State, TaskRun, now
+from controlplane.engine.outcome import STOPPED, aggregate
 from controlplane.expr import ExpressionError, is_truthy
 from controlplane.spec.plugins.flow import (
     AllowFailure,
@@ -38,14 +39,6 @@ if TYPE_CHECKING:
 
 Resolver = Callable[["Step", Any, TaskRun], State | None]
 Hook = Callable[["Step", Any, TaskRun], None]
-
-STOPPED = frozenset({State.FAILED, State.KILLED, State.CANCELLED})
-
-
-def _aggregate(states: list[State]) -> State:
-    from controlplane.engine.executor import aggregate
-
-    return aggregate(states)
 
 
 # -- containers --------------------------------------------------------------------------------
@@ -82,7 +75,7 @@ def _parallel(step: Step, tasks: list[TaskSpec], run: TaskRun, limit: int) -> St
         return None
     if step.stopping() and len(states) < len(tasks):
         states.append(step.ex.end_state or State.KILLED)
-    return _aggregate(states)
+    return aggregate(states)
 
 
 # -- branches ----------------------------------------------------------------------------------
@@ -192,7 +185,7 @@ def _iterations(step: Step, task: Any, run: TaskRun, limit: int) -> State | None
         return None
     if step.stopping() and len(states) < len(run.items or []):
         states.append(step.ex.end_state or State.KILLED)
-    return _aggregate(states)
+    return aggregate(states)
 
 
 def for_each(step: Step, task: ForEach, run: TaskRun) -> State | None:
@@ -237,7 +230,7 @@ def dag(step: Step, task: Dag, run: TaskRun) -> State | None:
     blocked = any(s in STOPPED for s in states)
     if unfinished or (pending and not blocked and not step.stopping()):
         return None
-    return _aggregate(states)
+    return aggregate(states)
 
 
 # -- waiting -----------------------------------------------------------------------------------
