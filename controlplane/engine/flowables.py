@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from controlplane.engine.model import State, TaskRun, now
 from controlplane.engine.outcome import STOPPED, aggregate
 from controlplane.expr import ExpressionError, is_truthy
+from controlplane.spec.fields import parse_duration
 from controlplane.spec.plugins.flow import (
     AllowFailure,
     Dag,
@@ -243,14 +244,8 @@ def start_pause(step: Step, task: Pause, run: TaskRun) -> None:
 
 def _pause_wait(step: Step, task: Pause, run: TaskRun) -> timedelta | None:
     raw = task.pauseDuration if task.pauseDuration is not None else task.timeout
-    if raw is None:
-        return None
-    if isinstance(raw, timedelta):
-        return raw
-    from controlplane.spec.fields import parse_duration
-
     try:
-        return parse_duration(str(step.render(raw, task, run)))
+        return _duration(step, raw, task, run)
     except (ExpressionError, ValueError) as exc:
         step.log(run, "ERROR", f"pause duration of '{task.id}' is invalid: {exc}")
         return timedelta(0)
@@ -336,8 +331,6 @@ def _int(step: Step, raw: Any, task: TaskSpec, run: TaskRun) -> int | None:
 def _duration(step: Step, raw: Any, task: TaskSpec, run: TaskRun) -> timedelta | None:
     if raw is None or isinstance(raw, timedelta):
         return raw
-    from controlplane.spec.fields import parse_duration
-
     return parse_duration(str(step.render(raw, task, run)))
 
 
