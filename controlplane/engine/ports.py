@@ -7,7 +7,7 @@ commits when its block ends without an error. Names follow ``create_`` / ``read_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +30,8 @@ class FlowRecord:
     managed_by: str | None
     updated: datetime
     deleted: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    """The flow's labels as a map, kept beside the source so searches need not parse it."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,40 @@ class SecretMeta:
 
 
 @dataclass(frozen=True)
+class NamespaceFileRecord:
+    namespace: str
+    path: str
+    size: int
+    sha256: str
+    managed_by: str | None
+    revision: int
+    updated: datetime
+
+
+Scope = Literal["read", "write", "admin"]
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token: only a hash of its secret is stored."""
+
+    id: str
+    name: str
+    digest: str
+    scope: Scope
+    namespaces: tuple[str, ...]
+    """Namespace prefixes the token reaches; empty means all."""
+    created: datetime
+    expires: datetime | None = None
+    revoked: bool = False
+
+
+def namespace_file_path(namespace: str, path: str) -> str:
+    """Where a namespace file lies in the internal storage."""
+    return f"{namespace.replace('.', '/')}/_files/{path}"
+
+
+@dataclass(frozen=True)
 class LogEntry:
     execution_id: str
     task_run_id: str | None
@@ -93,9 +129,15 @@ class Metric:
 
 class FlowRepository(Protocol):
     def create_flow_revision(
-        self, namespace: str, flow_id: str, source: str, managed_by: str | None
+        self,
+        namespace: str,
+        flow_id: str,
+        source: str,
+        managed_by: str | None,
+        labels: Mapping[str, str] | None = None,
     ) -> FlowRecord:
-        """Save ``source`` as the next revision; the same source as the latest saves nothing."""
+        """Save ``source`` as the next revision; the same source and manager as the latest
+        saves nothing and returns the latest."""
 
     def read_flow(
         self, namespace: str, flow_id: str, revision: int | None = None
@@ -104,6 +146,17 @@ class FlowRepository(Protocol):
 
     def list_flows(self, namespace_prefix: str | None = None) -> list[FlowRecord]:
         """Latest revision of every live flow, ordered by namespace then id."""
+
+    def search_flows(
+        self,
+        namespace_prefix: str | None = None,
+        text: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[FlowRecord], int]:
+        """A page of the latest live flows that match every filter, and how many match in all.
+        ``text`` is looked for, case-insensitively, in the namespace, the id and the source."""
 
     def list_flow_revisions(self, namespace: str, flow_id: str) -> list[FlowRecord]: ...
 
@@ -200,6 +253,44 @@ class SecretRepository(Protocol):
     def delete_secret(self, namespace: str, name: str) -> bool: ...
 
 
+class NamespaceFileRepository(Protocol):
+    """What is known of each namespace file; its bytes are in ``FileStorage`` at
+    ``namespace_file_path(namespace, path)``."""
+
+    def update_namespace_file(
+        self, namespace: str, path: str, size: int, sha256: str, managed_by: str | None = None
+    ) -> NamespaceFileRecord: ...
+
+    def read_namespace_file(self, namespace: str, path: str) -> NamespaceFileRecord | None: ...
+
+    def list_namespace_files(
+        self, namespace: str, prefix: str | None = None
+    ) -> list[NamespaceFileRecord]: ...
+
+    def delete_namespace_file(self, namespace: str, path: str) -> bool: ...
+
+
+class TokenRepository(Protocol):
+    def create_token(self, record: TokenRecord) -> None: ...
+
+    def read_token_by_hash(self, digest: str) -> TokenRecord | None: ...
+
+    def list_tokens(self) -> list[TokenRecord]: ...
+
+    def revoke_token(self, token_id: str) -> bool:
+        """Mark the token revoked (it stays listed); False when no such live token."""
+
+
+class CommandRepository(Protocol):
+    """Commands for executors in other processes (start, kill, resume, restart), in order."""
+
+    def create_command(self, execution_id: str, kind: str, payload: Any = None) -> None: ...
+
+    def take_commands(self, limit: int = 100) -> list[tuple[str, str, Any]]:
+        """Remove and return up to ``limit`` waiting commands as (execution id, kind, payload);
+        two executors never take the same one."""
+
+
 class Repositories(Protocol):
     flows: FlowRepository
     namespaces: NamespaceRepository
@@ -208,6 +299,9 @@ class Repositories(Protocol):
     metrics: MetricRepository
     kv: KvRepository
     secrets: SecretRepository
+    namespace_files: NamespaceFileRepository
+    tokens: TokenRepository
+    commands: CommandRepository
 
 
 class FileStorage(Protocol):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from controlplane.engine.model import now
 from controlplane.engine.ports import FlowRecord
@@ -21,6 +22,7 @@ def _record(row: Row[Any]) -> FlowRecord:
         managed_by=row.managed_by,
         updated=row.updated,
         deleted=row.deleted,
+        labels=row.labels,
     )
 
 
@@ -33,12 +35,24 @@ class SqlFlowRepository:
         self._db = connection
 
     def create_flow_revision(
-        self, namespace: str, flow_id: str, source: str, managed_by: str | None
+        self,
+        namespace: str,
+        flow_id: str,
+        source: str,
+        managed_by: str | None,
+        labels: Mapping[str, str] | None = None,
     ) -> FlowRecord:
         latest = self._latest(namespace, flow_id)
-        if latest is not None and not latest.deleted and latest.source == source:
+        if (
+            latest is not None
+            and not latest.deleted
+            and latest.source == source
+            and latest.managed_by == managed_by
+        ):
             return latest
-        return self._append(namespace, flow_id, source, managed_by, latest, deleted=False)
+        return self._append(
+            namespace, flow_id, source, managed_by, dict(labels or {}), latest, deleted=False
+        )
 
     def read_flow(
         self, namespace: str, flow_id: str, revision: int | None = None
@@ -60,6 +74,46 @@ class SqlFlowRepository:
         query = query.order_by(FLOWS.c.namespace, FLOWS.c.flow_id)
         return [_record(row) for row in self._db.execute(query)]
 
+    def search_flows(
+        self,
+        namespace_prefix: str | None = None,
+        text: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[FlowRecord], int]:
+        query = select(FLOWS).where(FLOWS.c.latest, ~FLOWS.c.deleted)
+        if namespace_prefix:
+            query = query.where(in_namespace(FLOWS.c.namespace, namespace_prefix))
+        if text:
+            needle = f"%{_escape_like(text.lower())}%"
+            query = query.where(
+                or_(
+                    *(
+                        func.lower(column).like(needle, escape="\\")
+                        for column in (FLOWS.c.namespace, FLOWS.c.flow_id, FLOWS.c.source)
+                    )
+                )
+            )
+        query = query.order_by(FLOWS.c.namespace, FLOWS.c.flow_id)
+        if not labels:
+            total = self._db.execute(
+                select(func.count()).select_from(query.order_by(None).subquery())
+            ).scalar_one()
+            if limit is not None:
+                query = query.limit(limit)
+            rows = self._db.execute(query.offset(offset)).all()
+            return [_record(row) for row in rows], total
+        # Label maps are matched here: JSON containment differs between the dialects.
+        wanted = dict(labels)
+        found = [
+            _record(row)
+            for row in self._db.execute(query)
+            if all(row.labels.get(key) == value for key, value in wanted.items())
+        ]
+        end = None if limit is None else offset + limit
+        return found[offset:end], len(found)
+
     def list_flow_revisions(self, namespace: str, flow_id: str) -> list[FlowRecord]:
         query = select(FLOWS).where(_same_flow(namespace, flow_id)).order_by(FLOWS.c.revision)
         return [_record(row) for row in self._db.execute(query)]
@@ -69,7 +123,15 @@ class SqlFlowRepository:
         latest = self._latest(namespace, flow_id)
         if latest is None or latest.deleted:
             return False
-        self._append(namespace, flow_id, latest.source, latest.managed_by, latest, deleted=True)
+        self._append(
+            namespace,
+            flow_id,
+            latest.source,
+            latest.managed_by,
+            latest.labels,
+            latest,
+            deleted=True,
+        )
         return True
 
     def _latest(self, namespace: str, flow_id: str) -> FlowRecord | None:
@@ -83,6 +145,7 @@ class SqlFlowRepository:
         flow_id: str,
         source: str,
         managed_by: str | None,
+        labels: dict[str, str],
         latest: FlowRecord | None,
         *,
         deleted: bool,
@@ -102,6 +165,7 @@ class SqlFlowRepository:
             managed_by=managed_by,
             updated=now(),
             deleted=deleted,
+            labels=labels,
         )
         self._db.execute(
             insert(FLOWS).values(
@@ -109,6 +173,7 @@ class SqlFlowRepository:
                 flow_id=flow_id,
                 revision=revision,
                 source=source,
+                labels=labels,
                 managed_by=managed_by,
                 updated=record.updated,
                 deleted=deleted,
@@ -116,3 +181,7 @@ class SqlFlowRepository:
             )
         )
         return record
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -10,16 +10,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine
 
 from controlplane.engine.ports import (
+    CommandRepository,
     ExecutionRepository,
     FileStorage,
     FlowRepository,
     KvRepository,
     LogRepository,
     MetricRepository,
+    NamespaceFileRepository,
     NamespaceRepository,
     SecretRepository,
     Store,
+    TokenRepository,
 )
+from controlplane.store.commands import SqlCommandRepository
 from controlplane.store.database import create_store_engine, database_url, upgrade
 from controlplane.store.executions import SqlExecutionRepository
 from controlplane.store.files import LocalFileStorage
@@ -27,9 +31,11 @@ from controlplane.store.flows import SqlFlowRepository
 from controlplane.store.kv import SqlKvRepository
 from controlplane.store.logs import SqlLogRepository
 from controlplane.store.metrics import SqlMetricRepository
+from controlplane.store.namespace_files import SqlNamespaceFileRepository
 from controlplane.store.namespaces import SqlNamespaceRepository
 from controlplane.store.secrets import SecretCipher, SqlSecretRepository
 from controlplane.store.settings import StoreSettings, resolve_secret_key
+from controlplane.store.tokens import SqlTokenRepository
 
 
 @dataclass
@@ -43,6 +49,9 @@ class SqlRepositories:
     metrics: MetricRepository
     kv: KvRepository
     secrets: SecretRepository
+    namespace_files: NamespaceFileRepository
+    tokens: TokenRepository
+    commands: CommandRepository
 
     @classmethod
     def bind(cls, connection: Connection, cipher: SecretCipher) -> SqlRepositories:
@@ -54,6 +63,9 @@ class SqlRepositories:
             metrics=SqlMetricRepository(connection),
             kv=SqlKvRepository(connection),
             secrets=SqlSecretRepository(connection, cipher),
+            namespace_files=SqlNamespaceFileRepository(connection),
+            tokens=SqlTokenRepository(connection),
+            commands=SqlCommandRepository(connection),
         )
 
 

@@ -80,6 +80,9 @@ class FlowRow(StoreTable, table=True):
     flow_id: str = Field(sa_type=String())
     revision: int
     source: str = Field(sa_type=Text())
+    labels: dict[str, str] = Field(
+        sa_column=Column(Json, nullable=False, server_default=text("'{}'"))
+    )
     managed_by: str | None = Field(default=None, sa_type=String())
     deleted: bool = False
     latest: bool = True
@@ -187,6 +190,49 @@ class SecretRow(StoreTable, table=True):
     updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
+class NamespaceFileRow(StoreTable, table=True):
+    """What is known of a namespace file; its bytes are in the file storage."""
+
+    __tablename__ = "namespace_files"
+
+    namespace: str = Field(primary_key=True, sa_type=String())
+    path: str = Field(primary_key=True, sa_type=String())
+    size: int = Field(sa_type=BigInteger())
+    sha256: str = Field(sa_type=String())
+    managed_by: str | None = Field(default=None, sa_type=String())
+    revision: int
+    updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class TokenRow(StoreTable, table=True):
+    """An API token; ``digest`` is the SHA-256 of its secret, never the secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: str = Field(primary_key=True, sa_type=String())
+    name: str = Field(sa_type=String(), unique=True)
+    digest: str = Field(sa_type=String(), unique=True)
+    scope: str = Field(sa_type=String())
+    namespaces: list[str] = Field(sa_column=Column(Json, nullable=False))
+    created: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    expires: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    revoked: bool = False
+
+
+class CommandRow(StoreTable, table=True):
+    """A command for an executor in another process, taken once."""
+
+    __tablename__ = "commands"
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(Sequence, primary_key=True, autoincrement=True)
+    )
+    execution_id: str = Field(sa_type=String())
+    kind: str = Field(sa_type=String())
+    payload: Any = Field(default=None, sa_column=Column(Json, nullable=True))
+    created: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
 def _table(name: str) -> Table:
     return STORE_METADATA.tables[name]
 
@@ -199,3 +245,6 @@ LOGS = _table("logs")
 METRICS = _table("metrics")
 KV = _table("kv")
 SECRETS = _table("secrets")
+NAMESPACE_FILES = _table("namespace_files")
+TOKENS = _table("api_tokens")
+COMMANDS = _table("commands")

@@ -8,22 +8,27 @@ import stat
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from controlplane.store import SqlStore, StoreConfigError, StoreSettings, open_store
-from controlplane.store.database import database_url
+from controlplane.store.database import create_store_engine, database_url, migration_config
 from controlplane.store.tables import STORE_METADATA
 
-TABLES = {"namespaces", "flows", "executions", "task_runs", "logs", "metrics", "kv", "secrets"}
+TABLES = {
+    "namespaces", "flows", "executions", "task_runs", "logs", "metrics", "kv", "secrets",
+    "namespace_files", "api_tokens", "commands",
+}  # fmt: skip
+HEAD = "0002"
 
 
 def test_opening_an_empty_database_creates_the_schema_of_the_tables(store: SqlStore) -> None:
     with store.engine.connect() as connection:
         assert TABLES | {"alembic_version"} <= set(inspect(connection).get_table_names())
         assert compare_metadata(MigrationContext.configure(connection), STORE_METADATA) == []
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
 
 
 def test_opening_again_keeps_the_data_and_migrates_nothing(
@@ -37,9 +42,29 @@ def test_opening_again_keeps_the_data_and_migrates_nothing(
         with reopened.unit() as repos:
             assert [f.flow_id for f in repos.flows.list_flows()] == ["hello"]
         with reopened.engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0001"
+            assert MigrationContext.configure(connection).get_current_revision() == HEAD
     finally:
         reopened.close()
+
+
+def test_a_database_of_the_first_schema_is_upgraded_with_its_flows(tmp_path: Path) -> None:
+    settings = StoreSettings(home=tmp_path)
+    engine = create_store_engine(database_url(settings.url))
+    with engine.begin() as connection:
+        command.upgrade(migration_config(connection), "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO flows (namespace, flow_id, revision, source, managed_by, deleted, "
+            "latest, updated) VALUES ('company', 'old', 1, 'id: old', NULL, 0, 1, "
+            "'2025-01-01 00:00:00')"
+        )
+    engine.dispose()
+    store = open_store(settings)
+    try:
+        with store.unit() as repos:
+            (old,) = repos.flows.list_flows()
+        assert (old.flow_id, old.labels) == ("old", {})
+    finally:
+        store.close()
 
 
 def test_embedded_default_keeps_sqlite_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:

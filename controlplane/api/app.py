@@ -1,0 +1,120 @@
+"""``create_app(settings)``: the FastAPI app, its routers under ``/api/v1``, and its runtime.
+
+The app opens its store and starts its engine when it starts serving (the lifespan) and stops
+them when it stops, letting running tasks finish within ``settings.grace_seconds``. Tests and
+embedders may pass a store and an engine of their own; the app then leaves their lifecycle to
+them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from controlplane import __version__
+from controlplane.api import errors
+from controlplane.api.errors import body
+from controlplane.api.routers import namespaces
+from controlplane.api.settings import ApiSettings
+from controlplane.engine.engine import Engine
+from controlplane.engine.ports import Store
+
+API_PREFIX = "/api/v1"
+ROUTERS = (namespaces.router,)
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    store: Store | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    settings = settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is not None and engine is not None:
+            app.state.store, app.state.engine = store, engine
+            yield
+            return
+        from controlplane.api.runtime import open_runtime
+
+        with open_runtime(settings) as (own_store, own_engine):
+            app.state.store, app.state.engine = own_store, own_engine
+            yield
+
+    app = FastAPI(
+        title="Weir",
+        version=__version__,
+        description="The orchestration API of Weir: namespaces, flows, executions, secrets, "
+        "KV pairs and namespace files. See docs/api.md for the conventions.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, by their Content-Length or as they arrive."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(send, self.limit)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await _too_large(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    payload: dict[str, Any] = body(
+        "payload_too_large", f"the body is over this server's limit of {limit} bytes"
+    )
+    data = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(data)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,115 @@
+"""Bearer tokens: scopes, namespace prefixes, and the checks every router makes.
+
+A token is ``weir_`` and 43 URL-safe characters; the store keeps only its SHA-256. Scopes nest:
+``admin`` can do what ``write`` can, which can do what ``read`` can.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from controlplane.api.errors import Forbidden, Unauthorized
+from controlplane.engine.model import new_id, now
+from controlplane.engine.ports import Scope, Store, TokenRecord
+
+RANK: dict[Scope, int] = {"read": 0, "write": 1, "admin": 2}
+PREFIX = "weir_"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    store: Store,
+    name: str,
+    scope: Scope,
+    namespaces: Iterable[str] = (),
+    expires: datetime | None = None,
+) -> tuple[TokenRecord, str]:
+    """Create a token; the secret is returned once and never stored."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    record = TokenRecord(
+        id=new_id(),
+        name=name,
+        digest=digest(secret),
+        scope=scope,
+        namespaces=tuple(namespaces),
+        created=now(),
+        expires=expires,
+    )
+    with store.unit() as repos:
+        repos.tokens.create_token(record)
+    return record, secret
+
+
+def reaches(prefixes: Iterable[str], namespace: str) -> bool:
+    """Whether a namespace is one of ``prefixes`` or below one of them (all when empty)."""
+    found = list(prefixes)
+    return not found or any(namespace == p or namespace.startswith(p + ".") for p in found)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the token's name, scope and namespace prefixes."""
+
+    name: str
+    scope: Scope
+    namespaces: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def unrestricted(self) -> bool:
+        return not self.namespaces
+
+    def can(self, scope: Scope) -> bool:
+        return RANK[self.scope] >= RANK[scope]
+
+    def require(self, scope: Scope, namespace: str | None = None) -> None:
+        """403 unless the token has ``scope`` and reaches ``namespace``."""
+        if not self.can(scope):
+            raise Forbidden(
+                f"this request needs the '{scope}' scope; the token has '{self.scope}'",
+                {"needed": scope},
+            )
+        if namespace is not None and not reaches(self.namespaces, namespace):
+            raise Forbidden(
+                f"the token does not reach namespace '{namespace}'",
+                {"namespaces": list(self.namespaces)},
+            )
+
+    def sees(self, namespace: str) -> bool:
+        return reaches(self.namespaces, namespace)
+
+
+OPEN = Principal(name="anonymous", scope="admin")
+"""Who every request is when the server does not require tokens."""
+
+
+def principal(request: Request) -> Principal:
+    """The caller, from its bearer token; 401 when the server requires one and it is missing,
+    unknown, revoked or expired."""
+    state = request.app.state
+    if not state.settings.require_tokens:
+        return OPEN
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "this server requires a token: send 'Authorization: Bearer <token>' "
+            "(create one with 'weir token create')"
+        )
+    with state.store.unit() as repos:
+        record = repos.tokens.read_token_by_hash(digest(token.strip()))
+    if record is None or record.revoked or (record.expires and record.expires <= now()):
+        raise Unauthorized("the token is unknown, revoked or expired")
+    return Principal(name=record.name, scope=record.scope, namespaces=record.namespaces)
+
+
+Caller = Annotated[Principal, Depends(principal)]

@@ -1,0 +1,136 @@
+"""Namespaces: create or replace, read, list (the hierarchy under a prefix), delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
+
+from controlplane.api.auth import Caller
+from controlplane.api.control import Intent, check_write, tag
+from controlplane.api.deps import ApiModel, NamespacePath, Page, PageDep, StoreDep
+from controlplane.api.errors import NotEmpty, NotFound
+from controlplane.engine.ports import NamespaceRecord, Repositories
+
+router = APIRouter(prefix="/namespaces", tags=["namespaces"])
+
+
+class NamespaceIn(ApiModel):
+    description: str | None = Field(None, max_length=10_000)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Namespace(BaseModel):
+    name: str
+    parent: str | None
+    description: str | None
+    variables: dict[str, Any]
+    labels: dict[str, str]
+    managed_by: str | None
+    revision: int
+
+    @classmethod
+    def of(cls, record: NamespaceRecord) -> Namespace:
+        parent, _, _ = record.name.rpartition(".")
+        return cls(
+            name=record.name,
+            parent=parent or None,
+            description=record.description,
+            variables=record.variables,
+            labels=record.labels,
+            managed_by=record.managed_by,
+            revision=record.revision,
+        )
+
+
+@router.get("", summary="List namespaces")
+def list_namespaces(
+    caller: Caller,
+    store: StoreDep,
+    page: PageDep,
+    prefix: Annotated[str | None, Query(max_length=150)] = None,
+) -> Page[Namespace]:
+    caller.require("read")
+    with store.unit() as repos:
+        records = repos.namespaces.list_namespaces(prefix)
+    visible = [Namespace.of(r) for r in records if caller.sees(r.name)]
+    return Page(results=page.slice(visible), total=len(visible))
+
+
+@router.get("/{namespace}", summary="Read a namespace")
+def read_namespace(
+    namespace: NamespacePath, caller: Caller, store: StoreDep, response: Response
+) -> Namespace:
+    caller.require("read", namespace)
+    with store.unit() as repos:
+        record = repos.namespaces.read_namespace(namespace)
+    if record is None:
+        raise NotFound(f"namespace {namespace} does not exist")
+    tag(response, record.revision)
+    return Namespace.of(record)
+
+
+@router.put(
+    "/{namespace}",
+    summary="Create or replace a namespace",
+    responses={201: {"model": Namespace, "description": "Created"}},
+)
+def put_namespace(
+    namespace: NamespacePath,
+    body: NamespaceIn,
+    caller: Caller,
+    intent: Intent,
+    store: StoreDep,
+    response: Response,
+) -> Namespace:
+    caller.require("admin", namespace)
+    with store.unit() as repos:
+        stored = repos.namespaces.read_namespace(namespace)
+        check_write("namespace", namespace, stored, intent)
+        saved = repos.namespaces.update_namespace(
+            NamespaceRecord(
+                name=namespace,
+                description=body.description,
+                variables=body.variables,
+                labels=body.labels,
+                managed_by=intent.manager,
+                revision=0,
+            )
+        )
+    if stored is None:
+        response.status_code = status.HTTP_201_CREATED
+    tag(response, saved.revision)
+    return Namespace.of(saved)
+
+
+@router.delete(
+    "/{namespace}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an empty namespace"
+)
+def delete_namespace(
+    namespace: NamespacePath, caller: Caller, intent: Intent, store: StoreDep
+) -> None:
+    caller.require("admin", namespace)
+    with store.unit() as repos:
+        stored = repos.namespaces.read_namespace(namespace)
+        if stored is None:
+            raise NotFound(f"namespace {namespace} does not exist")
+        check_write("namespace", namespace, stored, intent)
+        held = _contents(repos, namespace)
+        if held:
+            raise NotEmpty(
+                f"namespace {namespace} still holds {', '.join(held)}; delete them first",
+                {"holds": held},
+            )
+        repos.namespaces.delete_namespace(namespace)
+
+
+def _contents(repos: Repositories, namespace: str) -> list[str]:
+    counts = {
+        "flows": sum(1 for f in repos.flows.list_flows(namespace) if f.namespace == namespace),
+        "secrets": len(repos.secrets.list_secrets(namespace)),
+        "KV pairs": len(repos.kv.list_kv(namespace)),
+        "files": len(repos.namespace_files.list_namespace_files(namespace)),
+    }
+    return [f"{count} {what}" for what, count in counts.items() if count]

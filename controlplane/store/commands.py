@@ -1,0 +1,31 @@
+"""Commands for executors in other processes: an API process writes, an executor takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from controlplane.engine.model import now
+from controlplane.store.tables import COMMANDS
+
+
+class SqlCommandRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def create_command(self, execution_id: str, kind: str, payload: Any = None) -> None:
+        self._db.execute(
+            insert(COMMANDS).values(
+                execution_id=execution_id, kind=kind, payload=payload, created=now()
+            )
+        )
+
+    def take_commands(self, limit: int = 100) -> list[tuple[str, str, Any]]:
+        query = select(COMMANDS).order_by(COMMANDS.c.seq).limit(limit)
+        if self._db.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = self._db.execute(query).all()
+        if rows:
+            self._db.execute(delete(COMMANDS).where(COMMANDS.c.seq.in_([r.seq for r in rows])))
+        return [(row.execution_id, row.kind, row.payload) for row in rows]
