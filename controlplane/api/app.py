@@ -14,18 +14,28 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controlplane import __version__
 from controlplane.api import errors
 from controlplane.api.errors import body
-from controlplane.api.routers import namespaces
+from controlplane.api.routers import executions, files, flows, health, kv, namespaces, secrets
 from controlplane.api.settings import ApiSettings
 from controlplane.engine.engine import Engine
 from controlplane.engine.ports import Store
 
 API_PREFIX = "/api/v1"
-ROUTERS = (namespaces.router,)
+ROUTERS = (
+    namespaces.router,
+    flows.router,
+    flows.namespace_router,
+    executions.router,
+    secrets.router,
+    kv.router,
+    files.router,
+    health.router,
+)
 
 
 def create_app(
@@ -61,9 +71,44 @@ def create_app(
     app.state.settings = settings
     errors.install(app)
     for router in ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=errors.RESPONSES)
+    app.include_router(health.root_router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with the bearer tokens declared (optional on a server without them)."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        document.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "weir token create"}
+        }
+        document["security"] = [{"bearer": []}, {}]
+        for operations in document["paths"].values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    _not_nullable(parameter)
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def _not_nullable(parameter: dict[str, Any]) -> None:
+    """An optional parameter is left out, never sent as null: say so in its schema.
+
+    (Python spells "optional" ``str | None``, which pydantic writes as ``anyOf [string, null]``.)
+    """
+    schema = parameter.get("schema", {})
+    choices = schema.get("anyOf")
+    if not choices:
+        return
+    kept = [choice for choice in choices if choice.get("type") != "null"]
+    if len(kept) == 1 and len(kept) < len(choices):
+        rest = {k: v for k, v in schema.items() if k != "anyOf"}
+        parameter["schema"] = {**kept[0], **rest}
 
 
 class BodyLimit:

@@ -59,6 +59,7 @@ def write_intent(
         Header(
             alias="If-Match",
             max_length=40,
+            pattern=r'^(\*|(W/)?"?[0-9]+"?)$',
             description="The revision expected; 0 for 'only if it does not exist'.",
         ),
     ] = None,

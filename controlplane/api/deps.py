@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from controlplane.api.settings import ApiSettings
 from controlplane.engine.engine import Engine
 from controlplane.engine.ports import Store
+from controlplane.spec.fields import NAMESPACE_PATTERN
 
 T = TypeVar("T")
 
@@ -65,7 +66,6 @@ class Page(BaseModel, Generic[T]):
     total: int
 
 
-NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 FLOW_ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
 
 NamespacePath = Annotated[

@@ -25,8 +25,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from controlplane.engine.engine import ExecutionNotFound, FlowNotFound, NotRestartable
 from controlplane.engine.inputs import InputError
@@ -132,6 +134,30 @@ def details_of(error: WeirError) -> dict[str, Any]:
     return {}
 
 
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Malformed request"),
+        (401, "No valid token"),
+        (403, "Not allowed"),
+        (404, "Not found"),
+        (409, "Conflict: revision, manager, or state"),
+        (413, "Body too large"),
+        (422, "Invalid request"),
+        (503, "Not ready, or the database is away"),
+    )
+}
+"""The errors every operation may answer, for the OpenAPI document."""
+
+
 def body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"code": code, "message": message, "details": details or {}}
 
@@ -166,12 +192,15 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return JSONResponse(
             body(codes.get(error.status_code, "http_error"), str(error.detail)),
             status_code=error.status_code,
-            headers=getattr(error, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(IntegrityError)
@@ -196,6 +225,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:
         return _internal(error)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def _internal(error: BaseException) -> JSONResponse:

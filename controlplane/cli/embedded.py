@@ -47,7 +47,7 @@ def save_flow_files(paths: Sequence[Path], store: Store) -> list[FlowRecord]:
         with store.unit() as repos:
             records.append(
                 repos.flows.create_flow_revision(
-                    result.flow.namespace, result.flow.id, source, None
+                    result.flow.namespace, result.flow.id, source, None, result.flow.labels
                 )
             )
     return records

@@ -24,6 +24,7 @@ from controlplane.engine.executor import Effects, FlowPlan, Step, StepEnv, Subfl
 from controlplane.engine.inputs import resolve_inputs
 from controlplane.engine.model import Execution, ParentRef, State, new_id, now
 from controlplane.engine.ports import FlowRecord, Repositories, Store
+from controlplane.engine.stats import EngineStats
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.errors import WeirError
 from controlplane.expr import Renderer
@@ -61,6 +62,12 @@ class EngineSettings:
     """``envs.<name>`` in expressions."""
     globals: Mapping[str, Any] = field(default_factory=dict)
     """``globals.<name>`` in expressions: server-wide variables from configuration."""
+    remote: bool = False
+    """Commands (start, kill, resume, restart) go to the database for an executor in another
+    process, instead of to this engine's own loop; such an engine is never started."""
+    poll_commands: float | None = None
+    """When set, the running engine takes commands from the database every so many seconds:
+    the executor of a server whose API runs in other processes."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._draining = threading.Event()
+        self.stats = EngineStats()
+        self._poller: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -98,17 +107,30 @@ class Engine:
             self._events.put(_Event(execution_id, "recover"))
         self._thread = threading.Thread(target=self._loop, name="weir-executor", daemon=True)
         self._thread.start()
+        if self.settings.poll_commands is not None:
+            self._poller = threading.Thread(
+                target=self._poll_commands, name="weir-commands", daemon=True
+            )
+            self._poller.start()
 
     def stop(self, grace_seconds: float = 10.0) -> None:
         """Hand out no new work, let running attempts finish within the grace period (then
         stop them), record their results, and stop. Runs not handed out yet stay CREATED and
         go out again when an engine starts on the same store."""
         self._draining.set()
+        if self._poller is not None:
+            self._poller.join(timeout=5)
+            self._poller = None
         self.worker.shutdown(grace_seconds)
         self._events.put(_STOP)
         if self._thread is not None:
             self._thread.join(timeout=grace_seconds + 5)
             self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the executor loop runs: between ``start`` and ``stop``."""
+        return self._thread is not None and self._thread.is_alive()
 
     # -- commands -----------------------------------------------------------------------------
     def create_execution(
@@ -128,16 +150,43 @@ class Engine:
                 repos, namespace, flow_id, inputs or {}, labels or {}, trigger, revision, parent,
                 coerce_inputs,
             )  # fmt: skip
-        self._events.put(_Event(execution.id, "start"))
+            if self.settings.remote:
+                repos.commands.create_command(execution.id, "start")
+        if not self.settings.remote:
+            self._events.put(_Event(execution.id, "start"))
         return execution
 
     def kill(self, execution_id: str) -> None:
         self._require(execution_id)
-        self._events.put(_Event(execution_id, "kill"))
+        self._send(_Event(execution_id, "kill"))
 
     def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None) -> None:
         self._require(execution_id)
-        self._events.put(_Event(execution_id, "resume", dict(inputs or {})))
+        self._send(_Event(execution_id, "resume", dict(inputs or {})))
+
+    @property
+    def queue_depth(self) -> int:
+        """Events waiting for the executor loop, and timers set."""
+        return self._events.qsize() + len(self._timers)
+
+    def _send(self, event: _Event) -> None:
+        if self.settings.remote:
+            with self.store.unit() as repos:
+                repos.commands.create_command(event.execution_id, event.kind, event.payload)
+        else:
+            self._events.put(event)
+
+    def _poll_commands(self) -> None:
+        interval = self.settings.poll_commands or 0.25
+        while not self._draining.wait(interval):
+            try:
+                with self.store.unit() as repos:
+                    taken = repos.commands.take_commands()
+            except Exception:  # the database may be away for a while; try again later
+                log.warning("taking commands failed; retrying", exc_info=True)
+                continue
+            for execution_id, kind, payload in taken:
+                self._events.put(_Event(execution_id, kind, payload))
 
     def restart(self, execution_id: str) -> None:
         """Run a failed execution again from its failed tasks (same execution id)."""
@@ -147,7 +196,7 @@ class Engine:
                 f"execution {execution_id} is {execution.state.value}; only a FAILED or KILLED "
                 "execution can be restarted"
             )
-        self._events.put(_Event(execution_id, "restart"))
+        self._send(_Event(execution_id, "restart"))
 
     def read(self, execution_id: str) -> Execution:
         return self._require(execution_id)
@@ -293,7 +342,7 @@ class Engine:
             self.worker.kill(run_id)
         for item in effects.dispatch:
             if not self._draining.is_set():
-                self.worker.submit(item, self._result_handler(item.execution_id))
+                self.worker.submit(item, self._result_handler(item))
         for start in effects.subflows:
             self._start_subflow(execution, start)
         if effects.wake_at is not None:
@@ -343,9 +392,11 @@ class Engine:
         if queued:
             self._events.put(_Event(queued[-1].id, "dequeue"))
 
-    def _result_handler(self, execution_id: str) -> Callable[[AttemptResult], None]:
+    def _result_handler(self, item: WorkItem) -> Callable[[AttemptResult], None]:
         def handle(result: AttemptResult) -> None:
-            self._events.put(_Event(execution_id, "result", result))
+            seconds = (result.ended - result.started).total_seconds()
+            self.stats.observe_attempt(item.task.type, seconds)
+            self._events.put(_Event(item.execution_id, "result", result))
 
         return handle
 

@@ -7,7 +7,6 @@ invalid.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from controlplane.engine.variables import nest_dotted
@@ -79,5 +78,9 @@ def _file(input_id: str, raw: Any, save_file: FileSaver) -> str:
     if text.startswith(("kestra://", "nsfile://")):
         return text
     if text.startswith("file://"):
-        return save_file(input_id, Path(text.removeprefix("file://")).read_bytes())
+        # The server never reads its own disk on a caller's behalf: the file must be sent.
+        raise ValueError(
+            "a file:// path is not read by the server; send the file's content "
+            "(a multipart file part, or --input KEY=@path with weir run)"
+        )
     return save_file(input_id, text.encode())

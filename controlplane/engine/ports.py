@@ -102,6 +102,11 @@ def namespace_file_path(namespace: str, path: str) -> str:
     return f"{namespace.replace('.', '/')}/_files/{path}"
 
 
+def execution_storage_path(namespace: str, flow_id: str, execution_id: str) -> str:
+    """The folder of the internal storage that holds an execution's files (inputs, outputs)."""
+    return f"{namespace.replace('.', '/')}/{flow_id}/executions/{execution_id}/"
+
+
 @dataclass(frozen=True)
 class LogEntry:
     execution_id: str
@@ -180,6 +185,9 @@ class ExecutionRepository(Protocol):
     def read_execution(self, execution_id: str, for_update: bool = False) -> Execution | None:
         """``for_update`` locks the row until the unit ends (PostgreSQL); SQLite serializes."""
 
+    def read_execution_state(self, execution_id: str) -> State | None:
+        """The execution's state alone, without its task runs: cheap enough to poll."""
+
     def update_execution(
         self, execution: Execution, changed: Iterable[TaskRun], removed: Iterable[str] = ()
     ) -> None:
@@ -195,6 +203,22 @@ class ExecutionRepository(Protocol):
         offset: int = 0,
     ) -> list[Execution]:
         """Newest first; task runs included."""
+
+    def search_executions(
+        self,
+        namespace_prefix: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[State] | None = None,
+        reach: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Execution], int]:
+        """A page of the executions that match every filter, newest first with their task runs,
+        and how many match in all. ``namespace_prefix`` matches that namespace and those below
+        it; ``reach`` keeps the executions in or below one of its namespaces (all when empty)."""
+
+    def count_executions_by_state(self) -> dict[State, int]:
+        """How many executions are in each state; states without any are left out."""
 
     def list_unfinished_execution_ids(self) -> list[str]:
         """Executions not in a terminal state (CREATED, QUEUED, RUNNING, PAUSED...)."""
@@ -247,6 +271,9 @@ class SecretRepository(Protocol):
 
     def read_secret_value(self, namespace: str, name: str) -> str | None:
         """The decrypted value of exactly this namespace, for the engine only."""
+
+    def read_secret_meta(self, namespace: str, name: str) -> SecretMeta | None:
+        """What may be said of the secret of exactly this namespace; None when missing."""
 
     def list_secrets(self, namespace: str) -> list[SecretMeta]: ...
 
@@ -332,5 +359,8 @@ class Store(Protocol):
 
     def unit(self) -> AbstractContextManager[Repositories]:
         """A transaction: commits when the block ends normally, rolls back on an exception."""
+
+    def ping(self) -> None:
+        """Raise when the database does not answer a trivial query."""
 
     def close(self) -> None: ...

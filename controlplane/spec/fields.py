@@ -148,7 +148,9 @@ Text = Annotated[str, BeforeValidator(_text)]
 
 TaskId = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$", max_length=100)]
 FlowId = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$", max_length=100)]
-NamespaceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=150)]
+NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$"
+"""Dot-separated parts, each starting with a letter or digit: ``company.team.project``."""
+NamespaceName = Annotated[str, Field(pattern=NAMESPACE_PATTERN, max_length=150)]
 
 
 def _labels(value: Any) -> Any:

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 import controlplane.spec.plugins  # noqa: F401  (registers every type)
 from controlplane.expr import has_expression
 from controlplane.spec import checks
+from controlplane.spec.fields import NAMESPACE_PATTERN
 from controlplane.spec.flow import Flow, PluginDefault
 from controlplane.spec.plugins.flow import Subflow
 from controlplane.spec.plugins.triggers import ExecutionFlow, FlowTrigger
@@ -284,9 +285,9 @@ _PATTERNS = {
     r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$": (
         "letters, digits, '.', '_' and '-', starting with a letter or digit"
     ),
-    r"^[a-z0-9][a-z0-9._-]*$": (
-        "lower-case letters, digits, '.', '_' and '-' (like company.team), starting with a letter "
-        "or digit"
+    NAMESPACE_PATTERN: (
+        "parts of lower-case letters, digits, '_' and '-' joined by dots (like company.team), "
+        "each part starting with a letter or digit"
     ),
     r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$": (
         "letters, digits, '.', '_' and '-', starting with a letter or digit"

@@ -14,10 +14,23 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Insert, Update, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Delete,
+    Insert,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from controlplane.engine.model import TERMINAL, Execution, State, TaskRun
+from controlplane.store.columns import in_namespace
 from controlplane.store.errors import MissingRecordError
 from controlplane.store.tables import EXECUTIONS, LOGS, METRICS, TASK_RUNS
 
@@ -108,6 +121,15 @@ def _execution(document: dict[str, Any], task_runs: list[dict[str, Any]]) -> Exe
     return Execution.from_dict({**document, "taskRuns": task_runs})
 
 
+def _filters(flow_id: str | None, states: Sequence[State] | None) -> list[ColumnElement[bool]]:
+    conditions = []
+    if flow_id is not None:
+        conditions.append(EXECUTIONS.c.flow_id == flow_id)
+    if states is not None:
+        conditions.append(EXECUTIONS.c.state.in_([state.value for state in states]))
+    return conditions
+
+
 class SqlExecutionRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
@@ -136,6 +158,11 @@ class SqlExecutionRepository:
             document, list(self._db.execute(runs.order_by(TASK_RUNS.c.ordinal)).scalars())
         )
 
+    def read_execution_state(self, execution_id: str) -> State | None:
+        query = select(EXECUTIONS.c.state).where(EXECUTIONS.c.id == execution_id)
+        state = self._db.execute(query).scalar_one_or_none()
+        return State(state) if state is not None else None
+
     def update_execution(
         self, execution: Execution, changed: Iterable[TaskRun], removed: Iterable[str] = ()
     ) -> None:
@@ -163,14 +190,44 @@ class SqlExecutionRepository:
         limit: int = 100,
         offset: int = 0,
     ) -> list[Execution]:
-        query = select(EXECUTIONS.c.id, EXECUTIONS.c.document)
+        conditions = []
         if namespace is not None:
-            query = query.where(EXECUTIONS.c.namespace == namespace)
-        if flow_id is not None:
-            query = query.where(EXECUTIONS.c.flow_id == flow_id)
-        if states is not None:
-            query = query.where(EXECUTIONS.c.state.in_([state.value for state in states]))
-        query = query.order_by(EXECUTIONS.c.start_date.desc(), EXECUTIONS.c.id.desc())
+            conditions.append(EXECUTIONS.c.namespace == namespace)
+        conditions += _filters(flow_id, states)
+        return self._page(conditions, limit, offset)
+
+    def search_executions(
+        self,
+        namespace_prefix: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[State] | None = None,
+        reach: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Execution], int]:
+        conditions = _filters(flow_id, states)
+        if namespace_prefix:
+            conditions.append(in_namespace(EXECUTIONS.c.namespace, namespace_prefix))
+        if reach:
+            conditions.append(or_(*(in_namespace(EXECUTIONS.c.namespace, p) for p in reach)))
+        total = self._db.execute(
+            select(func.count()).select_from(EXECUTIONS).where(*conditions)
+        ).scalar_one()
+        return self._page(conditions, limit, offset), int(total)
+
+    def count_executions_by_state(self) -> dict[State, int]:
+        query = select(EXECUTIONS.c.state, func.count()).group_by(EXECUTIONS.c.state)
+        return {State(state): int(count) for state, count in self._db.execute(query)}
+
+    def _page(
+        self, conditions: list[ColumnElement[bool]], limit: int, offset: int
+    ) -> list[Execution]:
+        """The executions that meet every condition, newest first, with their task runs."""
+        query = (
+            select(EXECUTIONS.c.id, EXECUTIONS.c.document)
+            .where(*conditions)
+            .order_by(EXECUTIONS.c.start_date.desc(), EXECUTIONS.c.id.desc())
+        )
         rows = self._db.execute(query.limit(limit).offset(offset)).all()
         if not rows:
             return []

@@ -21,7 +21,8 @@ from controlplane.store.tables import KV
 
 
 def _encode(value: Any, type: KvType) -> Any:
-    """The JSON form of ``value``; ValueError or TypeError when it is not of ``type``."""
+    """The JSON form of ``value``; ValueError, TypeError or OverflowError (a duration of more
+    days than ``timedelta`` holds) when it is not of ``type``."""
     if type == "STRING" and isinstance(value, str):
         return value
     if type == "NUMBER" and isinstance(value, int | float) and not isinstance(value, bool):
@@ -85,7 +86,7 @@ class SqlKvRepository:
     ) -> KvEntry:
         try:
             stored = _encode(value, type)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             raise KvValueError(f"KV {key!r} of namespace {namespace!r}: {error}") from None
         revision = self._db.execute(
             select(KV.c.revision).where(KV.c.namespace == namespace, KV.c.key == key)

@@ -115,6 +115,11 @@ class SqlSecretRepository:
             return None
         return self._cipher.decrypt(namespace, name, row.ciphertext, row.nonce)
 
+    def read_secret_meta(self, namespace: str, name: str) -> SecretMeta | None:
+        query = select(SECRETS).where(SECRETS.c.namespace == namespace, SECRETS.c.name == name)
+        row = self._db.execute(query).first()
+        return _meta(row) if row is not None else None
+
     def list_secrets(self, namespace: str) -> list[SecretMeta]:
         query = select(SECRETS).where(SECRETS.c.namespace == namespace).order_by(SECRETS.c.name)
         return [_meta(row) for row in self._db.execute(query)]

@@ -81,6 +81,10 @@ class SqlStore:
         with self.engine.begin() as connection:
             yield SqlRepositories.bind(connection, self._cipher)
 
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -73,3 +73,10 @@ def test_bad_requests_get_4xx_with_a_stable_body(api: Api) -> None:
     assert set(wrong_name.json()) == {"code", "message", "details"}
     huge = api.put("/namespaces/bad.req", data=b"x" * (101 * 1024 * 1024))
     assert huge.status_code == 413
+
+
+def test_namespace_names_are_dotted_parts_that_cannot_alias_each_other(api: Api) -> None:
+    for name in ("a..b", "a.", "a._files", "a.-x", "A.b"):
+        refused = api.put(f"/namespaces/{name}", json={})
+        assert refused.status_code == 422, name
+    assert api.put("/namespaces/a-1.b_2.c", json={}).status_code == 201

@@ -234,8 +234,9 @@ CASES = {
                 2,
                 1,
                 "namespace",
-                "expected lower-case letters, digits, '.', '_' and '-' (like "
-                "company.team), starting with a letter or digit, got 'Company.Team'",
+                "expected parts of lower-case letters, digits, '_' and '-' joined by dots "
+                "(like company.team), each part starting with a letter or digit, got "
+                "'Company.Team'",
             ),
         ],
     ),

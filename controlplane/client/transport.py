@@ -1,0 +1,225 @@
+"""One request path for every call: headers, timeouts, retries with backoff, and error mapping.
+
+A call is repeated only when repeating it cannot do something twice: after a connection that was
+refused or never established, or a 503 (the server did not take the request), for any method; after
+a broken connection, a timeout waiting for the answer, or a 502/504 from a gateway, only for the
+idempotent methods (GET, PUT, DELETE), since a POST may already have been carried out. 4xx and 500
+answers are never repeated: they would come back the same.
+
+Nothing here logs or raises the bearer token, and error messages built from an answer's body have
+the token and any value the caller marks as sensitive blanked out.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+
+from controlplane import __version__
+from controlplane.client.errors import ClientError, Unreachable, error_for
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+RETRY_STATUSES = frozenset({502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+MAX_RETRY_AFTER = 30.0
+"""The longest a ``Retry-After`` header may make a retry wait, in seconds."""
+
+Params = Mapping[str, str | int | Sequence[str] | None]
+
+
+def endpoint(*parts: str) -> str:
+    """``endpoint("flows", namespace, flow_id)`` -> ``/flows/<namespace>/<flow_id>``, each part
+    percent-encoded so that a name can never step into another path."""
+    return "".join("/" + quote(part, safe="") for part in parts)
+
+
+def display_url(url: str) -> str:
+    """The URL without any ``user:password@`` part, for messages."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+class Transport:
+    """A ``requests.Session`` on one server, and the rules every call follows."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        manager: str | None,
+        timeout: float,
+        retries: int,
+        backoff: float,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"the Weir server URL must start with http:// or https://, not {display_url(url)!r}"
+            )
+        self.url = url.rstrip("/")
+        self.manager = manager
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self._token = token
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = f"weir-client/{__version__}"
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        body: bytes | str | None = None,
+        content_type: str | None = None,
+        files: Sequence[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        if_match: int | None = None,
+        force: bool = False,
+        stream: bool = False,
+        accept: Collection[int] = (),
+        sensitive: Collection[str] = (),
+        api: bool = True,
+    ) -> requests.Response:
+        """Send a request to ``path`` (under ``/api/v1`` unless ``api`` is false) and return the
+        answer when it is a success or its status is in ``accept``; raise a
+        :class:`~controlplane.client.errors.ClientError` otherwise.
+
+        Writes carry ``X-Weir-Manager`` when the client has a manager, ``If-Match: "<n>"`` when
+        ``if_match`` is given, and ``force=true`` when ``force``. ``sensitive`` values (a secret
+        being set) are kept out of error messages.
+        """
+        url = f"{self.url}{API if api else ''}{path}"
+        sent = dict(headers or {})
+        if method != "GET" and self.manager:
+            sent["X-Weir-Manager"] = self.manager
+        if if_match is not None:
+            sent["If-Match"] = f'"{if_match}"'
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        if force:
+            query["force"] = "true"
+        attempts, attempt = self.retries + 1, 0
+        while True:
+            attempt += 1
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=query,
+                    json=json,
+                    data=body,
+                    files=files,
+                    headers=sent,
+                    timeout=self.timeout,
+                    stream=stream,
+                )
+            except TRANSPORT_ERRORS as error:
+                repeatable = method in IDEMPOTENT or _never_sent(error)
+                reason = self._reason(error)
+                if not repeatable:
+                    reason += "; the request may have been carried out, so it was not repeated"
+                if attempt == attempts or not repeatable:
+                    raise Unreachable(display_url(self.url), attempt, reason) from None
+                self._pause(attempt, attempts, f"{method} {path}: {reason}")
+                continue
+            status = response.status_code
+            if (
+                status in RETRY_STATUSES
+                and status not in accept
+                and attempt < attempts
+                and (method in IDEMPOTENT or status == 503)
+            ):
+                response.close()
+                self._pause(
+                    attempt,
+                    attempts,
+                    f"{method} {path}: {status}",
+                    response.headers.get("Retry-After"),
+                )
+                continue
+            if response.ok or status in accept:
+                return response
+            raise self._error(response, sensitive)
+
+    def _pause(self, attempt: int, attempts: int, why: str, retry_after: str | None = None) -> None:
+        delay = self.backoff * 2 ** (attempt - 1)
+        if retry_after is not None and retry_after.strip().isdigit():
+            delay = max(delay, min(float(retry_after), MAX_RETRY_AFTER))
+        log.info("%s; retrying in %.2gs (attempt %d of %d)", why, delay, attempt + 1, attempts)
+        time.sleep(delay)
+
+    def _reason(self, error: requests.RequestException) -> str:
+        if isinstance(error, requests.ConnectTimeout):
+            return f"no connection within {self.timeout:g}s"
+        if isinstance(error, requests.Timeout):
+            return f"no answer within {self.timeout:g}s"
+        if _cause(error, ConnectionRefusedError):
+            return "connection refused"
+        if _cause(error, socket.gaierror):
+            return f"cannot resolve the host {urlsplit(self.url).hostname}"
+        return "the connection broke"
+
+    def _error(self, response: requests.Response, sensitive: Collection[str]) -> ClientError:
+        """The error for an unsuccessful answer: the server's ``{code, message, details}``, or,
+        for a body that is not that (a proxy's page), the status and the start of the body."""
+        status = response.status_code
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and isinstance(payload.get("message"), str):
+            code = str(payload.get("code") or f"http_{status}")
+            message = payload["message"]
+            details = payload.get("details")
+        else:
+            code = f"http_{status}"
+            text = " ".join(response.text.split())
+            snippet = text if len(text) <= 200 else text[:200] + "…"
+            message = f"the server answered {status} {response.reason}" + (
+                f": {snippet}" if snippet else ""
+            )
+            details = None
+        for value in (self._token, *sensitive):
+            if value:
+                message = message.replace(value, "***")
+        return error_for(status, code, message, details if isinstance(details, dict) else None)
+
+
+def _never_sent(error: BaseException) -> bool:
+    """Whether the request certainly did not reach the server: no connection was made."""
+    return isinstance(error, requests.ConnectTimeout) or _cause(
+        error, ConnectionRefusedError, socket.gaierror
+    )
+
+
+def _cause(error: BaseException, *kinds: type[BaseException]) -> bool:
+    """Whether ``error`` or an error it was raised from is of one of ``kinds``."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
