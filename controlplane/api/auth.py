@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from controlplane.api.errors import Forbidden, Unauthorized
 from controlplane.engine.model import new_id, now
@@ -92,7 +93,7 @@ OPEN = Principal(name="anonymous", scope="admin")
 """Who every request is when the server does not require tokens."""
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     """The caller, from its bearer token; 401 when the server requires one and it is missing,
     unknown, revoked or expired."""
     state = request.app.state
@@ -105,11 +106,15 @@ def principal(request: Request) -> Principal:
             "this server requires a token: send 'Authorization: Bearer <token>' "
             "(create one with 'weir token create')"
         )
-    with state.store.unit() as repos:
-        record = repos.tokens.read_token_by_hash(digest(token.strip()))
+    record = await run_in_threadpool(_lookup, state.store, digest(token.strip()))
     if record is None or record.revoked or (record.expires and record.expires <= now()):
         raise Unauthorized("the token is unknown, revoked or expired")
     return Principal(name=record.name, scope=record.scope, namespaces=record.namespaces)
+
+
+def _lookup(store: Store, token_digest: str) -> TokenRecord | None:
+    with store.unit(read_only=True) as repos:
+        return repos.tokens.read_token_by_hash(token_digest)
 
 
 Caller = Annotated[Principal, Depends(principal)]

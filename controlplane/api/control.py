@@ -45,7 +45,7 @@ def parse_if_match(value: str | None) -> int | None:
     return int(text)
 
 
-def write_intent(
+async def write_intent(
     manager: Annotated[
         str | None,
         Header(

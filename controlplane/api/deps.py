@@ -1,4 +1,11 @@
-"""What routers take from the running app: its store, its engine, its settings, and pages."""
+"""What routers take from the running app: its store, its engine, its settings, and pages.
+
+The dependencies are coroutines, so FastAPI calls them on the event loop instead of handing each
+to a worker thread: they do no I/O. Likewise, the routes that read one object by its key (a flow,
+a namespace, a KV pair, a secret's metadata) are coroutines that query the store inline: one
+indexed read-only query costs less than the hand-off to a thread and back, which under load is
+most of a request's cost. Lists, searches and writes run in worker threads.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +25,12 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 10_000
 
 
-def store(request: Request) -> Store:
+async def store(request: Request) -> Store:
     found: Store = request.app.state.store
     return found
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     found: Engine = request.app.state.engine
     return found
 
@@ -33,9 +40,13 @@ def settings(request: Request) -> ApiSettings:
     return found
 
 
+async def _settings(request: Request) -> ApiSettings:
+    return settings(request)
+
+
 StoreDep = Annotated[Store, Depends(store)]
 EngineDep = Annotated[Engine, Depends(engine)]
-SettingsDep = Annotated[ApiSettings, Depends(settings)]
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class PageRequest:
         return items[self.offset : self.offset + self.size]
 
 
-def page_request(
+async def page_request(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="From 1.")] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> PageRequest:

@@ -84,7 +84,7 @@ def _poll_logs(
     One transaction, the execution read first: when it is over, every log it wrote is in the
     same answer. Its task runs are read only once its own state has ended.
     """
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         state = repos.executions.read_execution_state(execution_id)
         over = False
         if state is not None and state.terminal:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from controlplane.engine.executor import Effects, FlowPlan, Step, StepEnv, SubflowStart
 from controlplane.engine.inputs import resolve_inputs
 from controlplane.engine.model import Execution, ParentRef, State, new_id, now
-from controlplane.engine.ports import FlowRecord, Repositories, Store
+from controlplane.engine.ports import FlowRecord, Repositories, Store, execution_storage_path
 from controlplane.engine.stats import EngineStats
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.errors import WeirError
@@ -462,7 +462,7 @@ class Engine:
     def _file_saver(
         self, namespace: str, flow_id: str, execution_id: str
     ) -> Callable[[str, bytes], str]:
-        prefix = f"{namespace.replace('.', '/')}/{flow_id}/executions/{execution_id}/inputs"
+        prefix = execution_storage_path(namespace, flow_id, execution_id) + "inputs"
 
         def save(input_id: str, data: bytes) -> str:
             return self.store.files.put(f"{prefix}/{input_id}/{input_id}", data)

@@ -357,8 +357,10 @@ class FileStorage(Protocol):
 class Store(Protocol):
     files: FileStorage
 
-    def unit(self) -> AbstractContextManager[Repositories]:
-        """A transaction: commits when the block ends normally, rolls back on an exception."""
+    def unit(self, read_only: bool = False) -> AbstractContextManager[Repositories]:
+        """A transaction: commits when the block ends normally, rolls back on an exception.
+
+        A ``read_only`` unit writes nothing, so it need not wait for writers (SQLite)."""
 
     def ping(self) -> None:
         """Raise when the database does not answer a trivial query."""

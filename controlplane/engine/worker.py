@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from controlplane.engine.model import State, now
-from controlplane.engine.ports import KvEntry, KvType, LogEntry, LogLevel, Metric, Store
+from controlplane.engine.ports import (
+    KvEntry,
+    KvType,
+    LogEntry,
+    LogLevel,
+    Metric,
+    Store,
+    execution_storage_path,
+)
 from controlplane.engine.process import CancelEvent, LineHandler, Scheduler, Timer, run_process
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runner_for
 from controlplane.engine.work import AttemptResult, WorkItem
@@ -261,9 +269,9 @@ class AttemptContext(RunContext):
         self._scope: _Scope | None = None
         self._dir: Path | None = item.working_dir
         self._dir_owned = False
-        self._readable = [self._execution_prefix(*p) for p in item.parent_executions]
+        self._readable = [execution_storage_path(*p) for p in item.parent_executions]
         self._readable.insert(
-            0, self._execution_prefix(item.namespace, item.flow_id, item.execution_id)
+            0, execution_storage_path(item.namespace, item.flow_id, item.execution_id)
         )
 
     # -- expressions ------------------------------------------------------------------------
@@ -386,7 +394,7 @@ class AttemptContext(RunContext):
     def put_file(self, name: str, data: bytes | BinaryIO | Path) -> str:
         relative = _safe_relative(name)
         path = (
-            f"{self._execution_prefix(self.namespace, self.flow_id, self.execution_id)}"
+            f"{execution_storage_path(self.namespace, self.flow_id, self.execution_id)}"
             f"tasks/{self.task_id}/{self.task_run_id}/{relative}"
         )
         if isinstance(data, Path):
@@ -451,7 +459,7 @@ class AttemptContext(RunContext):
         return found
 
     def purge_execution_files(self) -> list[str]:
-        prefix = self._execution_prefix(self.namespace, self.flow_id, self.execution_id)
+        prefix = execution_storage_path(self.namespace, self.flow_id, self.execution_id)
         uris = list(self.store.files.list(prefix))
         self.store.files.delete_prefix(prefix)
         return uris
@@ -459,10 +467,6 @@ class AttemptContext(RunContext):
     def _allowed(self) -> list[str]:
         chain = namespace_chain(self.namespace)
         return [*self._readable, *(_namespace_path(ns) + "/_files/" for ns in chain)]
-
-    @staticmethod
-    def _execution_prefix(namespace: str, flow_id: str, execution_id: str) -> str:
-        return f"{_namespace_path(namespace)}/{flow_id}/executions/{execution_id}/"
 
     # -- KV store and secrets ---------------------------------------------------------------------
 

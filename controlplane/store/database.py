@@ -47,16 +47,24 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+READ_ONLY = "weir_read_only"
+"""The execution option of a connection whose transaction only reads."""
+
+
 def create_store_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(url, json_serializer=_dumps, pool_pre_ping=True)
+    return create_engine(
+        url, json_serializer=_dumps, pool_pre_ping=True, pool_size=10, max_overflow=20
+    )
 
 
 def _sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, json_serializer=_dumps)
+    # The API's request threads, the executor and the workers each hold a connection for a
+    # moment: keep enough of them open that none is opened (and configured) per request.
+    engine = create_engine(url, json_serializer=_dumps, pool_size=32, max_overflow=32)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -71,7 +79,10 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock at once, so it never fails to upgrade a read lock
+        # later; a reader reads a snapshot and waits for nobody.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -24,7 +24,7 @@ from controlplane.engine.ports import (
     TokenRepository,
 )
 from controlplane.store.commands import SqlCommandRepository
-from controlplane.store.database import create_store_engine, database_url, upgrade
+from controlplane.store.database import READ_ONLY, create_store_engine, database_url, upgrade
 from controlplane.store.executions import SqlExecutionRepository
 from controlplane.store.files import LocalFileStorage
 from controlplane.store.flows import SqlFlowRepository
@@ -76,10 +76,13 @@ class SqlStore:
         self._cipher = cipher
 
     @contextmanager
-    def unit(self) -> Iterator[SqlRepositories]:
+    def unit(self, read_only: bool = False) -> Iterator[SqlRepositories]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        with self.engine.begin() as connection:
-            yield SqlRepositories.bind(connection, self._cipher)
+        with self.engine.connect() as connection:
+            if read_only:
+                connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield SqlRepositories.bind(connection, self._cipher)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

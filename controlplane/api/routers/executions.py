@@ -181,7 +181,7 @@ def search_executions(
     state: Annotated[list[State] | None, Query(description="Any of these states.")] = None,
 ) -> Page[Execution]:
     caller.require("read")
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         found, total = repos.executions.search_executions(
             namespace, flow_id, state, caller.namespaces, limit=page.size, offset=page.offset
         )
@@ -305,7 +305,7 @@ def list_logs(
     after: Annotated[int, Query(ge=0, description="The last seq already read.")] = 0,
 ) -> list[LogLine]:
     _visible(store, caller, execution_id, "read")
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         entries = repos.logs.list_logs(execution_id, min_level, after)
     return [LogLine.of(seq, entry) for seq, entry in entries]
 
@@ -379,7 +379,7 @@ def download_file(
 def _visible(store: Store, caller: Principal, execution_id: str, scope: Scope) -> model.Execution:
     """The execution, once the caller may act on it with ``scope``."""
     caller.require(scope)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         execution = repos.executions.read_execution(execution_id)
     if execution is not None and caller.sees(execution.namespace):
         return execution
@@ -393,7 +393,7 @@ def _visible(store: Store, caller: Principal, execution_id: str, scope: Scope) -
 
 def _flow(store: Store, namespace: str, flow_id: str) -> tuple[int, Flow]:
     """The latest revision of a flow and its model; 404 when there is none."""
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         record = repos.flows.read_flow(namespace, flow_id)
     if record is None:
         raise NotFound(f"flow {namespace}/{flow_id} does not exist")

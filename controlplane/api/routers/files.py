@@ -109,7 +109,7 @@ def list_files(
     ] = None,
 ) -> list[FileMeta]:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         records = repos.namespace_files.list_namespace_files(namespace, prefix)
     return [FileMeta.of(r) for r in records]
 
@@ -129,7 +129,7 @@ def read_file(
     namespace: NamespacePath, path: FilePath, caller: Caller, store: StoreDep
 ) -> Response:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         record = repos.namespace_files.read_namespace_file(namespace, path)
     if record is None:
         raise NotFound(f"file {path} does not exist in namespace {namespace}")

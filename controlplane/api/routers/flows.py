@@ -8,18 +8,18 @@ changes and reads far outnumber writes, that interface is parsed once per revisi
 
 Several flows travel as one YAML stream, documents separated by lines ``---``. Problems found in
 a stream carry line numbers of the whole stream, so that an editor can jump to them.
+
+This module holds the answers and the routes; YAML bodies and streams are read in
+``controlplane.api.flowstream``, and the cached interface of a revision is
+``controlplane.api.flowinfo``.
 """
 
 from __future__ import annotations
 
-import re
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal, NoReturn
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
 from controlplane.api.auth import Caller
@@ -30,44 +30,33 @@ from controlplane.api.deps import (
     Page,
     PageDep,
     StoreDep,
+    settings,
 )
-from controlplane.api.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from controlplane.api.settings import ApiSettings
+from controlplane.api.errors import BadRequest, Conflict, NotFound
+from controlplane.api.flowinfo import FlowInput, FlowOutput, Interface, interface
+from controlplane.api.flowstream import (
+    ANY_YAML_BODY,
+    SOURCE_BODY,
+    SOURCE_NAME,
+    STREAM_BODY,
+    YAML_MEDIA_TYPE,
+    Checked,
+    FlowSource,
+    FlowStream,
+    check_stream,
+    declared,
+    join_stream,
+    mismatch,
+)
 from controlplane.engine.ports import FlowRecord
 from controlplane.spec.fields import NAMESPACE_PATTERN
 from controlplane.spec.flow import Flow as FlowSpec
-from controlplane.spec.problems import FlowInvalid, Location, Problem, Severity
+from controlplane.spec.problems import FlowInvalid, Problem, Severity
 from controlplane.spec.validate import Validated, validate_text
 
 router = APIRouter(prefix="/flows", tags=["flows"])
 namespace_router = APIRouter(prefix="/namespaces", tags=["flows"])
 
-YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/plain")
-YAML_MEDIA_TYPE = "application/x-yaml"
-
-
-def yaml_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI description of a YAML request body, read by the route itself."""
-    return {
-        "requestBody": {
-            "content": {media: {"schema": schema} for media in YAML_TYPES},
-            "required": True,
-        }
-    }
-
-
-SOURCE_BODY = yaml_body({"type": "string", "description": "A flow's YAML source."})
-STREAM_BODY = yaml_body(
-    {"type": "string", "description": "YAML flow documents separated by lines '---'."}
-)
-ANY_YAML_BODY = yaml_body(
-    {
-        "description": "YAML flow documents separated by lines '---'. Any YAML is validated "
-        "and answered with its problems; none is refused."
-    }
-)
-SOURCE_NAME = "body"
-"""The file name problems carry: the request's body."""
 MAX_REVISION = 2**31 - 1
 
 
@@ -95,18 +84,6 @@ Label = Annotated[str, StringConstraints(pattern=r"^[^:]+:.*$", max_length=300)]
 
 
 # -- answers ----------------------------------------------------------------------------------
-
-
-class FlowInput(BaseModel):
-    id: str
-    type: str
-    required: bool
-    description: str | None
-
-
-class FlowOutput(BaseModel):
-    id: str
-    type: str
 
 
 class FlowSummary(BaseModel):
@@ -187,137 +164,7 @@ class Applied(BaseModel):
     deleted: list[str] = Field(default_factory=list)
 
 
-# -- the interface of a revision, parsed once ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Interface:
-    """What a read tells of a flow beyond its record: read from the source."""
-
-    description: str | None
-    disabled: bool
-    inputs: list[FlowInput]
-    outputs: list[FlowOutput]
-
-
-INTERFACE_CACHE_SIZE = 4096
-_interfaces: OrderedDict[tuple[str, str, int, int], Interface] = OrderedDict()
-_interfaces_lock = threading.Lock()
-
-
-def interface(record: FlowRecord) -> Interface:
-    """The revision's interface, parsed on its first read and kept for the next ones.
-
-    The key holds the source's hash beside (namespace, id, revision), since stores that share
-    this process (a server per test module) may hold different flows under the same revision.
-    """
-    key = (record.namespace, record.flow_id, record.revision, hash(record.source))
-    with _interfaces_lock:
-        found = _interfaces.get(key)
-        if found is not None:
-            _interfaces.move_to_end(key)
-            return found
-    found = _parse_interface(record.source)
-    with _interfaces_lock:
-        _interfaces[key] = found
-        if len(_interfaces) > INTERFACE_CACHE_SIZE:
-            _interfaces.popitem(last=False)
-    return found
-
-
-def _parse_interface(source: str) -> Interface:
-    flow = validate_text(source, SOURCE_NAME).flow
-    if flow is None:  # saved under rules that were since made stricter: still readable
-        return Interface(description=None, disabled=False, inputs=[], outputs=[])
-    return Interface(
-        description=flow.description,
-        disabled=flow.disabled,
-        inputs=[
-            FlowInput(id=i.id, type=i.type, required=i.required, description=i.description)
-            for i in flow.inputs
-        ],
-        outputs=[FlowOutput(id=o.id, type=o.type) for o in flow.outputs],
-    )
-
-
-# -- YAML bodies --------------------------------------------------------------------------------
-
-
-async def _read_yaml(request: Request, limit: int) -> str:
-    """The body as text: YAML in UTF-8 of at most ``limit`` bytes."""
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media not in YAML_TYPES:
-        raise BadRequest(
-            f"send flows as YAML with 'Content-Type: {YAML_MEDIA_TYPE}'",
-            {"accepted": list(YAML_TYPES)},
-        )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise _too_large(limit)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(
-            "the body is not UTF-8 text; send the YAML source in UTF-8",
-            {"offset": exc.start},
-        ) from None
-    return text.removeprefix("\ufeff")
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the body is over this server's limit of {limit} bytes for a flow")
-
-
-def _settings(request: Request) -> ApiSettings:
-    found: ApiSettings = request.app.state.settings
-    return found
-
-
-async def flow_source(request: Request) -> str:
-    """One flow's source, at most ``max_flow_bytes``."""
-    return await _read_yaml(request, _settings(request).max_flow_bytes)
-
-
-async def flow_stream(request: Request) -> str:
-    """A stream of flow documents, at most ``max_body_bytes`` in all."""
-    return await _read_yaml(request, _settings(request).max_body_bytes)
-
-
-FlowSource = Annotated[str, Depends(flow_source)]
-FlowStream = Annotated[str, Depends(flow_stream)]
-
-
 # -- validation ---------------------------------------------------------------------------------
-
-
-def _declared(result: Validated) -> dict[str, str]:
-    """The namespace and id a document declares, read even when it is invalid."""
-    if result.flow is not None:
-        return {"namespace": result.flow.namespace, "id": result.flow.id}
-    data = result.source.data if result.source is not None else None
-    if not isinstance(data, dict):
-        return {}
-    return {key: data[key] for key in ("namespace", "id") if isinstance(data.get(key), str)}
-
-
-def _locate(result: Validated, key: str) -> Location:
-    if result.source is not None:
-        return result.source.locate((key,))
-    return Location(result.file, 1, 1, (key,))
-
-
-def _mismatch(result: Validated, key: str, expected: str, where: str) -> list[Problem]:
-    """An error when the document declares another ``key`` than ``where`` expects."""
-    declared = _declared(result).get(key)
-    if declared is None or declared == expected:
-        return []
-    message = f"{key} is '{declared}', but {where} '{expected}'; they must be the same"
-    return [Problem.error(_locate(result, key), message, "mismatch")]
 
 
 def _refuse(problems: list[Problem]) -> NoReturn:
@@ -333,98 +180,6 @@ def _valid(result: Validated, problems: list[Problem]) -> FlowSpec:
     if result.flow is None or not result.ok or any(p.severity is Severity.ERROR for p in problems):
         _refuse(problems)
     return result.flow
-
-
-@dataclass(frozen=True)
-class Document:
-    """One document of a stream, and the line of the stream it starts on (from 1)."""
-
-    index: int
-    line: int
-    text: str
-
-
-_LINE_BREAK = re.compile(r"(?<=\r\n)|(?<=[\n\x85\u2028\u2029])|(?<=\r)(?!\n)")
-"""Between lines, where YAML breaks them: so that line numbers agree with the parser's."""
-_SEPARATOR = re.compile(r"---(?:[ \t]+(?:#.*)?)?")
-_BREAKS = "\r\n\x85\u2028\u2029"
-
-
-def split_stream(text: str) -> list[Document]:
-    """The documents between lines ``---``; documents holding only blanks or comments are
-    left out."""
-    documents: list[Document] = []
-    start, lines = 1, list[str]()
-    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
-        if _SEPARATOR.fullmatch(line.rstrip(_BREAKS)):
-            _add_document(documents, start, lines)
-            start, lines = number + 1, []
-        elif line:
-            lines.append(line)
-    _add_document(documents, start, lines)
-    return documents
-
-
-def _add_document(documents: list[Document], start: int, lines: list[str]) -> None:
-    """Add the document of ``lines`` unless it is empty; blank lines before the next ``---``
-    pad the separator and are not kept."""
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if any(line.strip() and not line.lstrip().startswith("#") for line in lines):
-        documents.append(Document(len(documents), start, "".join(lines)))
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A document of a stream with its validation; problems are at lines of the stream."""
-
-    document: Document
-    result: Validated
-
-    @property
-    def flow(self) -> FlowSpec | None:
-        return self.result.flow if self.result.ok else None
-
-
-def check_stream(text: str, limit: int, namespace: str | None = None) -> list[Checked]:
-    """Validate every document of ``text``; when ``namespace`` is given, every flow must be of
-    it. A flow declared twice is an error on its second document."""
-    checked: list[Checked] = []
-    first_seen: dict[tuple[str, str], int] = {}
-    for document in split_stream(text):
-        size = len(document.text.encode())
-        if size > limit:
-            where = Location(SOURCE_NAME, 1, 1, ())
-            message = f"the document is {size:,} bytes; a flow may be at most {limit:,}"
-            result = Validated(SOURCE_NAME, None, [Problem.error(where, message, "too_large")])
-        else:
-            result = validate_text(document.text, SOURCE_NAME)
-        problems = list(result.problems)
-        if namespace is not None:
-            problems += _mismatch(result, "namespace", namespace, "this request applies")
-        declared = _declared(result)
-        if "namespace" in declared and "id" in declared:
-            ref = (declared["namespace"], declared["id"])
-            if ref in first_seen:
-                message = (
-                    f"flow {'/'.join(ref)} is also declared by the document on line "
-                    f"{first_seen[ref]}"
-                )
-                problems.append(Problem.error(_locate(result, "id"), message, "duplicate_flow"))
-            first_seen.setdefault(ref, document.line)
-        shifted = sorted(
-            (_shift(p, document.line - 1) for p in problems),
-            key=lambda p: (p.location.line, p.location.column),
-        )
-        checked.append(
-            Checked(document, Validated(result.file, result.flow, shifted, result.source))
-        )
-    return checked
-
-
-def _shift(problem: Problem, lines: int) -> Problem:
-    location = problem.location
-    return replace(problem, location=replace(location, line=location.line + lines))
 
 
 # -- routes -------------------------------------------------------------------------------------
@@ -451,7 +206,7 @@ def create_flow(
 ) -> Flow:
     caller.require("write")
     result = validate_text(source, SOURCE_NAME)
-    namespace = _declared(result).get("namespace")
+    namespace = declared(result).get("namespace")
     if namespace is not None:
         caller.require("write", namespace)
     flow = _valid(result, result.problems)
@@ -486,7 +241,7 @@ def put_flow(
     caller.require("write", namespace)
     result = validate_text(source, SOURCE_NAME)
     where = "the path says"
-    mismatches = _mismatch(result, "namespace", namespace, where) + _mismatch(
+    mismatches = mismatch(result, "namespace", namespace, where) + mismatch(
         result, "id", flow_id, where
     )
     flow = _valid(result, mismatches + result.problems)
@@ -525,7 +280,7 @@ def search_flows(
 ) -> Page[FlowSummary]:
     caller.require("read")
     wanted = dict(label.split(":", 1) for label in labels or [])
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         if caller.unrestricted:
             records, total = repos.flows.search_flows(namespace, q, wanted, page.size, page.offset)
         else:
@@ -542,16 +297,16 @@ def search_flows(
 )
 def validate_flows(caller: Caller, stream: FlowStream, request: Request) -> list[Validation]:
     caller.require("read")
-    checked = check_stream(stream, _settings(request).max_flow_bytes)
+    checked = check_stream(stream, settings(request).max_flow_bytes)
     return [_validation(item) for item in checked]
 
 
 def _validation(item: Checked) -> Validation:
-    declared = _declared(item.result)
+    named = declared(item.result)
     return Validation(
         index=item.document.index,
-        namespace=declared.get("namespace"),
-        id=declared.get("id"),
+        namespace=named.get("namespace"),
+        id=named.get("id"),
         ok=item.result.ok,
         problems=[
             ValidationProblem(
@@ -587,28 +342,17 @@ def export_flows(
     ] = None,
 ) -> Response:
     caller.require("read")
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         records = repos.flows.list_flows(namespace)
     sources = [r.source for r in records if caller.sees(r.namespace)]
     return Response(join_stream(sources), media_type=YAML_MEDIA_TYPE)
-
-
-def join_stream(sources: list[str]) -> str:
-    """One YAML stream of ``sources``, a line ``---`` between two of them."""
-    parts: list[str] = []
-    for source in sources:
-        first = source.split("\n", 1)[0].rstrip(_BREAKS)
-        if parts and not _SEPARATOR.fullmatch(first):
-            parts.append("---\n")
-        parts.append(source if source.endswith(tuple(_BREAKS)) else source + "\n")
-    return "".join(parts)
 
 
 @router.get(
     "/{namespace}/{id}",
     summary="Read a flow: its latest revision, or the one asked for",
 )
-def read_flow(
+async def read_flow(
     namespace: NamespacePath,
     flow_id: FlowIdPath,
     caller: Caller,
@@ -617,7 +361,7 @@ def read_flow(
     revision: Annotated[int | None, Query(ge=1, le=MAX_REVISION)] = None,
 ) -> Flow:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         record = repos.flows.read_flow(namespace, flow_id, revision)
     if record is None:
         raise _absent(namespace, flow_id, revision)
@@ -650,7 +394,7 @@ def list_revisions(
     namespace: NamespacePath, flow_id: FlowIdPath, caller: Caller, store: StoreDep
 ) -> list[FlowRevision]:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         records = repos.flows.list_flow_revisions(namespace, flow_id)
     if not records:
         raise _absent(namespace, flow_id)
@@ -666,7 +410,7 @@ def list_revisions(
     "/{namespace}/{id}/revisions/{revision}",
     summary="Read one revision of a flow",
 )
-def read_revision(
+async def read_revision(
     namespace: NamespacePath,
     flow_id: FlowIdPath,
     revision: Revision,
@@ -674,7 +418,7 @@ def read_revision(
     store: StoreDep,
     response: Response,
 ) -> Flow:
-    return read_flow(namespace, flow_id, caller, store, response, revision)
+    return await read_flow(namespace, flow_id, caller, store, response, revision)
 
 
 @namespace_router.post(
@@ -700,7 +444,7 @@ def apply_namespace(
     (not those below it) that are not in the stream and whose ``managed_by`` is the writer's
     manager (none when the request names none) are deleted."""
     caller.require("write", namespace)
-    checked = check_stream(stream, _settings(request).max_flow_bytes, namespace)
+    checked = check_stream(stream, settings(request).max_flow_bytes, namespace)
     flows = [item.flow for item in checked if item.flow is not None]
     if len(flows) < len(checked):
         _refuse([p for item in checked for p in item.result.problems])

@@ -74,7 +74,7 @@ def metrics(caller: Caller, store: StoreDep, engine: EngineDep) -> PlainTextResp
     """Executions by state, the executor's queue depth and task attempt durations, in the
     Prometheus text format 0.0.4."""
     caller.require("read")
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         counts = repos.executions.count_executions_by_state()
     lines = [
         "# HELP weir_executions Executions stored, by state.",

@@ -169,17 +169,17 @@ def _inferred(value: Any) -> KvType:
 @router.get("", summary="List a namespace's KV pairs, without values")
 def list_kv(namespace: NamespacePath, caller: Caller, store: StoreDep) -> list[KvMeta]:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         entries = repos.kv.list_kv(namespace)
     return [KvMeta.of(e) for e in entries]
 
 
 @router.get("/{key}", summary="Read a KV pair")
-def read_kv(
+async def read_kv(
     namespace: NamespacePath, key: KvKeyPath, caller: Caller, store: StoreDep, response: Response
 ) -> KvPair:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         entry = repos.kv.read_kv(namespace, key)
     if entry is None:
         raise NotFound(f"KV pair {key} does not exist in namespace {namespace} (or has expired)")

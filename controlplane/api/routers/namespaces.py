@@ -53,18 +53,18 @@ def list_namespaces(
     prefix: Annotated[str | None, Query(max_length=150)] = None,
 ) -> Page[Namespace]:
     caller.require("read")
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         records = repos.namespaces.list_namespaces(prefix)
     visible = [Namespace.of(r) for r in records if caller.sees(r.name)]
     return Page(results=page.slice(visible), total=len(visible))
 
 
 @router.get("/{namespace}", summary="Read a namespace")
-def read_namespace(
+async def read_namespace(
     namespace: NamespacePath, caller: Caller, store: StoreDep, response: Response
 ) -> Namespace:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         record = repos.namespaces.read_namespace(namespace)
     if record is None:
         raise NotFound(f"namespace {namespace} does not exist")

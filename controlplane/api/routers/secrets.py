@@ -74,13 +74,13 @@ class SecretMeta(BaseModel):
 @router.get("", summary="List a namespace's secrets")
 def list_secrets(namespace: NamespacePath, caller: Caller, store: StoreDep) -> list[SecretMeta]:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         records = repos.secrets.list_secrets(namespace)
     return [SecretMeta.of(r) for r in records]
 
 
 @router.get("/{name}", summary="Read what may be said of a secret")
-def read_secret(
+async def read_secret(
     namespace: NamespacePath,
     name: SecretNamePath,
     caller: Caller,
@@ -88,7 +88,7 @@ def read_secret(
     response: Response,
 ) -> SecretMeta:
     caller.require("read", namespace)
-    with store.unit() as repos:
+    with store.unit(read_only=True) as repos:
         record = repos.secrets.read_secret_meta(namespace, name)
     if record is None:
         raise NotFound(f"secret {name} does not exist in namespace {namespace}")

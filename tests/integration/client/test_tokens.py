@@ -37,7 +37,7 @@ def test_the_token_from_the_environment_is_sent_as_a_bearer(
     monkeypatch.setenv("WEIR_URL", guarded.url)
     monkeypatch.setenv("WEIR_TOKEN", admin)
     with WeirClient() as weir:
-        assert weir.namespaces.put("tokens.ns").revision == 1
+        assert weir.namespaces.put("tokens.ns").name == "tokens.ns"
     with WeirClient(token="") as anonymous, pytest.raises(Unauthorized) as refused:
         anonymous.namespaces.get("tokens.ns")
     assert "Authorization: Bearer" in refused.value.message
@@ -47,10 +47,15 @@ def test_the_token_from_the_environment_is_sent_as_a_bearer(
 def test_a_token_without_the_scope_is_forbidden_and_never_repeated(
     guarded: LiveServer, store: Store
 ) -> None:
+    _, admin = issue_token(store, "reader-admin", "admin")
+    with WeirClient(guarded.url, admin) as weir:
+        weir.namespaces.put("tokens.read")
+        weir.namespaces.put("elsewhere")
     _, reader = issue_token(store, "client-reader", "read", namespaces=["tokens"])
     with WeirClient(guarded.url, reader) as weir:
-        assert weir.namespaces.list().total == 1
+        assert "tokens.read" in [n.name for n in weir.namespaces.list().results]
+        assert "elsewhere" not in [n.name for n in weir.namespaces.list().results]
         with pytest.raises(Forbidden) as refused:
-            weir.secrets.set("tokens.ns", "password", "s3cr3t-value")
+            weir.secrets.set("tokens.read", "password", "s3cr3t-value")
     assert refused.value.details == {"needed": "write"}
     assert reader not in str(refused.value) and "s3cr3t-value" not in str(refused.value)
