@@ -1,0 +1,84 @@
+"""``weir server api`` and ``weir server executor`` apart, on one PostgreSQL: the API records
+commands (start, kill, resume), an executor elsewhere takes and runs them."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controlplane.api import ApiSettings
+from controlplane.api.runtime import open_runtime
+from controlplane.store import StoreSettings
+from tests.integration.api.conftest import Api, serve
+
+FLOWS = {
+    "quick": "tasks:\n  - id: hi\n    type: io.kestra.plugin.core.debug.Return\n    format: hi\n",
+    "slow": "tasks:\n  - id: nap\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT5M\n",
+    "gate": (
+        "tasks:\n  - id: wait\n    type: io.kestra.plugin.core.flow.Pause\n"
+        "    onResume:\n      - id: who\n        type: STRING\n"
+        "  - id: after\n    type: io.kestra.plugin.core.debug.Return\n"
+        '    format: "{{ outputs.wait.onResume.who }}"\n'
+    ),
+}
+
+
+@pytest.fixture
+def split(postgres_url: str, tmp_path: Path) -> Iterator[Api]:
+    store = StoreSettings(home=tmp_path, database_url=postgres_url, secret_key=os.urandom(32))
+    api_server = serve(ApiSettings(store=store, role="api"))
+    try:
+        executor = open_runtime(ApiSettings(store=store, worker_threads=2), poll_commands=0.05)
+        with executor, Api(api_server.url) as api:
+            for flow_id, tasks in FLOWS.items():
+                source = f"id: {flow_id}\nnamespace: split\n{tasks}"
+                assert api.put(
+                    f"/flows/split/{flow_id}",
+                    data=source,
+                    headers={"Content-Type": "application/x-yaml"},
+                ).ok
+            yield api
+    finally:
+        api_server.stop()
+
+
+def until(api: Api, execution_id: str, *states: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        execution: dict[str, Any] = api.get(f"/executions/{execution_id}").json()
+        if execution["state"]["current"] in states:
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"{execution_id} never reached {states}: {execution['state']}")
+
+
+def start(api: Api, flow_id: str) -> str:
+    created = api.post(f"/executions/split/{flow_id}", json={})
+    assert created.status_code == 201, created.text
+    execution_id: str = created.json()["id"]
+    return execution_id
+
+
+def test_an_execution_started_through_the_api_runs_on_the_executor(split: Api) -> None:
+    done = until(split, start(split, "quick"), "SUCCESS", "FAILED")
+    assert done["state"]["current"] == "SUCCESS"
+    assert split.get("/ready").status_code == 200
+
+
+def test_kill_and_resume_reach_the_executor(split: Api) -> None:
+    slow = start(split, "slow")
+    until(split, slow, "RUNNING")
+    assert split.delete(f"/executions/{slow}/kill").status_code == 202
+    assert until(split, slow, "KILLED", "SUCCESS", "FAILED")["state"]["current"] == "KILLED"
+
+    gate = start(split, "gate")
+    until(split, gate, "PAUSED")
+    assert split.post(f"/executions/{gate}/resume", json={"inputs": {"who": "Ada"}}).ok
+    done = until(split, gate, "SUCCESS", "FAILED")
+    (after,) = [t for t in done["taskRunList"] if t["taskId"] == "after"]
+    assert after["outputs"] == {"value": "Ada"}
