@@ -112,7 +112,8 @@ def _not_nullable(parameter: dict[str, Any]) -> None:
 
 
 class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by their Content-Length or as they arrive."""
+    """Refuse bodies over ``limit`` bytes with 413, by their Content-Length or as they arrive,
+    with the API's error body (FastAPI's own ``max_body_size`` answers in plain text)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -127,24 +128,25 @@ class BodyLimit:
             await _too_large(send, self.limit)
             return
         seen = 0
+        refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            # Past the limit, answer 413 at once and tell the app the client went away; what
+            # the app answers then is dropped.
+            nonlocal seen, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
-            return message
+                    refused = True
+                    await _too_large(send, self.limit)
+            return {"type": "http.disconnect"} if refused else message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await _too_large(send, self.limit)
+        async def unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, counted, unless_refused)
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -27,6 +27,7 @@ from controlplane.client.models import (
     Validation,
 )
 from controlplane.client.transport import Transport, endpoint
+from controlplane.spec.fields import format_duration
 
 YAML = "application/x-yaml"
 
@@ -272,7 +273,7 @@ class Kv:
         if type is not None:
             body["type"] = type
         if ttl is not None:
-            body["ttl"] = iso_duration(ttl) if isinstance(ttl, timedelta) else ttl
+            body["ttl"] = format_duration(ttl) if isinstance(ttl, timedelta) else ttl
         answer = self._t.request(
             "PUT",
             endpoint("namespaces", namespace, "kv", key),
@@ -338,12 +339,6 @@ class Files:
         return endpoint("namespaces", namespace, "files") + "/" + quote(path, safe="/")
 
 
-def iso_duration(value: timedelta) -> str:
-    """A ``timedelta`` as an ISO 8601 duration in seconds: ``PT90S``, ``PT0.5S``."""
-    seconds = f"{value.total_seconds():.6f}".rstrip("0").rstrip(".")
-    return f"PT{seconds}S"
-
-
 def _kv_value(value: Any, type: str | None) -> tuple[Any, str | None]:
     """The JSON form of a KV value, and its type when the Python type says it."""
     if isinstance(value, datetime):
@@ -351,7 +346,7 @@ def _kv_value(value: Any, type: str | None) -> tuple[Any, str | None]:
     if isinstance(value, date):
         return value.isoformat(), type or "DATE"
     if isinstance(value, timedelta):
-        return iso_duration(value), type or "DURATION"
+        return format_duration(value), type or "DURATION"
     return value, type
 
 

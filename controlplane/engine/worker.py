@@ -40,6 +40,7 @@ from controlplane.engine.ports import (
     Metric,
     Store,
     execution_storage_path,
+    namespace_file_path,
 )
 from controlplane.engine.process import CancelEvent, LineHandler, Scheduler, Timer, run_process
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runner_for
@@ -424,8 +425,7 @@ class AttemptContext(RunContext):
         if uri.startswith("nsfile://"):
             rest = uri[len("nsfile://") :]
             namespace, _, relative = rest.partition("/")
-            base = _namespace_path(namespace or self.namespace) + "/_files/"
-            path = base + relative
+            path = namespace_file_path(namespace or self.namespace, relative)
         elif uri.startswith("kestra://"):
             path = uri[len("kestra://") :]
         else:
@@ -445,7 +445,7 @@ class AttemptContext(RunContext):
     def namespace_files(
         self, include: Iterable[str] = (), exclude: Iterable[str] = ()
     ) -> dict[str, bytes]:
-        base = _namespace_path(self.namespace) + "/_files/"
+        base = namespace_file_path(self.namespace, "")
         includes, excludes = list(include), list(exclude)
         found: dict[str, bytes] = {}
         for uri in self.store.files.list(base):
@@ -466,7 +466,7 @@ class AttemptContext(RunContext):
 
     def _allowed(self) -> list[str]:
         chain = namespace_chain(self.namespace)
-        return [*self._readable, *(_namespace_path(ns) + "/_files/" for ns in chain)]
+        return [*self._readable, *(namespace_file_path(ns, "") for ns in chain)]
 
     # -- KV store and secrets ---------------------------------------------------------------------
 
@@ -539,10 +539,6 @@ class AttemptContext(RunContext):
 def _inherited_env() -> dict[str, str]:
     """The worker's environment without Weir's own settings (WEIR_SECRET_KEY, database URL)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("WEIR_")}
-
-
-def _namespace_path(namespace: str) -> str:
-    return namespace.replace(".", "/")
 
 
 def _safe_relative(name: str) -> str:
