@@ -14,6 +14,7 @@ CORPUS = Path(os.environ.get("WEIR_CORPUS", ROOT.parent / "shared" / "corpus" / 
 # Tools the suite runs for real, with how to install them on Debian.
 REQUIRED_TOOLS = {
     "git": "apt-get install git",
+    "terraform": "HashiCorp's apt repository, or a release zip from releases.hashicorp.com",
 }
 
 

@@ -23,7 +23,8 @@ from typing import Any, BinaryIO, TypeVar
 
 from pydantic import BaseModel
 
-from controlplane.engine.ports import KvEntry, KvType, LogLevel
+from controlplane.engine.model import Execution
+from controlplane.engine.ports import FlowRecord, KvEntry, KvType, LogLevel, NamespaceFileRecord
 from controlplane.errors import WeirError
 
 
@@ -138,6 +139,16 @@ class RunContext(ABC):
 
     # -- execution ------------------------------------------------------------------------------
     @abstractmethod
+    def read_execution(self, execution_id: str | None = None) -> Execution | None:
+        """An execution as stored now (default: this one), for summaries and notifications;
+        None when it does not exist."""
+
+    @property
+    @abstractmethod
+    def control(self) -> ControlPlane:
+        """Writes to the control plane (flows, namespace files) on behalf of a task."""
+
+    @abstractmethod
     def set_labels(self, labels: Mapping[str, str]) -> None:
         """Add or override labels of the execution."""
 
@@ -154,6 +165,36 @@ class RunContext(ABC):
         Each output line goes to ``on_line(line, is_stderr)`` (default: logged at INFO / ERROR).
         A kill or a timeout stops the whole group (SIGTERM, then SIGKILL) and raises TaskKilled.
         """
+
+
+class ControlPlane(ABC):
+    """What a task may change of the control plane (git sync tasks), with the API's rules: a
+    flow or file another manager manages is refused (TaskFailed naming the manager) unless
+    ``force``; a flow source is validated before it is saved."""
+
+    @abstractmethod
+    def list_flows(self, namespace: str, include_children: bool = False) -> list[FlowRecord]: ...
+
+    @abstractmethod
+    def save_flow(self, source: str, manager: str | None, force: bool = False) -> FlowRecord:
+        """Validate ``source`` and save it as the next revision of the flow it declares."""
+
+    @abstractmethod
+    def delete_flow(self, namespace: str, flow_id: str) -> bool: ...
+
+    @abstractmethod
+    def list_files(self, namespace: str) -> list[NamespaceFileRecord]: ...
+
+    @abstractmethod
+    def read_file(self, namespace: str, path: str) -> bytes | None: ...
+
+    @abstractmethod
+    def save_file(
+        self, namespace: str, path: str, data: bytes, manager: str | None, force: bool = False
+    ) -> NamespaceFileRecord: ...
+
+    @abstractmethod
+    def delete_file(self, namespace: str, path: str) -> bool: ...
 
 
 M = TypeVar("M", bound=BaseModel)

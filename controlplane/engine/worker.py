@@ -31,7 +31,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from controlplane.engine.model import State, now
+from controlplane.engine.control import StoreControlPlane
+from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import (
     KvEntry,
     KvType,
@@ -43,7 +44,13 @@ from controlplane.engine.ports import (
     namespace_file_path,
 )
 from controlplane.engine.process import CancelEvent, LineHandler, Scheduler, Timer, run_process
-from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runner_for
+from controlplane.engine.runnable import (
+    ControlPlane,
+    RunContext,
+    TaskFailed,
+    TaskKilled,
+    runner_for,
+)
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.expr import ExpressionError, Renderer, needs_context
 from controlplane.spec.fields import format_duration
@@ -507,6 +514,14 @@ class AttemptContext(RunContext):
         )
 
     # -- execution ------------------------------------------------------------------------------
+
+    def read_execution(self, execution_id: str | None = None) -> Execution | None:
+        with self.store.unit(read_only=True) as repos:
+            return repos.executions.read_execution(execution_id or self.execution_id)
+
+    @property
+    def control(self) -> ControlPlane:
+        return StoreControlPlane(self.store)
 
     def set_labels(self, labels: Mapping[str, str]) -> None:
         self.labels.update({str(k): str(v) for k, v in labels.items()})

@@ -19,6 +19,7 @@ from controlplane.spec.registry import Kind, legacy_names, registry
 from controlplane.spec.tasks import SCHEMA_REF
 
 SCHEMA_ID = "https://weir.dev/schemas/flow.json"
+_ALWAYS_WRITTEN = {"id", "type"}
 
 
 def flow_schema() -> dict[str, Any]:
@@ -40,6 +41,13 @@ def flow_schema() -> dict[str, Any]:
             "description": info.name,
         }
         definition["title"] = info.short_name
+        # A flow's pluginDefaults may supply any other property (a shared `url`, a token), and
+        # the schema cannot see them: only what a flow must write itself stays required.
+        required = [name for name in definition.get("required", []) if name in _ALWAYS_WRITTEN]
+        if required:
+            definition["required"] = required
+        else:
+            definition.pop("required", None)
         by_kind[info.kind].append((names, ref))
     for kind, branches in by_kind.items():
         definitions[kind.value] = _dispatch_on_type(kind, branches)

@@ -1,5 +1,35 @@
 """Implementations of Kestra's runnable tasks; importing this package registers them all."""
 
-from controlplane.tasks import core, http, kv, scripts
+from controlplane.tasks import (
+    airbyte,
+    core,
+    dbt,
+    dbt_cloud,
+    fivetran,
+    git,
+    hightouch,
+    http,
+    jdbc,
+    kv,
+    notifications,
+    remote,
+    scripts,
+    terraform,
+)
 
-__all__ = ["core", "http", "kv", "scripts"]
+__all__ = [
+    "airbyte",
+    "core",
+    "dbt",
+    "dbt_cloud",
+    "fivetran",
+    "git",
+    "hightouch",
+    "http",
+    "jdbc",
+    "kv",
+    "notifications",
+    "remote",
+    "scripts",
+    "terraform",
+]

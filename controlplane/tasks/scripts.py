@@ -43,31 +43,31 @@ _OUTPUT_DIR = OUTPUT_DIR_NAME
 
 @runs(ShellScript)
 def run_shell_script(task: ShellScript, ctx: RunContext) -> dict[str, Any]:
-    script = _prepare(task, ctx)
+    script = prepare(task, ctx)
     path = _write_script(ctx, props.text(ctx, task.script), ".sh")
     return script.run(task, ctx, [f"/bin/sh {shlex.quote(str(path))}"])
 
 
 @runs(ShellCommands)
 def run_shell_commands(task: ShellCommands, ctx: RunContext) -> dict[str, Any]:
-    script = _prepare(task, ctx)
+    script = prepare(task, ctx)
     return script.run(task, ctx, props.string_list(ctx, task.commands, "commands"))
 
 
 @runs(PythonScript)
 def run_python_script(task: PythonScript, ctx: RunContext) -> dict[str, Any]:
-    script = _prepare(task, ctx)
+    script = prepare(task, ctx)
     path = _write_script(ctx, props.text(ctx, task.script), ".py")
     return script.run(task, ctx, [f"{shlex.quote(sys.executable)} {shlex.quote(str(path))}"])
 
 
 @runs(PythonCommands)
 def run_python_commands(task: PythonCommands, ctx: RunContext) -> dict[str, Any]:
-    script = _prepare(task, ctx)
+    script = prepare(task, ctx)
     return script.run(task, ctx, props.string_list(ctx, task.commands, "commands"))
 
 
-class _Script:
+class ScriptRun:
     """One script run: its environment, its output protocol state and its outputs."""
 
     def __init__(self, ctx: RunContext, env: dict[str, str], scratch: list[Path]) -> None:
@@ -161,7 +161,7 @@ _LEVELS: dict[str, LogLevel] = {
 }
 
 
-def _prepare(task: ScriptTask, ctx: RunContext) -> _Script:
+def prepare(task: ScriptTask, ctx: RunContext) -> ScriptRun:
     """Warn about containers, fill the working directory, build the environment."""
     if _wants_container(task):
         ctx.warning(
@@ -174,27 +174,30 @@ def _prepare(task: ScriptTask, ctx: RunContext) -> _Script:
     if task.namespaceFiles is not None and task.namespaceFiles.enabled:
         files = ctx.namespace_files(task.namespaceFiles.include, task.namespaceFiles.exclude)
         for name, data in files.items():
-            _target(workdir, name).write_bytes(data)
+            target_path(workdir, name).write_bytes(data)
     for name, content in _input_files(task, ctx).items():
-        target = _target(workdir, name)
+        target = target_path(workdir, name)
         if content.startswith("kestra://"):
             with ctx.open_file(content) as stream, target.open("wb") as out:
                 shutil.copyfileobj(stream, out)
         else:
             target.write_text(content, encoding="utf-8")
     env = {str(k): v for k, v in _env(task, ctx).items()}
+    # A PATH of the task's env comes first; Weir's Python and the worker's PATH follow it.
+    path = [env["PATH"]] if env.get("PATH") else []
+    path += [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
     env.update(
         {
             "WORKING_DIR": str(workdir),
             "OUTPUT_DIR": str(output_dir),
             "PYTHONUNBUFFERED": "1",
-            "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+            "PATH": os.pathsep.join(path),
         }
     )
     scratch: list[Path] = []
     if isinstance(task, PythonTask):
         _install_dependencies(task, ctx, env, scratch)
-    return _Script(ctx, env, scratch)
+    return ScriptRun(ctx, env, scratch)
 
 
 def _wants_container(task: ScriptTask) -> bool:
@@ -216,7 +219,7 @@ def _env(task: ScriptTask, ctx: RunContext) -> dict[str, str]:
     return {k: props.text(ctx, v) if isinstance(v, str) else json.dumps(v) for k, v in env.items()}
 
 
-def _target(workdir: Path, name: str) -> Path:
+def target_path(workdir: Path, name: str) -> Path:
     target = (workdir / name).resolve()
     if not target.is_relative_to(workdir.resolve()):
         raise TaskFailed(f"the input file '{name}' would be written outside the working directory")

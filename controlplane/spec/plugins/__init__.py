@@ -1,5 +1,27 @@
 """Property models of every type Weir implements; importing this package registers them."""
 
-from controlplane.spec.plugins import core, flow, scripts, triggers
+from controlplane.spec.plugins import (
+    core,
+    dbt,
+    flow,
+    git,
+    jdbc,
+    notifications,
+    scripts,
+    syncs,
+    terraform,
+    triggers,
+)
 
-__all__ = ["core", "flow", "scripts", "triggers"]
+__all__ = [
+    "core",
+    "dbt",
+    "flow",
+    "git",
+    "jdbc",
+    "notifications",
+    "scripts",
+    "syncs",
+    "terraform",
+    "triggers",
+]

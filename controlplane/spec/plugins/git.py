@@ -1,0 +1,82 @@
+"""Git tasks (``io.kestra.plugin.git.*``): Clone, and the syncs from a repository to the control
+plane (SyncFlows, SyncNamespaceFiles and the deprecated Sync).
+
+Properties and defaults are Kestra's. ``kestraUrl`` and ``auth`` (how Kestra's sync tasks reach
+its API) are accepted and unused: Weir's sync tasks write to the control plane directly.
+"""
+
+from __future__ import annotations
+
+from controlplane.spec.fields import DynBool, DynInt, DynMap, Spec, Text
+from controlplane.spec.registry import task
+from controlplane.spec.tasks import TaskSpec
+
+_GIT = "io.kestra.plugin.git"
+
+
+class KestraApiAuth(Spec):
+    username: Text | None = None
+    password: Text | None = None
+    auto: DynBool = True
+
+
+class GitTask(TaskSpec):
+    """Where the repository is and how to reach it."""
+
+    url: Text | None = None
+    username: Text | None = None
+    password: Text | None = None
+    privateKey: Text | None = None
+    passphrase: Text | None = None
+    trustedCaPemPath: Text | None = None
+    noProxy: DynBool | None = None
+    connectTimeout: DynInt = 10000
+    readTimeout: DynInt = 60000
+    gitConfig: DynMap | None = None
+    kestraUrl: Text | None = None
+    auth: KestraApiAuth | None = None
+    cloneSubmodules: DynBool | None = None
+
+
+@task(f"{_GIT}.Clone")
+class Clone(GitTask):
+    url: Text
+    directory: Text | None = None
+    branch: Text | None = None
+    depth: DynInt = 1
+    commit: Text | None = None
+    tag: Text | None = None
+    cloneAllBranches: DynBool = True
+    noTags: DynBool = False
+
+
+class SyncTask(GitTask):
+    branch: Text = "main"
+    dryRun: DynBool = False
+    failOnMissingDirectory: DynBool = True
+    delete: DynBool = False
+
+
+@task(f"{_GIT}.SyncNamespaceFiles")
+class SyncNamespaceFiles(SyncTask):
+    namespace: Text = "{{ flow.namespace }}"
+    gitDirectory: Text = "_files"
+
+
+@task(f"{_GIT}.SyncFlows")
+class SyncFlows(SyncTask):
+    targetNamespace: Text
+    gitDirectory: Text = "_flows"
+    includeChildNamespaces: DynBool = False
+    ignoreInvalidFlows: DynBool = False
+
+
+@task(f"{_GIT}.Sync")
+class Sync(GitTask):
+    """Deprecated in Kestra 0.17: flows of ``<gitDirectory>/_flows`` and every other file of
+    ``gitDirectory`` into the flow's own namespace; what git no longer has is deleted."""
+
+    gitDirectory: Text | None = None
+    namespaceFilesDirectory: Text | None = None
+    branch: Text | None = None
+    dryRun: DynBool | None = None
