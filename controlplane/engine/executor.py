@@ -110,7 +110,7 @@ class Step:
         if run is None or run.state.terminal:
             return  # a late result for a run that was already settled (killed, restarted)
         task = self.tasks[run.task_id]
-        run.attempts.append(Attempt(result.state, result.started, result.ended))
+        run.attempts.append(Attempt(result.state, result.started, result.ended, result.error))
         run.outputs = {**run.outputs, **result.outputs}
         if result.labels:
             self.ex.labels.update(result.labels)

@@ -91,13 +91,18 @@ class Attempt:
     state: State
     started: datetime
     ended: datetime | None = None
+    error: str | None = None
+    """Why a failed attempt failed (the task's message, secrets masked)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "state": self.state.value,
             "startDate": self.started.isoformat(),
             "endDate": self.ended.isoformat() if self.ended else None,
         }
+        if self.error is not None:
+            data["error"] = self.error
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Attempt:
@@ -106,6 +111,7 @@ class Attempt:
             State(data["state"]),
             datetime.fromisoformat(data["startDate"]),
             datetime.fromisoformat(ended) if ended else None,
+            data.get("error"),
         )
 
 

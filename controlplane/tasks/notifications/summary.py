@@ -92,6 +92,15 @@ class Summary:
         }
 
 
+def _first_error(failed: list[TaskRun]) -> str | None:
+    """The message of the last attempt of the earliest failed task run that has one."""
+    for run in failed:
+        for attempt in reversed(run.attempts):
+            if attempt.error:
+                return attempt.error
+    return None
+
+
 def summarize(task: _ExecutionFields, ctx: RunContext) -> Summary:
     execution_id = props.text(ctx, task.executionId).strip()
     if not execution_id:
@@ -116,7 +125,7 @@ def summarize(task: _ExecutionFields, ctx: RunContext) -> Summary:
         ended=ended,
         duration=(ended or now()) - execution.started,
         failed=failed,
-        error=execution.error,
+        error=execution.error or _first_error(failed),
         labels=dict(execution.labels),
         link=f"{base}/api/v1/executions/{execution.id}" if base else None,
         custom_message=props.optional_text(ctx, task.customMessage),

@@ -601,6 +601,7 @@ def test_an_errors_branch_reports_the_failure_to_slack(
     (message,) = slack.messages
     fields = _fields(message)
     assert (fields["Execution Status"], fields["Failed task"]) == ("FAILED", "load")
+    assert fields["Error"] == "the warehouse is down"
     assert fields["Execution ID"] == final.id
     assert message["attachments"][0]["color"] == "#a30200"
     assert message["blocks"][0]["text"]["text"] == "on call for nightly"
