@@ -31,7 +31,6 @@ from controlplane.tasks.remote import (
     ApiError,
     RemoteApi,
     WaitTimedOut,
-    integer,
     optional,
     positive,
     required,
@@ -77,7 +76,7 @@ def run_sync(task: AirbyteSync, ctx: RunContext) -> dict[str, Any]:
 
 @runs(AirbyteCheckStatus)
 def run_check_status(task: AirbyteCheckStatus, ctx: RunContext) -> dict[str, Any]:
-    job_id = integer(ctx, task.jobId, "jobId")
+    job_id = props.integer(ctx, task.jobId, "jobId")
     with _connect(task, ctx) as api:
         status = _wait_for_job(task, ctx, api, job_id, {})
     return {"finalJobStatus": status}

@@ -471,11 +471,7 @@ def _command_flags(task: DbtCommandTask, ctx: RunContext) -> list[str]:
 
 
 def _threads(ctx: RunContext, value: int | str) -> str:
-    rendered = ctx.render_typed(value)
-    try:
-        threads = int(rendered)
-    except (TypeError, ValueError):
-        raise TaskFailed(f"'thread' must be a whole number, got {rendered!r}") from None
+    threads = props.integer(ctx, value, "thread")
     if threads < 1:
         raise TaskFailed(f"'thread' must be at least 1, got {threads}")
     return str(threads)

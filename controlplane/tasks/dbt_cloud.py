@@ -24,7 +24,6 @@ from controlplane.tasks.remote import (
     RemoteApi,
     RetryPolicy,
     WaitTimedOut,
-    integer,
     optional,
     positive,
     required,
@@ -62,7 +61,7 @@ def run_trigger(task: DbtCloudTriggerRun, ctx: RunContext) -> dict[str, Any]:
 @runs(DbtCloudCheckStatus)
 def run_check_status(task: DbtCloudCheckStatus, ctx: RunContext) -> dict[str, Any]:
     account = required(ctx, task.accountId, "accountId")
-    run_id = integer(ctx, task.runId, "runId")
+    run_id = props.integer(ctx, task.runId, "runId")
     with _connect(task, ctx) as api:
         return _follow(task, ctx, api, account, run_id, {})
 
@@ -81,11 +80,11 @@ def _trigger_body(task: DbtCloudTriggerRun, ctx: RunContext) -> dict[str, Any]:
         if rendered is not None:
             body[key] = rendered
     if task.threadsOverride is not None:
-        body["threads_override"] = integer(ctx, task.threadsOverride, "threadsOverride")
+        body["threads_override"] = props.integer(ctx, task.threadsOverride, "threadsOverride")
     if task.generateDocsOverride is not None:
         body["generate_docs_override"] = props.boolean(ctx, task.generateDocsOverride)
     if task.timeoutSecondsOverride is not None:
-        timeout = integer(ctx, task.timeoutSecondsOverride, "timeoutSecondsOverride")
+        timeout = props.integer(ctx, task.timeoutSecondsOverride, "timeoutSecondsOverride")
         body["timeout_seconds_override"] = timeout
     steps = props.string_list(ctx, task.stepsOverride, "stepsOverride")
     if steps:
@@ -95,8 +94,8 @@ def _trigger_body(task: DbtCloudTriggerRun, ctx: RunContext) -> dict[str, Any]:
 
 def _connect(task: _DbtCloud, ctx: RunContext) -> RemoteApi:
     token = required(ctx, task.token, "token")
-    attempts = integer(ctx, task.maxRetries, "maxRetries")
-    delay_ms = integer(ctx, task.initialDelayMs, "initialDelayMs")
+    attempts = props.integer(ctx, task.maxRetries, "maxRetries")
+    delay_ms = props.integer(ctx, task.initialDelayMs, "initialDelayMs")
     if attempts < 1 or delay_ms < 1:
         raise TaskFailed(
             f"'maxRetries' and 'initialDelayMs' must be at least 1, got {attempts} and {delay_ms}"

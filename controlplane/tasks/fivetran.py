@@ -19,7 +19,6 @@ from controlplane.tasks.remote import (
     RemoteApi,
     RetryPolicy,
     WaitTimedOut,
-    integer,
     parse_time,
     positive,
     required,
@@ -59,7 +58,7 @@ def run_sync(task: FivetranSync, ctx: RunContext) -> dict[str, Any]:
 def _connect(task: FivetranSync, ctx: RunContext) -> RemoteApi:
     key = required(ctx, task.apiKey, "apiKey")
     secret = required(ctx, task.apiSecret, "apiSecret")
-    attempts = integer(ctx, task.maxAttempts, "maxAttempts")
+    attempts = props.integer(ctx, task.maxAttempts, "maxAttempts")
     if attempts < 1:
         raise TaskFailed(f"'maxAttempts' must be at least 1, got {attempts}")
     first_delay = positive(ctx, task.initialRetryDelay, "initialRetryDelay").total_seconds()

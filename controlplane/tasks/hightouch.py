@@ -20,7 +20,6 @@ from controlplane.tasks import props
 from controlplane.tasks.remote import (
     RemoteApi,
     WaitTimedOut,
-    integer,
     parse_time,
     positive,
     required,
@@ -60,7 +59,7 @@ _ROW_METRICS = (
 @runs(HightouchSync)
 def run_sync(task: HightouchSync, ctx: RunContext) -> dict[str, Any]:
     token = required(ctx, task.token, "token")
-    sync_id = integer(ctx, task.syncId, "syncId")
+    sync_id = props.integer(ctx, task.syncId, "syncId")
     with RemoteApi(
         ctx,
         "Hightouch",

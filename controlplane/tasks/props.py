@@ -24,6 +24,17 @@ def boolean(ctx: RunContext, value: Any) -> bool:
     return is_truthy(ctx.render_typed(value) if isinstance(value, str) else value)
 
 
+def integer(ctx: RunContext, value: Any, name: str) -> int:
+    """A whole-number property given as a number, or as an expression or text of one."""
+    rendered = ctx.render_typed(value) if isinstance(value, str) else value
+    if isinstance(rendered, bool):
+        raise TaskFailed(f"'{name}' must be a whole number, got {rendered!r}")
+    try:
+        return int(str(rendered).strip())
+    except ValueError:
+        raise TaskFailed(f"'{name}' must be a whole number, got {rendered!r}") from None
+
+
 def duration(ctx: RunContext, value: timedelta | str, name: str) -> timedelta:
     if isinstance(value, timedelta):
         return value

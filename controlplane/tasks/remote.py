@@ -314,16 +314,6 @@ def optional(ctx: RunContext, value: Any) -> str | None:
     return text if text else None
 
 
-def integer(ctx: RunContext, value: Any, name: str) -> int:
-    rendered = ctx.render_typed(value) if isinstance(value, str) else value
-    if isinstance(rendered, bool):
-        raise TaskFailed(f"'{name}' must be an integer, got {rendered!r}")
-    try:
-        return int(str(rendered).strip())
-    except ValueError:
-        raise TaskFailed(f"'{name}' must be an integer, got {rendered!r}") from None
-
-
 def positive(ctx: RunContext, value: timedelta | str, name: str) -> timedelta:
     """A duration property that must be greater than zero."""
     duration = props.duration(ctx, value, name)

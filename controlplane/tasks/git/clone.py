@@ -10,7 +10,7 @@ from typing import Any
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.git import Clone
 from controlplane.tasks import props
-from controlplane.tasks.git.remote import CloneOptions, Remote, clone, integer
+from controlplane.tasks.git.remote import CloneOptions, Remote, clone
 
 
 @runs(Clone)
@@ -23,7 +23,7 @@ def run_clone(task: Clone, ctx: RunContext) -> dict[str, Any]:
             raise TaskFailed("'directory' must be a folder inside the working directory")
     options = CloneOptions(
         branch=props.optional_text(ctx, task.branch) or None,
-        depth=integer(ctx, task.depth, "depth"),
+        depth=props.integer(ctx, task.depth, "depth"),
         commit=props.optional_text(ctx, task.commit) or None,
         tag=props.optional_text(ctx, task.tag) or None,
         all_branches=props.boolean(ctx, task.cloneAllBranches),

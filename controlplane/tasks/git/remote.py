@@ -50,7 +50,7 @@ class Remote:
         self.passphrase = props.optional_text(ctx, task.passphrase)
         self.ca_path = props.optional_text(ctx, task.trustedCaPemPath)
         self.no_proxy = task.noProxy is not None and props.boolean(ctx, task.noProxy)
-        self.read_timeout = integer(ctx, task.readTimeout, "readTimeout")
+        self.read_timeout = props.integer(ctx, task.readTimeout, "readTimeout")
         self.submodules = task.cloneSubmodules is not None and props.boolean(
             ctx, task.cloneSubmodules
         )
@@ -211,14 +211,6 @@ def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
 
 def _is_http(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
-
-
-def integer(ctx: RunContext, value: int | str, name: str) -> int:
-    rendered = ctx.render_typed(value) if isinstance(value, str) else value
-    try:
-        return int(rendered)
-    except (TypeError, ValueError):
-        raise TaskFailed(f"'{name}' must be a whole number, got {rendered!r}") from None
 
 
 # -- clone --------------------------------------------------------------------------------------

@@ -160,4 +160,4 @@ def test_a_sync_id_that_is_not_a_number_is_refused(
     runner: Runner, hightouch: HightouchDouble
 ) -> None:
     result = runner.run(_sync(hightouch, syncId="{{ 'abc' }}"))
-    assert result.error == "'syncId' must be an integer, got 'abc'"
+    assert result.error == "'syncId' must be a whole number, got 'abc'"
