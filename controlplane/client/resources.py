@@ -27,7 +27,7 @@ from controlplane.client.models import (
     Validation,
 )
 from controlplane.client.transport import Transport, endpoint
-from controlplane.spec.fields import format_duration
+from controlplane.spec.durations import format_duration
 
 YAML = "application/x-yaml"
 

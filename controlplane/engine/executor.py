@@ -25,7 +25,7 @@ from controlplane.engine.retries import Retry, next_attempt_in, next_execution_i
 from controlplane.engine.variables import Lineage, base_variables, outputs_tree, task_variables
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.expr import ExpressionError, Renderer, is_truthy
-from controlplane.spec.fields import format_duration
+from controlplane.spec.durations import format_duration
 from controlplane.spec.flow import Flow, walk_task
 from controlplane.spec.inputs import INPUT_TYPES
 from controlplane.spec.plugins.core import Exit

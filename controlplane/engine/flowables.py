@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from controlplane.engine.model import State, TaskRun, now
 from controlplane.engine.outcome import STOPPED, aggregate
 from controlplane.expr import ExpressionError, is_truthy
-from controlplane.spec.fields import parse_duration
+from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.flow import (
     AllowFailure,
     Dag,

@@ -53,7 +53,7 @@ from controlplane.engine.runnable import (
 )
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.expr import ExpressionError, Renderer, needs_context
-from controlplane.spec.fields import format_duration
+from controlplane.spec.durations import format_duration
 
 _log = logging.getLogger(__name__)
 

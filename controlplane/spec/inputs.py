@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import AliasChoices, Field
 
-from controlplane.spec.fields import Duration, Spec, format_duration, parse_duration
+from controlplane.spec.durations import format_duration, parse_duration
+from controlplane.spec.fields import Duration, Spec
 
 InputId = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$", max_length=100)]
 

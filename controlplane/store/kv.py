@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Row, delete, insert, or_, select, update
 
 from controlplane.engine.model import now
 from controlplane.engine.ports import KvEntry, KvType
-from controlplane.spec.fields import format_duration, parse_duration
+from controlplane.spec.durations import format_duration, parse_duration
 from controlplane.store.errors import KvValueError
 from controlplane.store.tables import KV
 

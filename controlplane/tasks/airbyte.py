@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.spec.fields import parse_duration
+from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.syncs import (
     AirbyteCheckStatus,
     AirbyteCloudReset,

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, runs
-from controlplane.spec.fields import format_duration
+from controlplane.spec.durations import format_duration
 from controlplane.spec.plugins.syncs import HightouchSync
 from controlplane.tasks import props
 from controlplane.tasks.remote import (

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
-from controlplane.spec.fields import parse_duration
+from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.core import HttpDownload, HttpRequest, _HttpTask
 from controlplane.tasks import props
 

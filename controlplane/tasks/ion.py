@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from controlplane.spec.fields import format_duration
+from controlplane.spec.durations import format_duration
 
 _ION_SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _ION_KEYWORDS = {"null", "true", "false", "nan"}

@@ -9,7 +9,7 @@ from typing import Any
 from controlplane.engine.ports import KvType
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.engine.worker import plain_value
-from controlplane.spec.fields import format_duration, parse_duration
+from controlplane.spec.durations import format_duration, parse_duration
 from controlplane.spec.plugins.core import KvDelete, KvGet, KvGetKeys, KvSet
 from controlplane.tasks import props
 

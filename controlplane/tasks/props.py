@@ -8,7 +8,7 @@ from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed
 from controlplane.expr import is_truthy
-from controlplane.spec.fields import DURATION_HINT, parse_duration
+from controlplane.spec.durations import DURATION_HINT, parse_duration
 
 
 def text(ctx: RunContext, value: Any) -> str:

@@ -33,7 +33,7 @@ import requests
 import urllib3.exceptions
 
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
-from controlplane.spec.fields import format_duration
+from controlplane.spec.durations import format_duration
 from controlplane.tasks import props
 
 TRANSIENT = frozenset({429, 502, 503, 504})

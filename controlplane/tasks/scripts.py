@@ -24,7 +24,7 @@ from typing import Any
 from controlplane.engine.ports import LogLevel
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.engine.worker import OUTPUT_DIR_NAME, glob_match
-from controlplane.spec.fields import parse_duration
+from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.scripts import (
     DockerRunner,
     PythonCommands,

@@ -21,7 +21,7 @@ from controlplane.api.deps import ApiModel, NamespacePath, StoreDep
 from controlplane.api.errors import NotFound, Unprocessable
 from controlplane.engine.model import now
 from controlplane.engine.ports import KvEntry, KvType
-from controlplane.spec.fields import format_duration, parse_duration
+from controlplane.spec.durations import format_duration, parse_duration
 from controlplane.store import KvValueError
 
 router = APIRouter(prefix="/namespaces/{namespace}/kv", tags=["kv"])

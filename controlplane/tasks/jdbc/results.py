@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
-from controlplane.spec.fields import format_duration
+from controlplane.spec.durations import format_duration
 from controlplane.spec.plugins.jdbc import FETCH_TYPES, JdbcQueryTask
 from controlplane.tasks import props
 from controlplane.tasks.ion import to_ion

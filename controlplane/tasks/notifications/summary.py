@@ -11,7 +11,7 @@ from typing import Any
 
 from controlplane.engine.model import Execution, State, TaskRun, now
 from controlplane.engine.runnable import RunContext, TaskFailed
-from controlplane.spec.fields import format_duration
+from controlplane.spec.durations import format_duration
 from controlplane.spec.plugins.notifications import _ExecutionFields
 from controlplane.tasks import props
 

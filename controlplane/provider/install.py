@@ -1,0 +1,73 @@
+"""Putting the provider where ``terraform init`` finds it without a network.
+
+Terraform looks for providers in "implied local mirror" directories before it asks a registry:
+``~/.terraform.d/plugins/<host>/<namespace>/<type>/<version>/<os>_<arch>/`` among them. A
+launcher written there runs this Python's ``controlplane.provider.main``, so that
+``source = "weir/weir"`` resolves to the installed Weir with no registry and no CLI
+configuration. ``directory`` may instead be the ``path`` of a ``filesystem_mirror`` block.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from controlplane import __version__
+from controlplane.provider.provider import SOURCE_ADDRESS
+
+_ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+@dataclass(frozen=True)
+class Installed:
+    launcher: Path
+    version: str
+    platform: str
+
+
+def default_directory() -> Path:
+    return Path.home() / ".terraform.d" / "plugins"
+
+
+def terraform_platform() -> str:
+    """This machine as Terraform names platforms: ``linux_amd64``, ``darwin_arm64``."""
+    machine = platform.machine().lower()
+    return f"{sys.platform.replace('win32', 'windows')}_{_ARCHES.get(machine, machine)}"
+
+
+def install(directory: Path | None = None, python: str | None = None) -> Installed:
+    """Write the launcher under ``directory`` (the implied mirror by default)."""
+    version = terraform_version(__version__)
+    target = terraform_platform()
+    folder = (directory or default_directory()).joinpath(
+        *SOURCE_ADDRESS.split("/"), version, target
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    launcher = folder / f"terraform-provider-weir_v{version}"
+    interpreter = shlex.quote(python or sys.executable)
+    launcher.write_text(
+        "#!/bin/sh\n"
+        "# Weir's Terraform provider; written by `weir terraform install`.\n"
+        f'exec {interpreter} -m controlplane.provider.main "$@"\n'
+    )
+    launcher.chmod(0o755)
+    return Installed(launcher, version, target)
+
+
+def terraform_version(version: str) -> str:
+    """Weir's version as the semantic version Terraform requires (``0.1.0.dev1`` → ``0.1.0``)."""
+    parts = version.split(".")[:3]
+    numbers = [
+        part if part.isdigit() else "".join(c for c in part if c.isdigit()) or "0" for part in parts
+    ]
+    return ".".join(numbers + ["0"] * (3 - len(numbers)))
+
+
+def environment_hint() -> str:
+    """How to point Terraform at the server the provider should talk to."""
+    url = os.environ.get("WEIR_URL", "http://127.0.0.1:8080")
+    return f'provider "weir" {{ endpoint = "{url}" }}  # or WEIR_URL / WEIR_TOKEN'

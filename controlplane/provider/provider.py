@@ -1,0 +1,116 @@
+"""The ``weir`` provider's own configuration, and what its resources share once configured.
+
+Every write goes through one :class:`~controlplane.client.WeirClient` whose manager is
+``terraform``, so the server records what Terraform manages and refuses other writers' edits.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from controlplane.client import WeirClient
+from controlplane.provider.runtime.diagnostics import Diagnostics, ProviderError
+from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema
+from controlplane.provider.runtime.service import Provider
+from controlplane.provider.runtime.values import UNKNOWN
+
+MANAGER = "terraform"
+SOURCE_ADDRESS = "registry.terraform.io/weir/weir"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 2
+
+
+class WeirProvider(Provider):
+    schema = Schema(
+        description="Declares a Weir server's namespaces, flows, subflows, secrets, KV pairs "
+        "and namespace files.",
+        attributes=(
+            Attribute(
+                "endpoint",
+                STRING,
+                "The Weir API's base URL, such as `http://weir.weir.svc:8080`. "
+                "Defaults to `$WEIR_URL`.",
+                optional=True,
+            ),
+            Attribute(
+                "token",
+                STRING,
+                "An API token, sent as a bearer token. Defaults to `$WEIR_TOKEN`.",
+                optional=True,
+                sensitive=True,
+            ),
+            Attribute(
+                "timeout",
+                NUMBER,
+                f"Seconds to wait for each API request (default {DEFAULT_TIMEOUT:g}).",
+                optional=True,
+            ),
+            Attribute(
+                "retries",
+                NUMBER,
+                "How many times a request that failed on the way (connection refused, 502, "
+                f"503, 504) is repeated when repeating is safe (default {DEFAULT_RETRIES}).",
+                optional=True,
+            ),
+        ),
+    )
+
+    def __init__(self) -> None:
+        from controlplane.provider.resources import DATA_SOURCE_TYPES, RESOURCE_TYPES
+
+        self.resource_types = RESOURCE_TYPES
+        self.data_source_types = DATA_SOURCE_TYPES
+        self._client: WeirClient | None = None
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def validate(self, config: dict[str, Any], diagnostics: Diagnostics) -> None:
+        for name in ("timeout", "retries"):
+            value = config.get(name)
+            if isinstance(value, int | float) and value < (1 if name == "timeout" else 0):
+                diagnostics.error(
+                    f"{name} must be {'at least 1' if name == 'timeout' else 'zero or more'}",
+                    path=[name],
+                )
+        endpoint = config.get("endpoint")
+        if isinstance(endpoint, str) and not endpoint.startswith(("http://", "https://")):
+            diagnostics.error(
+                "endpoint must be an http:// or https:// URL",
+                f"Got {endpoint!r}.",
+                path=["endpoint"],
+            )
+
+    def configure(self, config: dict[str, Any], diagnostics: Diagnostics) -> None:
+        if any(value is UNKNOWN for value in config.values()):
+            raise ProviderError(
+                "the provider's configuration is not known until apply",
+                "Set endpoint and token from values known at plan time.",
+            )
+        endpoint = config.get("endpoint") or os.environ.get("WEIR_URL")
+        if not endpoint:
+            raise ProviderError(
+                "no Weir endpoint",
+                'Set endpoint in the provider block (provider "weir" { endpoint = "..." }) or '
+                "WEIR_URL in the environment.",
+                ["endpoint"],
+            )
+        self._client = WeirClient(
+            endpoint,
+            config.get("token"),
+            manager=MANAGER,
+            timeout=float(config.get("timeout") or DEFAULT_TIMEOUT),
+            retries=int(config["retries"])
+            if config.get("retries") is not None
+            else DEFAULT_RETRIES,
+        )
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    @property
+    def client(self) -> WeirClient:
+        if self._client is None:
+            raise ProviderError("the weir provider is not configured")
+        return self._client

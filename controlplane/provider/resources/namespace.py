@@ -1,0 +1,87 @@
+"""``weir_namespace``: a namespace with its description, variables and labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controlplane.client.models import Namespace
+from controlplane.provider.resources.common import (
+    REVISION,
+    WeirResource,
+    read_or_none,
+    string_map,
+    writing,
+)
+from controlplane.provider.runtime.resource import Change, Current, State
+from controlplane.provider.runtime.schema import STRING, Attribute, Schema, map_of
+
+
+class NamespaceResource(WeirResource):
+    type_name = "weir_namespace"
+    schema = Schema(
+        description="A namespace: where flows, secrets, KV pairs and files live, with "
+        "variables its flows read as `{{ namespace.<name> }}`.",
+        attributes=(
+            Attribute("id", STRING, "The namespace's name, also the import id.", computed=True),
+            Attribute(
+                "name",
+                STRING,
+                "The namespace, such as `company.team`. Changing it replaces the namespace.",
+                required=True,
+                requires_replace=True,
+            ),
+            Attribute("description", STRING, "What the namespace holds.", optional=True),
+            Attribute(
+                "variables",
+                map_of(STRING),
+                "Variables the namespace's flows can read.",
+                optional=True,
+            ),
+            Attribute("labels", map_of(STRING), "Labels of the namespace.", optional=True),
+            REVISION,
+        ),
+    )
+
+    def create(self, change: Change) -> State:
+        return self._put(change.planned, if_match=0)
+
+    def update(self, change: Change) -> State:
+        assert change.prior is not None
+        return self._put(change.planned, if_match=change.prior["revision"])
+
+    def read(self, current: Current) -> State | None:
+        found = read_or_none(lambda: self.provider.client.namespaces.get(current.state["name"]))
+        return None if found is None else _state(found, current.state)
+
+    def delete(self, current: Current) -> None:
+        name = current.state["name"]
+        with writing(f"namespace {name}"):
+            read_or_none(lambda: self.provider.client.namespaces.delete(name))
+
+    def import_state(self, import_id: str) -> Current:
+        with writing(f"namespace {import_id}"):
+            found = self.provider.client.namespaces.get(import_id)
+        return Current(_state(found, {}))
+
+    def _put(self, planned: State, if_match: int | None) -> State:
+        name = planned["name"]
+        with writing(f"namespace {name}"):
+            saved = self.provider.client.namespaces.put(
+                name,
+                description=planned["description"],
+                variables=planned["variables"],
+                labels=planned["labels"],
+                if_match=if_match,
+            )
+        return _state(saved, planned)
+
+
+def _state(found: Namespace, prior: dict[str, Any]) -> State:
+    return {
+        "id": found.name,
+        "name": found.name,
+        "description": found.description,
+        "variables": string_map(found.variables, prior.get("variables")),
+        "labels": string_map(found.labels, prior.get("labels")),
+        "revision": found.revision,
+    }
