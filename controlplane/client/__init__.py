@@ -2,9 +2,12 @@
 
 It imports only ``requests``, the standard library and ``controlplane.errors`` /
 ``controlplane.spec``, so that the CLI and other tools can use it without the server's code.
+:class:`WeirClient` (and with it ``requests``) is imported on first use: a Terraform provider
+process that only answers schema questions never needs it.
 """
 
-from controlplane.client.client import WeirClient
+from typing import TYPE_CHECKING, Any
+
 from controlplane.client.errors import (
     ClientError,
     Conflict,
@@ -27,3 +30,14 @@ __all__ = [
     "Unreachable",
     "WeirClient",
 ]
+
+if TYPE_CHECKING:
+    from controlplane.client.client import WeirClient
+
+
+def __getattr__(name: str) -> Any:
+    if name == "WeirClient":
+        from controlplane.client.client import WeirClient
+
+        return WeirClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

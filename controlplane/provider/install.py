@@ -4,11 +4,15 @@ Terraform looks for providers in "implied local mirror" directories before it as
 ``~/.terraform.d/plugins/<host>/<namespace>/<type>/<version>/<os>_<arch>/`` among them. A
 launcher written there runs this Python's ``controlplane.provider.main``, so that
 ``source = "weir/weir"`` resolves to the installed Weir with no registry and no CLI
-configuration. ``directory`` may instead be the ``path`` of a ``filesystem_mirror`` block.
+configuration. ``directory`` may instead be the ``path`` of a ``filesystem_mirror`` block;
+:func:`offline_environment` installs into a private mirror and returns the environment of a
+Terraform that knows only that mirror, for runs that must never reach a network (tests, schema
+and docs generation).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
@@ -56,6 +60,33 @@ def install(directory: Path | None = None, python: str | None = None) -> Install
     )
     launcher.chmod(0o755)
     return Installed(launcher, version, target)
+
+
+def write_mirror_config(config: Path, mirror: Path) -> Path:
+    """Write at ``config`` a CLI configuration (for ``TF_CLI_CONFIG_FILE``) whose only provider
+    source is the filesystem mirror ``mirror``, and only for Weir's provider: ``terraform init``
+    then installs Weir from there and fails rather than download anything else."""
+    config.write_text(
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f"    path    = {json.dumps(str(mirror))}\n"
+        f"    include = [{json.dumps(SOURCE_ADDRESS)}]\n"
+        "  }\n"
+        "}\n"
+    )
+    return config
+
+
+def offline_environment(root: Path) -> dict[str, str]:
+    """Install the provider into a private mirror under ``root``; this process's environment
+    made to run ``terraform`` against that mirror alone, without the caller's own ``TF_*`` and
+    ``WEIR_*`` settings and without the checkpoint (version check) service."""
+    plugins = root / "plugins"
+    install(plugins)
+    config = write_mirror_config(root / "terraformrc", plugins)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "WEIR_"))}
+    env.update(TF_CLI_CONFIG_FILE=str(config), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    return env
 
 
 def terraform_version(version: str) -> str:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controlplane.client import WeirClient
+from controlplane.provider.flows import FlowReads
 from controlplane.provider.runtime.diagnostics import Diagnostics, ProviderError
 from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema
 from controlplane.provider.runtime.service import Provider
 from controlplane.provider.runtime.values import UNKNOWN
+
+if TYPE_CHECKING:
+    from controlplane.client import WeirClient
 
 MANAGER = "terraform"
 SOURCE_ADDRESS = "registry.terraform.io/weir/weir"
@@ -63,7 +66,7 @@ class WeirProvider(Provider):
         self.resource_types = RESOURCE_TYPES
         self.data_source_types = DATA_SOURCE_TYPES
         self._client: WeirClient | None = None
-        self._lock = threading.Lock()
+        self._flows: FlowReads | None = None
         self.stopping = threading.Event()
 
     def validate(self, config: dict[str, Any], diagnostics: Diagnostics) -> None:
@@ -96,15 +99,16 @@ class WeirProvider(Provider):
                 "WEIR_URL in the environment.",
                 ["endpoint"],
             )
+        from controlplane.client import WeirClient
+
         self._client = WeirClient(
             endpoint,
             config.get("token"),
             manager=MANAGER,
             timeout=float(config.get("timeout") or DEFAULT_TIMEOUT),
-            retries=int(config["retries"])
-            if config.get("retries") is not None
-            else DEFAULT_RETRIES,
+            retries=DEFAULT_RETRIES if config.get("retries") is None else int(config["retries"]),
         )
+        self._flows = FlowReads(self._client)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -114,3 +118,10 @@ class WeirProvider(Provider):
         if self._client is None:
             raise ProviderError("the weir provider is not configured")
         return self._client
+
+    @property
+    def flows(self) -> FlowReads:
+        """Flow reads, answered a namespace at a time (see :mod:`controlplane.provider.flows`)."""
+        if self._flows is None:
+            raise ProviderError("the weir provider is not configured")
+        return self._flows

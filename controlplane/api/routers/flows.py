@@ -421,6 +421,19 @@ async def read_revision(
     return await read_flow(namespace, flow_id, caller, store, response, revision)
 
 
+@namespace_router.get(
+    "/{namespace}/flows",
+    summary="Read every flow of a namespace, with its source and interface",
+)
+def list_namespace_flows(namespace: NamespacePath, caller: Caller, store: StoreDep) -> list[Flow]:
+    """The latest revision of each flow in exactly ``namespace`` (not those below it): one
+    request where a tool reconciling many flows would otherwise read them one by one."""
+    caller.require("read", namespace)
+    with store.unit(read_only=True) as repos:
+        records = repos.flows.list_flows(namespace)
+    return [Flow.of(r) for r in records if r.namespace == namespace]
+
+
 @namespace_router.post(
     "/{namespace}/flows",
     summary="Apply a namespace's flows at once, all or nothing",

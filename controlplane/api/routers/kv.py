@@ -22,12 +22,11 @@ from controlplane.api.errors import NotFound, Unprocessable
 from controlplane.engine.model import now
 from controlplane.engine.ports import KvEntry, KvType
 from controlplane.spec.durations import format_duration, parse_duration
+from controlplane.spec.names import KV_KEY_MAX, KV_KEY_PATTERN
 from controlplane.store import KvValueError
 
 router = APIRouter(prefix="/namespaces/{namespace}/kv", tags=["kv"])
 
-KV_KEY_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
-"""Kestra's ``KVStore.validateKey``."""
 MAX_JSON_DEPTH = 64
 MAX_TTL = timedelta(days=365_000)
 
@@ -35,7 +34,7 @@ KvKeyPath = Annotated[
     str,
     Path(
         pattern=KV_KEY_PATTERN,
-        max_length=255,
+        max_length=KV_KEY_MAX,
         description="Letters, digits, '.', '_' and '-', starting with a letter or digit.",
     ),
 ]

@@ -18,17 +18,17 @@ from controlplane.api.control import Intent, check_write, tag
 from controlplane.api.deps import ApiModel, NamespacePath, StoreDep
 from controlplane.api.errors import NotFound
 from controlplane.engine.ports import SecretMeta as SecretRecord
+from controlplane.spec.names import SECRET_NAME_MAX, SECRET_NAME_PATTERN
 
 router = APIRouter(prefix="/namespaces/{namespace}/secrets", tags=["secrets"])
 
-SECRET_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 MAX_VALUE_BYTES = 64 * 1024
 
 SecretNamePath = Annotated[
     str,
     Path(
         pattern=SECRET_NAME_PATTERN,
-        max_length=200,
+        max_length=SECRET_NAME_MAX,
         description="Letters, digits, '_', '.' and '-', not starting with '.' or '-'.",
     ),
 ]

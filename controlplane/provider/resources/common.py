@@ -4,13 +4,14 @@ Terraform, and the attributes every resource has."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from controlplane.client.errors import ClientError, Conflict, Invalid, NotFound
 from controlplane.provider.provider import WeirProvider
-from controlplane.provider.runtime.diagnostics import Path, ProviderError
+from controlplane.provider.runtime.diagnostics import Diagnostics, Path, ProviderError
 from controlplane.provider.runtime.resource import DataSource, Resource
 from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute
 
@@ -102,3 +103,19 @@ def string_map(value: Mapping[str, Any] | None, prior: Any) -> dict[str, str] | 
     if not value:
         return {} if prior == {} else None
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+
+
+def check_pattern(
+    config: Mapping[str, Any],
+    name: str,
+    pattern: str,
+    longest: int,
+    rule: str,
+    diagnostics: Diagnostics,
+) -> None:
+    """An error on attribute ``name`` when its value is known and does not match ``pattern`` or
+    is longer than ``longest``: the server has the same rule, checked here too so that the plan
+    fails, not the apply."""
+    value = config.get(name)
+    if isinstance(value, str) and (len(value) > longest or re.fullmatch(pattern, value) is None):
+        diagnostics.error(f"{name} {value!r} is not valid", rule, [name])

@@ -369,3 +369,15 @@ def test_tokens_reach_only_their_namespaces(guarded: LiveServer) -> None:
         assert put(read_only, flow("team.a", "mine", "no")).status_code == 403
         assert read_only.delete("/flows/team.a/mine").status_code == 403
         assert read_only.get("/flows/team.a/mine").json()["revision"] == 1
+
+
+def test_a_namespace_is_read_whole_with_sources_but_not_its_children(api: Api) -> None:
+    for namespace, flow_id in (("whole.ns", "b"), ("whole.ns", "a"), ("whole.ns.child", "c")):
+        assert put(api, flow(namespace, flow_id)).status_code == 201
+    answer = api.get("/namespaces/whole.ns/flows")
+    assert answer.status_code == 200
+    found = answer.json()
+    assert [f["id"] for f in found] == ["a", "b"]
+    assert found[0]["source"] == flow("whole.ns", "a")
+    assert found[0]["outputs"] == [{"id": "said", "type": "STRING"}]
+    assert api.get("/namespaces/nothing.here/flows").json() == []

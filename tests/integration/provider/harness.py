@@ -5,12 +5,11 @@ only knows that mirror, and the checkpoint service is off."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from controlplane.provider.install import install
+from controlplane.provider.install import offline_environment as mirror_environment
 
 HEADER = """terraform {
   required_providers {
@@ -21,26 +20,9 @@ HEADER = """terraform {
 
 
 def offline_environment(root: Path, url: str) -> dict[str, str]:
-    """Install the provider under ``root`` and the environment that makes Terraform use it."""
-    plugins = root / "plugins"
-    install(plugins)
-    config = root / "terraformrc"
-    config.write_text(
-        "provider_installation {\n"
-        "  filesystem_mirror {\n"
-        f'    path    = "{plugins}"\n'
-        '    include = ["registry.terraform.io/weir/weir"]\n'
-        "  }\n"
-        "}\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "WEIR_"))}
-    env.update(
-        TF_CLI_CONFIG_FILE=str(config),
-        TF_IN_AUTOMATION="1",
-        CHECKPOINT_DISABLE="1",
-        WEIR_URL=url,
-    )
-    return env
+    """Install the provider under ``root`` and the environment that makes Terraform use it
+    against the server at ``url``."""
+    return {**mirror_environment(root), "WEIR_URL": url}
 
 
 class Terraform:

@@ -1,0 +1,134 @@
+"""The Terraform provider at scale: N flows against N built-in ``terraform_data`` resources.
+
+Starts the real ``weir server standalone`` on 127.0.0.1 with an empty home, installs the provider
+into a private filesystem mirror, and writes two configurations of ``--count`` resources each:
+``weir_flow`` (one small flow per resource, all in one namespace) and ``terraform_data`` holding
+the same YAML (no provider at all; Terraform's own baseline, with an empty CLI configuration).
+Then, interleaving the two, ``--repeat`` times: ``terraform apply`` from nothing, a no-change
+``terraform plan``, and ``terraform destroy``. Prints the median wall time of each step and the
+ratio of the provider's to the baseline's (Weir's target: at most x1.5 for apply and plan).
+A benchmark, never a test.
+
+    python bench/terraform.py [--count 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from api import free_port, start_server
+
+from controlplane.provider.install import offline_environment
+
+FLOW = """<<-EOT
+    id: f${count.index}
+    namespace: bench.terraform
+    description: Flow ${count.index} of the benchmark
+    inputs:
+      - id: day
+        type: STRING
+        defaults: "2026-01-01"
+    tasks:
+      - id: report
+        type: io.kestra.plugin.core.log.Log
+        message: "Day {{ inputs.day }}"
+  EOT"""
+
+WEIR_CONFIG = """terraform {
+  required_providers {
+    weir = { source = "weir/weir" }
+  }
+}
+
+resource "weir_flow" "flow" {
+  count   = %d
+  content = %s
+}
+"""
+
+BASELINE_CONFIG = """resource "terraform_data" "flow" {
+  count = %d
+  input = %s
+}
+"""
+
+STEPS = ("apply", "plan", "destroy")
+COMMANDS = {
+    "apply": ["apply", "-auto-approve", "-input=false"],
+    "plan": ["plan", "-input=false", "-detailed-exitcode"],
+    "destroy": ["destroy", "-auto-approve", "-input=false"],
+}
+
+
+def terraform(workdir: Path, env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,)) -> float:
+    """Run one terraform command; its wall time in seconds."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        ["terraform", *args, "-no-color"], cwd=workdir, env=env, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode not in ok:
+        raise SystemExit(f"terraform {' '.join(args)} in {workdir} failed:\n{done.stderr}")
+    return elapsed
+
+
+def prepare(root: Path, url: str, count: int) -> dict[str, tuple[Path, dict[str, str]]]:
+    weir_env = {**offline_environment(root / "mirror"), "WEIR_URL": url}
+    empty = root / "empty.tfrc"
+    empty.write_text("")
+    baseline_env = {**weir_env, "TF_CLI_CONFIG_FILE": str(empty)}
+    variants = {
+        "weir_flow": (root / "weir", weir_env, WEIR_CONFIG % (count, FLOW)),
+        "terraform_data": (root / "baseline", baseline_env, BASELINE_CONFIG % (count, FLOW)),
+    }
+    prepared = {}
+    for name, (workdir, env, config) in variants.items():
+        workdir.mkdir()
+        (workdir / "main.tf").write_text(config)
+        terraform(workdir, env, "init", "-input=false")
+        prepared[name] = (workdir, env)
+    return prepared
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="weir-bench-tf-") as scratch:
+        root = Path(scratch)
+        (root / "home").mkdir()
+        port = free_port()
+        server = start_server(root / "home", port)
+        try:
+            variants = prepare(root, f"http://127.0.0.1:{port}", args.count)
+            times: dict[str, dict[str, list[float]]] = {
+                name: {step: [] for step in STEPS} for name in variants
+            }
+            for round_ in range(1, args.repeat + 1):
+                for name, (workdir, env) in variants.items():
+                    for step in STEPS:
+                        times[name][step].append(terraform(workdir, env, *COMMANDS[step]))
+                    figures = ", ".join(f"{s} {times[name][s][-1]:.2f} s" for s in STEPS)
+                    print(f"round {round_} {name:>14}: {figures}", flush=True)
+        finally:
+            server.terminate()
+            server.wait(30)
+
+    print(f"\n{args.count} resources, median of {args.repeat} (wall seconds):")
+    print(f"{'step':<8} {'weir_flow':>10} {'terraform_data':>15} {'ratio':>7}  target")
+    for step in STEPS:
+        weir = statistics.median(times["weir_flow"][step])
+        base = statistics.median(times["terraform_data"][step])
+        target = "<= x1.5" if step != "destroy" else ""
+        print(f"{step:<8} {weir:>10.2f} {base:>15.2f} {weir / base:>6.2f}x  {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""``weir_flow``: a flow from its YAML source.
+
+The source is kept as written. A change of formatting, key order or comments is no change (the
+prior text stays in the plan); a real change shows as a line diff of the YAML. When the source
+changes, the plan checks it on the server (``POST /flows/validate``) and fails with each
+problem's line and YAML path. ``namespace`` and ``flow_id`` may be left out: they are read from
+the source, and when given they must match it.
+"""
+
+from __future__ import annotations
+
+from controlplane.client.models import Flow
+from controlplane.provider.flows import declared, same_flow
+from controlplane.provider.resources.common import (
+    REVISION,
+    WeirResource,
+    split_id,
+    writing,
+)
+from controlplane.provider.runtime.diagnostics import ProviderError
+from controlplane.provider.runtime.resource import Change, Current, Plan, State
+from controlplane.provider.runtime.schema import BOOL, STRING, Attribute, Nested, Schema
+from controlplane.provider.runtime.values import UNKNOWN
+
+CONTENT = Attribute(
+    "content",
+    STRING,
+    'The flow\'s YAML source, usually `file("flows/hello.yaml")` or `templatefile(...)`.',
+    required=True,
+)
+INPUT_ATTRIBUTES = (
+    Attribute("id", STRING, "The input's id.", required=True),
+    Attribute("type", STRING, "Its type: STRING, INT, BOOLEAN, JSON, FILE, ...", required=True),
+    Attribute("required", BOOL, "Whether a caller must give it.", optional=True),
+    Attribute("description", STRING, "What it is for.", optional=True),
+)
+OUTPUT_ATTRIBUTES = (
+    Attribute("id", STRING, "The output's id.", required=True),
+    Attribute("type", STRING, "Its type: STRING, INT, JSON, FILE, ...", required=True),
+)
+
+
+def _computed(attribute: Attribute) -> Attribute:
+    return Attribute(attribute.name, attribute.type, attribute.description, computed=True)
+
+
+COMPUTED_INPUTS = Attribute(
+    "inputs",
+    None,
+    "The flow's inputs, as declared in its source.",
+    computed=True,
+    volatile=True,
+    nested=Nested(tuple(_computed(a) for a in INPUT_ATTRIBUTES)),
+)
+COMPUTED_OUTPUTS = Attribute(
+    "outputs",
+    None,
+    "The flow's outputs, as declared in its source.",
+    computed=True,
+    volatile=True,
+    nested=Nested(tuple(_computed(a) for a in OUTPUT_ATTRIBUTES)),
+)
+
+
+def key_attributes(what: str) -> tuple[Attribute, ...]:
+    return (
+        Attribute("id", STRING, "`namespace/flow_id`, also the import id.", computed=True),
+        Attribute(
+            "namespace",
+            STRING,
+            f"The {what}'s namespace; read from `content` when left out, and must match it. "
+            f"Changing it replaces the {what}.",
+            optional=True,
+            computed=True,
+            requires_replace=True,
+        ),
+        Attribute(
+            "flow_id",
+            STRING,
+            f"The {what}'s id; read from `content` when left out, and must match it. "
+            f"Changing it replaces the {what}.",
+            optional=True,
+            computed=True,
+            requires_replace=True,
+        ),
+    )
+
+
+class FlowResource(WeirResource):
+    type_name = "weir_flow"
+    what = "flow"
+    schema = Schema(
+        description="A flow, declared by its YAML source (Kestra's flow language).",
+        attributes=(*key_attributes("flow"), CONTENT, REVISION, COMPUTED_INPUTS, COMPUTED_OUTPUTS),
+    )
+
+    def normalize(self, plan: Plan) -> None:
+        prior, content = (plan.prior or {}).get("content"), plan.planned.get("content")
+        if isinstance(prior, str) and isinstance(content, str) and same_flow(prior, content):
+            plan.planned["content"] = prior
+
+    def modify_plan(self, plan: Plan) -> None:
+        content = plan.planned.get("content")
+        if not isinstance(content, str):
+            return
+        if plan.creating or plan.changed("content"):
+            self.check_content(plan, content)
+        namespace, flow_id = plan.planned.get("namespace"), plan.planned.get("flow_id")
+        if isinstance(namespace, str) and isinstance(flow_id, str):
+            plan.planned["id"] = f"{namespace}/{flow_id}"
+
+    def check_content(self, plan: Plan, content: str) -> None:
+        """Fill the key from the source, refuse a mismatch, and validate on the server."""
+        found_keys = declared(content)
+        for attribute, key in (("namespace", "namespace"), ("flow_id", "id")):
+            given, found = plan.config.get(attribute), found_keys.get(key)
+            if given is None:
+                plan.planned[attribute] = found if isinstance(found, str) else UNKNOWN
+            elif isinstance(given, str) and isinstance(found, str) and given != found:
+                raise ProviderError(
+                    f"the {self.what}'s source declares {key}: {found}, but {attribute} is {given}",
+                    f"Make {attribute} and the `{key}:` line of the source agree.",
+                    [attribute],
+                )
+        problems = [
+            p for checked in self.provider.client.flows.validate(content) for p in checked.problems
+        ]
+        namespace, flow_id = found_keys.get("namespace"), found_keys.get("id")
+        name = f"{namespace}/{flow_id}" if namespace and flow_id else "source"
+        for problem in problems:
+            where = f"line {problem.line}, column {problem.column}" if problem.line else ""
+            at = f" at {problem.path}" if problem.path else ""
+            detail = f"{where}{at}: {problem.message}" if where or at else problem.message
+            if problem.severity == "warning":
+                plan.diagnostics.warning(
+                    f"{self.what} {name}: {problem.message}", detail, ["content"]
+                )
+            else:
+                plan.diagnostics.error(f"{self.what} {name} is invalid", detail, ["content"])
+
+    def create(self, change: Change) -> State:
+        return self._put(change, if_match=0)
+
+    def update(self, change: Change) -> State:
+        assert change.prior is not None
+        return self._put(change, if_match=change.prior["revision"])
+
+    def read(self, current: Current) -> State | None:
+        state = current.state
+        found = self.provider.flows.get(state["namespace"], state["flow_id"])
+        return None if found is None else self.state_of(found, state)
+
+    def delete(self, current: Current) -> None:
+        namespace, flow_id = current.state["namespace"], current.state["flow_id"]
+        with writing(f"{self.what} {namespace}/{flow_id}"):
+            if self.provider.flows.get(namespace, flow_id) is not None:
+                self.provider.client.flows.delete(namespace, flow_id)
+        self.provider.flows.forget(namespace)
+
+    def import_state(self, import_id: str) -> Current:
+        namespace, flow_id = split_id(import_id, "<namespace>/<flow_id>")
+        found = self.provider.flows.get(namespace, flow_id)
+        if found is None:
+            raise ProviderError(
+                f"{self.what} {namespace}/{flow_id} does not exist",
+                "Check the namespace and id; import ids are <namespace>/<flow_id>.",
+            )
+        return Current(self.state_of(found, {}))
+
+    def state_of(self, found: Flow, prior: State) -> State:
+        content = prior.get("content")
+        keep = isinstance(content, str) and same_flow(content, found.source)
+        return {
+            **prior,
+            "id": f"{found.namespace}/{found.id}",
+            "namespace": found.namespace,
+            "flow_id": found.id,
+            "content": content if keep else found.source,
+            "revision": found.revision,
+            "inputs": [
+                {"id": i.id, "type": i.type, "required": i.required, "description": i.description}
+                for i in found.inputs
+            ],
+            "outputs": [{"id": o.id, "type": o.type} for o in found.outputs],
+        }
+
+    def _put(self, change: Change, if_match: int) -> State:
+        planned = change.planned
+        namespace, flow_id = planned["namespace"], planned["flow_id"]
+        with writing(f"{self.what} {namespace}/{flow_id}", ["content"]):
+            saved = self.provider.client.flows.put(
+                planned["content"], namespace=namespace, flow_id=flow_id, if_match=if_match
+            )
+        self.provider.flows.forget(namespace)
+        return self.state_of(saved, planned)

@@ -1,0 +1,12 @@
+"""The rules for the names of what a namespace holds, shared by the API and by the tools that
+check a name before sending it (the Terraform provider); kept free of the language's models so
+that importing them costs nothing."""
+
+from __future__ import annotations
+
+SECRET_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+SECRET_NAME_MAX = 200
+
+KV_KEY_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
+"""Kestra's ``KVStore.validateKey``."""
+KV_KEY_MAX = 255

@@ -1,0 +1,42 @@
+resource "weir_namespace" "this" {
+  name        = var.name
+  description = var.description
+  variables   = var.variables
+  labels      = var.labels
+}
+
+# The names are not secret, only the values: for_each needs them in the clear.
+resource "weir_secret" "this" {
+  for_each = nonsensitive(toset(keys(var.secrets)))
+
+  namespace        = weir_namespace.this.name
+  name             = each.key
+  value_wo         = var.secrets[each.key]
+  value_wo_version = var.secrets_version
+}
+
+resource "weir_kv" "this" {
+  for_each = var.kv
+
+  namespace = weir_namespace.this.name
+  key       = each.key
+  value     = each.value.value
+  type      = each.value.type
+  ttl       = each.value.ttl
+}
+
+resource "weir_namespace_file" "inline" {
+  for_each = var.files
+
+  namespace = weir_namespace.this.name
+  path      = each.key
+  content   = each.value
+}
+
+resource "weir_namespace_file" "uploaded" {
+  for_each = var.files_dir == null ? toset([]) : fileset(var.files_dir, "**")
+
+  namespace = weir_namespace.this.name
+  path      = each.key
+  source    = "${var.files_dir}/${each.key}"
+}

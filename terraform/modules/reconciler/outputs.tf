@@ -1,0 +1,24 @@
+output "id" {
+  description = "`namespace/flow_id` of the reconciler flow."
+  value       = weir_flow.this.id
+}
+
+output "namespace" {
+  description = "The reconciler flow's namespace."
+  value       = weir_flow.this.namespace
+}
+
+output "flow_id" {
+  description = "The reconciler flow's id; start a reconcile now with `POST /api/v1/executions/<namespace>/<flow_id>`."
+  value       = weir_flow.this.flow_id
+}
+
+output "revision" {
+  description = "The flow's revision on the server."
+  value       = weir_flow.this.revision
+}
+
+output "content" {
+  description = "The flow's YAML, as sent to Weir."
+  value       = weir_flow.this.content
+}

@@ -1,0 +1,251 @@
+"""The modules of ``terraform/modules``, each applied as a user would: its ``examples/basic``,
+copied with the module, run by the real terraform binary against a live server.
+
+Each test checks what the module promises on the server (and that Terraform manages it), that a
+second plan is empty, and that a destroy removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from controlplane.client import WeirClient
+from controlplane.client.errors import NotFound
+from controlplane.client.models import Execution
+from tests.integration.provider.harness import Terraform
+
+MODULES = Path(__file__).resolve().parents[3] / "terraform" / "modules"
+PASSWORD = "correct-horse-battery-staple"
+
+
+def example(module: str, tmp_path: Path, tf_env: dict[str, str], **variables: str) -> Terraform:
+    """The module with its examples copied under ``tmp_path``, initialized in ``examples/basic``;
+    ``variables`` are the example's input variables."""
+    copy = shutil.copytree(
+        MODULES / module,
+        tmp_path / module,
+        ignore=shutil.ignore_patterns(".terraform*", "terraform.tfstate*"),
+    )
+    env = {**tf_env, **{f"TF_VAR_{name}": value for name, value in variables.items()}}
+    terraform = Terraform(copy / "examples" / "basic", env)
+    terraform.init()
+    return terraform
+
+
+def outputs(terraform: Terraform) -> dict[str, object]:
+    shown = json.loads(terraform.run("output", "-json").stdout)
+    return {name: value["value"] for name, value in shown.items()}
+
+
+def apply_twice(terraform: Terraform) -> None:
+    """Apply, then check that nothing is left to change."""
+    terraform.apply()
+    code, text = terraform.plan()
+    assert code == 0, text
+
+
+def missing(read: Callable[[], object]) -> bool:
+    """Whether the server answers that the object read does not exist."""
+    try:
+        read()
+    except NotFound:
+        return True
+    return False
+
+
+def test_namespace_module(tmp_path: Path, tf_env: dict[str, str], weir: WeirClient) -> None:
+    terraform = example("namespace", tmp_path, tf_env, warehouse_password=PASSWORD)
+    apply_twice(terraform)
+
+    found = weir.namespaces.get("company.analytics")
+    assert found.managed_by == "terraform"
+    assert found.description == "The analytics team's flows."
+    assert found.variables == {"warehouse": "analytics-prod"}
+    assert found.labels == {"owner": "analytics"}
+
+    secrets = weir.secrets.list("company.analytics")
+    assert [(s.name, s.managed_by) for s in secrets] == [("WAREHOUSE_PASSWORD", "terraform")]
+    assert PASSWORD not in terraform.state_text()
+
+    batch = weir.kv.get("company.analytics", "batch_size")
+    assert (batch.value, batch.type, batch.managed_by) == (500, "NUMBER", "terraform")
+    export = weir.kv.get("company.analytics", "last_export")
+    assert (export.value, export.type) == ("2025-01-31", "DATE") and export.expires is not None
+
+    files = {f.path: f for f in weir.files.list("company.analytics")}
+    assert sorted(files) == ["scripts/hello.py", "sql/orders.sql"]
+    assert {f.managed_by for f in files.values()} == {"terraform"}
+    local_sql = (terraform.workdir / "files" / "sql" / "orders.sql").read_bytes()
+    assert weir.files.read("company.analytics", "sql/orders.sql") == local_sql
+
+    shown = outputs(terraform)
+    assert shown["namespace"] == "company.analytics"
+    assert shown["secret_names"] == ["WAREHOUSE_PASSWORD"]
+    assert shown["kv_keys"] == ["batch_size", "last_export"]
+    assert shown["files"] == {path: meta.sha256 for path, meta in files.items()}
+
+    terraform.destroy()
+    assert missing(lambda: weir.namespaces.get("company.analytics"))
+
+
+def test_subflow_module(tmp_path: Path, tf_env: dict[str, str], weir: WeirClient) -> None:
+    terraform = example("subflow", tmp_path, tf_env)
+    apply_twice(terraform)
+
+    greet = weir.flows.get("company.shared", "greet")
+    assert greet.managed_by == "terraform"
+    assert [(i.id, i.type, i.required) for i in greet.inputs] == [
+        ("name", "STRING", True),
+        ("punctuation", "STRING", False),
+    ]
+    assert [(o.id, o.type) for o in greet.outputs] == [("greeting", "STRING")]
+    caller = weir.flows.get("company.team", "welcome")
+    assert caller.managed_by == "terraform"
+
+    call = outputs(terraform)["call"]
+    assert call == {
+        "id": "greet",
+        "type": "io.kestra.plugin.core.flow.Subflow",
+        "namespace": "company.shared",
+        "flowId": "greet",
+        "wait": True,
+        "transmitFailed": True,
+        "inputs": {"name": "{{ inputs.name }}", "punctuation": "{{ inputs.punctuation }}"},
+    }
+
+    # The caller built from `call` runs the subflow and reads its output.
+    run = weir.executions.create("company.team", "welcome")
+    ended = weir.executions.wait(run.id, timeout=120)
+    assert ended.state == "SUCCESS"
+    assert [line.message for line in weir.executions.logs(run.id)] == ["Hello, Ada."]
+
+    terraform.destroy()
+    assert missing(lambda: weir.flows.get("company.shared", "greet"))
+    assert missing(lambda: weir.flows.get("company.team", "welcome"))
+
+
+def test_pipeline_module(tmp_path: Path, tf_env: dict[str, str], weir: WeirClient) -> None:
+    terraform = example("pipeline", tmp_path, tf_env)
+    apply_twice(terraform)
+
+    found = weir.flows.get("company.marketing", "daily_crm_sync")
+    assert found.managed_by == "terraform"
+    shown = outputs(terraform)
+    assert shown["flow"] == "company.marketing/daily_crm_sync"
+    assert shown["revision"] == found.revision
+    assert shown["content"] == found.source
+
+    flow = yaml.safe_load(found.source)
+    ingest, transform, activate = flow["tasks"]
+    assert ingest["type"] == "io.kestra.plugin.airbyte.connections.Sync"
+    assert ingest["token"] == "{{ secret('AIRBYTE_TOKEN') }}"
+    assert ingest["retry"] == {"type": "constant", "interval": "PT5M", "maxAttempts": 2}
+    assert transform["type"] == "io.kestra.plugin.dbt.cli.DbtCLI"
+    assert transform["commands"] == ["dbt deps", "dbt build --target prod"]
+    assert transform["namespaceFiles"] == {"enabled": True}
+    assert transform["inputFiles"] == {
+        "service-account.json": "{{ secret('BIGQUERY_SERVICE_ACCOUNT') }}"
+    }
+    assert transform["retry"] == {
+        "type": "exponential",
+        "interval": "PT1M",
+        "maxInterval": "PT10M",
+        "maxAttempts": 3,
+    }
+    assert (activate["type"], activate["syncId"]) == ("io.kestra.plugin.hightouch.Sync", 1127)
+    assert flow["triggers"] == [
+        {
+            "id": "schedule",
+            "type": "io.kestra.plugin.core.trigger.Schedule",
+            "cron": "0 6 * * *",
+            "timezone": "Europe/Paris",
+        }
+    ]
+    (notice,) = flow["errors"]
+    assert notice["url"] == "{{ secret('SLACK_WEBHOOK_URL') }}"
+
+    terraform.destroy()
+    assert missing(lambda: weir.flows.get("company.marketing", "daily_crm_sync"))
+
+
+def test_reconciler_module(tmp_path: Path, tf_env: dict[str, str], weir: WeirClient) -> None:
+    repo = desired_state_repo(tmp_path / "repo")
+    terraform = example("reconciler", tmp_path, tf_env, repository_url=repo.as_uri())
+    apply_twice(terraform)
+
+    found = weir.flows.get("system", "gitops_reconcile")
+    assert found.managed_by == "terraform"
+    flow = yaml.safe_load(found.source)
+    assert [(t["id"], t["type"]) for t in flow["tasks"]] == [
+        ("flows_company_finance", "io.kestra.plugin.git.SyncFlows"),
+        ("files_company_finance", "io.kestra.plugin.git.SyncNamespaceFiles"),
+        ("flows_company_sales", "io.kestra.plugin.git.SyncFlows"),
+    ]
+    assert flow["triggers"][0]["cron"] == "*/5 * * * *"
+
+    # A reconcile makes the namespaces follow the repository.
+    weir.secrets.set("system", "GITHUB_TOKEN", "unused-for-a-local-repository")
+    assert reconcile(weir).state == "SUCCESS"
+    manager = f"git:{repo.as_uri()}"
+    assert weir.flows.get("company.finance", "invoices").managed_by == manager
+    assert weir.flows.get("company.sales.email", "newsletter").managed_by == manager
+    assert [(f.path, f.managed_by) for f in weir.files.list("company.finance")] == [
+        ("sql/invoices.sql", manager)
+    ]
+
+    # Removing the reconciler leaves what it synced.
+    terraform.destroy()
+    assert missing(lambda: weir.flows.get("system", "gitops_reconcile"))
+    assert weir.flows.get("company.finance", "invoices").managed_by == manager
+
+
+def reconcile(weir: WeirClient) -> Execution:
+    """Run the reconciler now. A scheduled run may be going at the same moment, and then this
+    one is cancelled (one reconcile at a time): the other one's outcome is the answer."""
+    started = weir.executions.create("system", "gitops_reconcile")
+    ended = weir.executions.wait(started.id, timeout=120)
+    if ended.state != "CANCELLED":
+        return ended
+    others = weir.executions.search(namespace="system", flow_id="gitops_reconcile").results
+    (other,) = [e for e in others if e.id != started.id]
+    return weir.executions.wait(other.id, timeout=120)
+
+
+def desired_state_repo(path: Path) -> Path:
+    """A git repository as the reconciler example expects it: per namespace, a folder of flows
+    and one of namespace files; company.sales has a child namespace in a subfolder."""
+    files = {
+        "company.finance/flows/invoices.yaml": flow_source("company.finance", "invoices"),
+        "company.finance/files/sql/invoices.sql": "select * from invoices\n",
+        "company.sales/flows/email/newsletter.yaml": flow_source(
+            "company.sales.email", "newsletter"
+        ),
+    }
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.com",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "flows"]):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+    return path
+
+
+def flow_source(namespace: str, flow_id: str) -> str:
+    return (
+        f"id: {flow_id}\nnamespace: {namespace}\ntasks:\n"
+        "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
