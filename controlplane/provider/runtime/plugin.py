@@ -190,7 +190,9 @@ def _log_to_stderr() -> None:
     levels = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO}
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_HclogFormatter())
-    root = logging.getLogger("weir")
-    root.handlers = [handler]
-    root.setLevel(levels.get(level, logging.WARNING))
-    root.propagate = False
+    # The provider's own records, and the API client's (retries of failed requests).
+    for name in ("weir", "controlplane"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.setLevel(levels.get(level, logging.WARNING))
+        logger.propagate = False

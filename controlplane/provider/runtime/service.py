@@ -332,6 +332,7 @@ def _with(response: Any, diagnostics: Diagnostics) -> Any:
 
 def _answer(diagnostics: Diagnostics, verb: str, what: str, call: Callable[[], None]) -> None:
     """Run ``call``; whatever it raises becomes an error diagnostic."""
+    log.debug("%s %s", verb, what)
     try:
         call()
     except ProviderError as error:

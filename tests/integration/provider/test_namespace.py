@@ -78,3 +78,16 @@ def test_importing_a_missing_namespace_says_so(terraform: Terraform) -> None:
     terraform.init()
     error = terraform.failing("import", "weir_namespace.absent", "company.absent")
     assert "namespace company.absent" in error and "does not exist" in error
+
+
+def test_the_provider_logs_into_terraforms_log_and_exits_when_asked(
+    terraform: Terraform,
+) -> None:
+    terraform.write('resource "weir_namespace" "logged" { name = "company.logged" }')
+    terraform.init()
+    terraform.env = {**terraform.env, "TF_LOG": "DEBUG"}
+    log = terraform.run("apply", "-auto-approve", "-input=false").stderr
+    assert "[DEBUG] provider.terraform-provider-weir_v0.1.0: creating weir_namespace" in log
+    assert "plugin exited" in log and "failed to exit gracefully" not in log
+    terraform.env = {k: v for k, v in terraform.env.items() if k != "TF_LOG"}
+    terraform.destroy()

@@ -1,7 +1,7 @@
 # A daily chain for analysts: Airbyte lands raw data, dbt builds the marts from the namespace's
 # files, Hightouch pushes the result to the CRM; each step retries on its own and Slack hears of
 # failures. The credentials are secrets of the namespace (or a parent), set with the namespace
-# module or `weir secret set`: AIRBYTE_TOKEN, BIGQUERY_SERVICE_ACCOUNT, HIGHTOUCH_TOKEN and
+# module or weir_secret resources: AIRBYTE_TOKEN, BIGQUERY_SERVICE_ACCOUNT, HIGHTOUCH_TOKEN and
 # SLACK_WEBHOOK_URL. The endpoint comes from WEIR_URL.
 
 terraform {
