@@ -64,7 +64,8 @@ This puts the provider in Terraform's implied local mirror (`~/.terraform.d/plug
 `terraform init` finds `source = "weir/weir"` without a network. When your CLI configuration \
 declares a `filesystem_mirror`, install into its path instead: \
 `weir terraform install --dir <path>`. The provider runs with that environment's Python, so \
-install it again after recreating the environment."""
+install it again after recreating the environment or upgrading Weir, then run \
+`terraform init -upgrade`: the dependency lock file records the installed provider's checksum."""
 _ABOUT = """Weir is a declarative workflow orchestrator that runs Kestra flows. The provider \
 talks to a Weir server through its HTTP API, exactly as any other client does. Every object it \
 writes is recorded as managed by `terraform`: the server then refuses changes to it from other \
