@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from controlplane.provider.resources.common import WeirDataSource
-from controlplane.provider.resources.flow import COMPUTED_INPUTS, COMPUTED_OUTPUTS
+from controlplane.provider.resources.flow import (
+    COMPUTED_INPUTS,
+    COMPUTED_OUTPUTS,
+    inputs_of,
+    outputs_of,
+)
 from controlplane.provider.runtime.diagnostics import Diagnostics, ProviderError
 from controlplane.provider.runtime.resource import State
 from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema, map_of
@@ -40,9 +45,6 @@ class FlowData(WeirDataSource):
             "description": found.description,
             "labels": found.labels,
             "managed_by": found.managed_by,
-            "inputs": [
-                {"id": i.id, "type": i.type, "required": i.required, "description": i.description}
-                for i in found.inputs
-            ],
-            "outputs": [{"id": o.id, "type": o.type} for o in found.outputs],
+            "inputs": inputs_of(found),
+            "outputs": outputs_of(found),
         }

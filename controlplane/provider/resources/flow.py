@@ -9,6 +9,8 @@ the source, and when given they must match it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from controlplane.client.models import Flow
 from controlplane.provider.flows import declared, same_flow
 from controlplane.provider.resources.common import (
@@ -177,11 +179,8 @@ class FlowResource(WeirResource):
             "flow_id": found.id,
             "content": content if keep else found.source,
             "revision": found.revision,
-            "inputs": [
-                {"id": i.id, "type": i.type, "required": i.required, "description": i.description}
-                for i in found.inputs
-            ],
-            "outputs": [{"id": o.id, "type": o.type} for o in found.outputs],
+            "inputs": inputs_of(found),
+            "outputs": outputs_of(found),
         }
 
     def _put(self, change: Change, if_match: int) -> State:
@@ -193,3 +192,15 @@ class FlowResource(WeirResource):
             )
         self.provider.flows.forget(namespace)
         return self.state_of(saved, planned)
+
+
+def inputs_of(found: Flow) -> list[dict[str, Any]]:
+    """A flow's inputs as the ``inputs`` attribute holds them."""
+    return [
+        {"id": i.id, "type": i.type, "required": i.required, "description": i.description}
+        for i in found.inputs
+    ]
+
+
+def outputs_of(found: Flow) -> list[dict[str, Any]]:
+    return [{"id": o.id, "type": o.type} for o in found.outputs]

@@ -83,16 +83,9 @@ class SubflowResource(FlowResource):
 
     def state_of(self, found: Flow, prior: State) -> State:
         state = super().state_of(found, prior)
-        state["inputs"] = [
-            {"id": i.id, "type": i.type, "required": i.required, "description": i.description}
-            for i in found.inputs
-        ]
-        declared_outputs = prior.get("outputs")
-        state["outputs"] = (
-            None
-            if declared_outputs is None and not found.outputs
-            else [{"id": o.id, "type": o.type} for o in found.outputs]
-        )
+        # Outputs are optional: none declared and none in the source stays null.
+        if prior.get("outputs") is None and not found.outputs:
+            state["outputs"] = None
         return state
 
 
