@@ -4,8 +4,9 @@
 
 Both are generated and checked in. ``terraform/provider-schema/weir.json`` is what
 ``terraform providers schema -json`` prints for the installed provider (keys sorted, indented, so
-that a change to a schema reads as a small diff). ``terraform/docs/`` holds the pages in the layout
-the Terraform Registry reads (``index.md``, ``resources/<name>.md``, ``data-sources/<name>.md``),
+that a change to a schema reads as a small diff). ``docs/`` holds the pages in the layout the
+Terraform Registry reads (``index.md``, ``resources/<name>.md``, ``data-sources/<name>.md``; the
+other pages there, such as ``api.md``, are not generated and are left alone),
 written in the style of HashiCorp's tfplugindocs from that same JSON, so a page says exactly what
 Terraform was told, not what the Python meant to declare. Examples come from
 ``terraform/examples/``: ``provider/provider.tf``, ``resources/<type>/resource.tf`` and
@@ -34,7 +35,7 @@ from controlplane.provider.provider import SOURCE_ADDRESS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = "terraform/provider-schema/weir.json"
-DOCS_DIR = "terraform/docs"
+DOCS_DIR = "docs"
 EXAMPLES_DIR = "terraform/examples"
 # Only these parts of DOCS_DIR are generated; anything else there (guides) is left alone.
 GENERATED_DOC_DIRS = ("resources", "data-sources")
