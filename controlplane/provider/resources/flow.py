@@ -16,6 +16,7 @@ from controlplane.provider.flows import declared, same_flow
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
+    read_or_none,
     split_id,
     writing,
 )
@@ -153,10 +154,15 @@ class FlowResource(WeirResource):
         return None if found is None else self.state_of(found, state)
 
     def delete(self, current: Current) -> None:
-        namespace, flow_id = current.state["namespace"], current.state["flow_id"]
+        state = current.state
+        namespace, flow_id = state["namespace"], state["flow_id"]
         with writing(f"{self.what} {namespace}/{flow_id}"):
-            if self.provider.flows.get(namespace, flow_id) is not None:
-                self.provider.client.flows.delete(namespace, flow_id)
+            # Already gone is what a delete wants; a newer revision than the state's is refused.
+            read_or_none(
+                lambda: self.provider.client.flows.delete(
+                    namespace, flow_id, if_match=state["revision"]
+                )
+            )
         self.provider.flows.forget(namespace)
 
     def import_state(self, import_id: str) -> Current:

@@ -142,3 +142,15 @@ def test_many_flows_in_a_namespace_are_read_together(
     code, text = terraform.plan()
     assert code == 2 and "1 to add" in text
     terraform.destroy()
+
+
+def test_destroying_a_flow_already_deleted_elsewhere_succeeds(
+    terraform: Terraform, weir: WeirClient
+) -> None:
+    terraform.write(CONFIG)
+    terraform.write(HELLO.replace("id: hello", "id: gone_soon"), "hello.yaml")
+    terraform.init()
+    terraform.apply()
+    weir.flows.delete("company.flows", "gone_soon", force=True)
+    out = terraform.run("destroy", "-auto-approve", "-input=false", "-refresh=false").stdout
+    assert "Destroy complete! Resources: 1 destroyed." in out
