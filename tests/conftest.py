@@ -15,6 +15,8 @@ CORPUS = Path(os.environ.get("WEIR_CORPUS", ROOT.parent / "shared" / "corpus" / 
 REQUIRED_TOOLS = {
     "git": "apt-get install git",
     "terraform": "HashiCorp's apt repository, or a release zip from releases.hashicorp.com",
+    # CDKTF runs its constructs on Node.js (jsii).
+    "node": "apt-get install nodejs (18 or later)",
 }
 
 
