@@ -7,7 +7,6 @@ Every write goes through one :class:`~controlplane.client.WeirClient` whose mana
 from __future__ import annotations
 
 import os
-import threading
 from typing import TYPE_CHECKING, Any
 
 from controlplane.provider.flows import FlowReads
@@ -67,7 +66,6 @@ class WeirProvider(Provider):
         self.data_source_types = DATA_SOURCE_TYPES
         self._client: WeirClient | None = None
         self._flows: FlowReads | None = None
-        self.stopping = threading.Event()
 
     def validate(self, config: dict[str, Any], diagnostics: Diagnostics) -> None:
         for name in ("timeout", "retries"):
@@ -109,9 +107,6 @@ class WeirProvider(Provider):
             retries=DEFAULT_RETRIES if config.get("retries") is None else int(config["retries"]),
         )
         self._flows = FlowReads(self._client)
-
-    def stop(self) -> None:
-        self.stopping.set()
 
     @property
     def client(self) -> WeirClient:

@@ -30,10 +30,6 @@ def list_of(element: Type) -> Type:
     return ["list", element]
 
 
-def set_of(element: Type) -> Type:
-    return ["set", element]
-
-
 def map_of(element: Type) -> Type:
     return ["map", element]
 

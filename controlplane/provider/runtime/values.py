@@ -43,17 +43,6 @@ _UNKNOWN_EXT = msgpack.ExtType(0, b"\x00")
 _UNKNOWN_TYPES = (0, 12)
 
 
-def is_known(value: Any) -> bool:
-    """Whether ``value`` and everything inside it is known."""
-    if value is UNKNOWN:
-        return False
-    if isinstance(value, dict):
-        return all(is_known(v) for v in value.values())
-    if isinstance(value, list):
-        return all(is_known(v) for v in value)
-    return True
-
-
 def _ext_hook(code: int, data: bytes) -> Any:
     if code in _UNKNOWN_TYPES:
         return UNKNOWN
