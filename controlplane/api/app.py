@@ -20,7 +20,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from controlplane import __version__
 from controlplane.api import errors
 from controlplane.api.errors import body
-from controlplane.api.routers import executions, files, flows, health, kv, namespaces, secrets
+from controlplane.api.routers import (
+    contents,
+    executions,
+    files,
+    flows,
+    health,
+    kv,
+    namespaces,
+    secrets,
+)
 from controlplane.api.settings import ApiSettings
 from controlplane.engine.engine import Engine
 from controlplane.engine.ports import Store
@@ -28,10 +37,12 @@ from controlplane.engine.ports import Store
 API_PREFIX = "/api/v1"
 ROUTERS = (
     namespaces.router,
+    contents.router,
     flows.router,
     flows.namespace_router,
     executions.router,
     secrets.router,
+    secrets.seal_router,
     kv.router,
     files.router,
     health.router,

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from controlplane.api.settings import ApiSettings
 from controlplane.engine.engine import Engine
 from controlplane.engine.ports import Store
-from controlplane.spec.fields import NAMESPACE_PATTERN
+from controlplane.spec.names import NAMESPACE_PATTERN
 
 T = TypeVar("T")
 

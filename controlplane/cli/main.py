@@ -7,7 +7,17 @@ import sys
 from collections.abc import Sequence
 
 from controlplane import __version__
-from controlplane.cli import demo, run, schema, server, terraform, token, validate
+from controlplane.cli import (
+    demo,
+    gitops,
+    run,
+    schema,
+    secret,
+    server,
+    terraform,
+    token,
+    validate,
+)
 
 EXIT_USAGE = 2
 
@@ -19,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"weir {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (validate, run, server, token, demo, schema, terraform):
+    for module in (validate, run, server, token, secret, gitops, demo, schema, terraform):
         module.add_parser(commands)
     return parser
 

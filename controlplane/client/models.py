@@ -8,6 +8,7 @@ callers commonly need.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -310,6 +311,8 @@ class SecretMeta:
     managed_by: str | None
     revision: int
     updated: datetime | None
+    sealed_digest: str | None = None
+    """``sha256:<hex>`` of the sealed text the value was last set from; None for a plain value."""
 
     @classmethod
     def from_json(cls, data: Json) -> SecretMeta:
@@ -320,6 +323,24 @@ class SecretMeta:
             managed_by=data.get("managed_by"),
             revision=data["revision"],
             updated=parse_time(data.get("updated")),
+            sealed_digest=data.get("sealed_digest"),
+        )
+
+
+@dataclass(frozen=True)
+class SealKey:
+    """The public key a server opens sealed secrets with: ``public_key`` is its raw 32 bytes."""
+
+    key_id: str
+    algorithm: str
+    public_key: bytes
+
+    @classmethod
+    def from_json(cls, data: Json) -> SealKey:
+        return cls(
+            key_id=data["key_id"],
+            algorithm=data["algorithm"],
+            public_key=base64.b64decode(data["public_key"], validate=True),
         )
 
 
@@ -381,4 +402,28 @@ class FileMeta:
             managed_by=data.get("managed_by"),
             revision=data["revision"],
             updated=parse_time(data.get("updated")),
+        )
+
+
+@dataclass(frozen=True)
+class NamespaceContents:
+    """Everything one namespace holds; ``namespace`` is None when it was never declared."""
+
+    name: str
+    namespace: Namespace | None
+    flows: list[Flow]
+    secrets: list[SecretMeta]
+    kv: list[KvPair]
+    files: list[FileMeta]
+
+    @classmethod
+    def from_json(cls, data: Json) -> NamespaceContents:
+        declared = data.get("namespace")
+        return cls(
+            name=data["name"],
+            namespace=Namespace.from_json(declared) if declared is not None else None,
+            flows=[Flow.from_json(f) for f in data.get("flows") or []],
+            secrets=[SecretMeta.from_json(s) for s in data.get("secrets") or []],
+            kv=[KvPair.from_json(k) for k in data.get("kv") or []],
+            files=[FileMeta.from_json(f) for f in data.get("files") or []],
         )

@@ -22,7 +22,9 @@ from controlplane.client.models import (
     KvMeta,
     KvPair,
     Namespace,
+    NamespaceContents,
     Page,
+    SealKey,
     SecretMeta,
     Validation,
 )
@@ -65,6 +67,12 @@ class Namespaces:
             "PUT", endpoint("namespaces", namespace), json=body, if_match=if_match, force=force
         )
         return Namespace.from_json(answer.json())
+
+    def contents(self, namespace: str) -> NamespaceContents:
+        """Everything exactly ``namespace`` holds, in one request: flows with their sources, KV
+        pairs with their values, what may be said of its secrets and files."""
+        answer = self._t.request("GET", endpoint("namespaces", namespace, "contents")).json()
+        return NamespaceContents.from_json(answer)
 
     def delete(self, namespace: str, *, if_match: int | None = None, force: bool = False) -> None:
         """Delete an empty namespace (a :class:`Conflict` while it holds anything)."""
@@ -231,6 +239,30 @@ class Secrets:
             if_match=if_match,
             force=force,
             sensitive=(value,),
+        )
+        return SecretMeta.from_json(answer.json())
+
+    def seal_key(self) -> SealKey:
+        """The server's public key, to seal values with (``controlplane.spec.sealing.seal``)."""
+        return SealKey.from_json(self._t.request("GET", endpoint("secrets", "seal-key")).json())
+
+    def set_sealed(
+        self,
+        namespace: str,
+        name: str,
+        blob: str,
+        *,
+        if_match: int | None = None,
+        force: bool = False,
+    ) -> SecretMeta:
+        """Set the secret from a value sealed to the server's key for this namespace and name;
+        the answer's ``sealed_digest`` is ``sealed_digest(blob)``."""
+        answer = self._t.request(
+            "PUT",
+            endpoint("namespaces", namespace, "secrets", name),
+            json={"sealed": blob},
+            if_match=if_match,
+            force=force,
         )
         return SecretMeta.from_json(answer.json())
 

@@ -66,6 +66,9 @@ class SecretMeta:
     managed_by: str | None
     revision: int
     updated: datetime
+    sealed_digest: str | None = None
+    """``sha256:<hex>`` of the sealed text the value was last set from; None after a plain
+    write."""
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,11 @@ class FlowRepository(Protocol):
     ) -> FlowRecord | None:
         """The latest (or the given) revision; None when missing or deleted."""
 
-    def list_flows(self, namespace_prefix: str | None = None) -> list[FlowRecord]:
-        """Latest revision of every live flow, ordered by namespace then id."""
+    def list_flows(
+        self, namespace_prefix: str | None = None, *, exact: bool = False
+    ) -> list[FlowRecord]:
+        """Latest revision of every live flow, ordered by namespace then id; with ``exact``,
+        those of exactly ``namespace_prefix``, not of the namespaces below it."""
 
     def search_flows(
         self,
@@ -265,9 +271,24 @@ class KvRepository(Protocol):
 
 class SecretRepository(Protocol):
     def update_secret(
-        self, namespace: str, name: str, value: str, managed_by: str | None = None
+        self,
+        namespace: str,
+        name: str,
+        value: str,
+        managed_by: str | None = None,
+        sealed_digest: str | None = None,
     ) -> SecretMeta:
-        """Encrypt and store ``value`` (AES-GCM); the fingerprint is a keyed hash of it."""
+        """Encrypt and store ``value`` (AES-GCM); the fingerprint is a keyed hash of it.
+        ``sealed_digest`` is recorded when the value came from a sealed one, else cleared."""
+
+    def update_sealed_secret(
+        self, namespace: str, name: str, blob: str, managed_by: str | None = None
+    ) -> SecretMeta:
+        """Open ``blob`` (sealed to this server's key for exactly this namespace and name) and
+        store its value with the blob's digest; ``SealError`` when it does not open."""
+
+    def read_seal_public_key(self) -> bytes:
+        """The raw X25519 public key that values are sealed to for this server."""
 
     def read_secret_value(self, namespace: str, name: str) -> str | None:
         """The decrypted value of exactly this namespace, for the engine only."""

@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from controlplane.expr import has_expression
 from controlplane.spec.durations import DURATION_HINT, parse_duration
+from controlplane.spec.names import NAMESPACE_PATTERN
 
 
 def _duration(value: Any) -> timedelta:
@@ -104,8 +105,6 @@ Text = Annotated[str, BeforeValidator(_text)]
 
 TaskId = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$", max_length=100)]
 FlowId = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$", max_length=100)]
-NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$"
-"""Dot-separated parts, each starting with a letter or digit: ``company.team.project``."""
 NamespaceName = Annotated[str, Field(pattern=NAMESPACE_PATTERN, max_length=150)]
 
 

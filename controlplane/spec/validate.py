@@ -19,8 +19,8 @@ from pydantic_core import ErrorDetails
 import controlplane.spec.plugins  # noqa: F401  (registers every type)
 from controlplane.expr import has_expression
 from controlplane.spec import checks
-from controlplane.spec.fields import NAMESPACE_PATTERN
 from controlplane.spec.flow import Flow, PluginDefault
+from controlplane.spec.names import NAMESPACE_PATTERN
 from controlplane.spec.plugins.flow import Subflow
 from controlplane.spec.plugins.triggers import ExecutionFlow, FlowTrigger
 from controlplane.spec.problems import Location, Problem, Severity, YamlPath
@@ -114,7 +114,7 @@ def validate_set(results: list[Validated], owned: Iterable[str] = ()) -> list[Pr
     for result in results:
         if result.flow is None:
             continue
-        for path, namespace, flow_id in _references(result.flow):
+        for path, namespace, flow_id in flow_references(result.flow):
             if f"{namespace}/{flow_id}" in by_ref:
                 continue
             problems.append(_missing(result, path, namespace, flow_id, owned_namespaces, by_ref))
@@ -147,7 +147,7 @@ def _missing(
     )
 
 
-def _references(flow: Flow) -> Iterator[tuple[YamlPath, str, str]]:
+def flow_references(flow: Flow) -> Iterator[tuple[YamlPath, str, str]]:
     """Literal (expression-free) references to other flows: Subflow tasks and Flow triggers."""
     for path, task in flow.all_tasks():
         if isinstance(task, Subflow) and _literal(task.namespace, task.flowId):

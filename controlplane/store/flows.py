@@ -67,9 +67,13 @@ class SqlFlowRepository:
             record = _record(row) if row is not None else None
         return None if record is None or record.deleted else record
 
-    def list_flows(self, namespace_prefix: str | None = None) -> list[FlowRecord]:
+    def list_flows(
+        self, namespace_prefix: str | None = None, *, exact: bool = False
+    ) -> list[FlowRecord]:
         query = select(FLOWS).where(FLOWS.c.latest, ~FLOWS.c.deleted)
-        if namespace_prefix:
+        if namespace_prefix and exact:
+            query = query.where(FLOWS.c.namespace == namespace_prefix)
+        elif namespace_prefix:
             query = query.where(in_namespace(FLOWS.c.namespace, namespace_prefix))
         query = query.order_by(FLOWS.c.namespace, FLOWS.c.flow_id)
         return [_record(row) for row in self._db.execute(query)]

@@ -4,6 +4,11 @@ Two keys are derived from the configured one with HKDF: one encrypts (a random 1
 write; the namespace and name are the associated data, so a ciphertext moved to another secret
 fails to decrypt), the other keys an HMAC-SHA256 of the value: equal values give equal
 fingerprints, which tell whether a secret changed without telling what it is.
+
+A third key, derived the same way, is the server's X25519 sealing key: secrets sealed to its public
+key (``weir secret seal``, :mod:`controlplane.spec.sealing`) open only here. Nothing new is
+stored, and every process configured with the same key seals and opens alike. A secret set from a
+sealed value records the digest of that sealed text (``sealed_digest``); a plain write clears it.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from controlplane.engine.model import now
 from controlplane.engine.ports import SecretMeta
+from controlplane.spec.sealing import open_sealed, sealed_digest
 from controlplane.store.errors import SecretDecryptionError
 from controlplane.store.tables import SECRETS
 
@@ -40,6 +47,7 @@ class SecretCipher:
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(_derive(key, b"weir secret encryption v1"))
         self._fingerprint_key = _derive(key, b"weir secret fingerprint v1")
+        self._seal_key = X25519PrivateKey.from_private_bytes(_derive(key, b"weir seal v1"))
 
     def encrypt(self, namespace: str, name: str, value: str) -> tuple[bytes, bytes]:
         nonce = os.urandom(NONCE_BYTES)
@@ -61,6 +69,14 @@ class SecretCipher:
         digest = hmac.new(self._fingerprint_key, value.encode(), hashlib.sha256).hexdigest()
         return f"hmac-sha256:{digest}"
 
+    def seal_public_key(self) -> bytes:
+        """The raw 32 bytes of the public key that secrets are sealed to for this server."""
+        return self._seal_key.public_key().public_bytes_raw()
+
+    def open_sealed(self, namespace: str, name: str, blob: str) -> str:
+        """The value sealed for secret ``name`` of ``namespace``; ``SealError`` otherwise."""
+        return open_sealed(self._seal_key, namespace, name, blob)
+
 
 def _meta(row: Row[Any]) -> SecretMeta:
     return SecretMeta(
@@ -70,6 +86,7 @@ def _meta(row: Row[Any]) -> SecretMeta:
         managed_by=row.managed_by,
         revision=row.revision,
         updated=row.updated,
+        sealed_digest=row.sealed_digest,
     )
 
 
@@ -79,7 +96,12 @@ class SqlSecretRepository:
         self._cipher = cipher
 
     def update_secret(
-        self, namespace: str, name: str, value: str, managed_by: str | None = None
+        self,
+        namespace: str,
+        name: str,
+        value: str,
+        managed_by: str | None = None,
+        sealed_digest: str | None = None,
     ) -> SecretMeta:
         where = (SECRETS.c.namespace == namespace, SECRETS.c.name == name)
         revision = self._db.execute(select(SECRETS.c.revision).where(*where)).scalar_one_or_none()
@@ -91,6 +113,7 @@ class SqlSecretRepository:
             managed_by=managed_by,
             revision=revision + 1 if revision is not None else 1,
             updated=now(),
+            sealed_digest=sealed_digest,
         )
         values = {
             "ciphertext": ciphertext,
@@ -99,12 +122,22 @@ class SqlSecretRepository:
             "managed_by": managed_by,
             "revision": meta.revision,
             "updated": meta.updated,
+            "sealed_digest": sealed_digest,
         }
         if revision is None:
             self._db.execute(insert(SECRETS).values(namespace=namespace, name=name, **values))
         else:
             self._db.execute(update(SECRETS).where(*where).values(**values))
         return meta
+
+    def update_sealed_secret(
+        self, namespace: str, name: str, blob: str, managed_by: str | None = None
+    ) -> SecretMeta:
+        value = self._cipher.open_sealed(namespace, name, blob)
+        return self.update_secret(namespace, name, value, managed_by, sealed_digest(blob))
+
+    def read_seal_public_key(self) -> bytes:
+        return self._cipher.seal_public_key()
 
     def read_secret_value(self, namespace: str, name: str) -> str | None:
         query = select(SECRETS.c.ciphertext, SECRETS.c.nonce).where(

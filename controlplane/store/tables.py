@@ -188,6 +188,8 @@ class SecretRow(StoreTable, table=True):
     managed_by: str | None = Field(default=None, sa_type=String())
     revision: int
     updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    sealed_digest: str | None = Field(default=None, sa_type=String())
+    """The digest of the sealed text the value was set from; NULL after a plain write."""
 
 
 class NamespaceFileRow(StoreTable, table=True):

@@ -4,13 +4,8 @@ user (or the Terraform provider, or the reconciler) would."""
 from __future__ import annotations
 
 import os
-import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,8 +13,8 @@ import requests
 from controlplane.client import WeirClient
 from controlplane.client.errors import Conflict
 from controlplane.client.models import Execution
+from tests.standalone import standalone
 
-WEIR = str(Path(sys.executable).parent / "weir")
 SECRET = "s3cr3t-Value-e2e-7f1c"
 NAMESPACE = "e2e.team"
 
@@ -73,32 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
     home = tmp_path_factory.mktemp("standalone")
     env = {**os.environ, "WEIR_HOME": str(home)}
     env.pop("WEIR_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [WEIR, "server", "standalone", "--port", "0", "--grace", "2"],
-        env=env,
-        cwd=home,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    output: list[str] = []
-    url = None
-    deadline = time.monotonic() + 60
-    while url is None and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", line)
-        url = found.group(1) if found else None
-    assert url is not None, "".join(output)
-    yield url, output
-    process.send_signal(signal.SIGTERM)
-    code = process.wait(30)
-    rest = process.stdout.read()
-    process.stdout.close()
-    assert code == 0, "".join(output) + rest
+    with standalone(env, home) as (url, output):
+        yield url, output
 
 
 @pytest.fixture(scope="module")

@@ -49,8 +49,8 @@ from controlplane.api.flowstream import (
     mismatch,
 )
 from controlplane.engine.ports import FlowRecord
-from controlplane.spec.fields import NAMESPACE_PATTERN
 from controlplane.spec.flow import Flow as FlowSpec
+from controlplane.spec.names import NAMESPACE_PATTERN
 from controlplane.spec.problems import FlowInvalid, Problem, Severity
 from controlplane.spec.validate import Validated, validate_text
 
@@ -430,8 +430,8 @@ def list_namespace_flows(namespace: NamespacePath, caller: Caller, store: StoreD
     request where a tool reconciling many flows would otherwise read them one by one."""
     caller.require("read", namespace)
     with store.unit(read_only=True) as repos:
-        records = repos.flows.list_flows(namespace)
-    return [Flow.of(r) for r in records if r.namespace == namespace]
+        records = repos.flows.list_flows(namespace, exact=True)
+    return [Flow.of(r) for r in records]
 
 
 @namespace_router.post(

@@ -14,7 +14,7 @@ from typing import Any
 from controlplane.engine.control import Change, DesiredFlow, Plan, plan_files, plan_flows
 from controlplane.engine.ports import namespace_file_path
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.spec.fields import NAMESPACE_PATTERN
+from controlplane.spec.names import NAMESPACE_PATTERN
 from controlplane.spec.plugins.git import Sync, SyncFlows, SyncNamespaceFiles
 from controlplane.spec.problems import Severity
 from controlplane.spec.validate import validate_text

@@ -1,48 +1,43 @@
 locals {
-  # How every sync task reaches the repository; a credential is read from a secret when it runs.
-  remote = { for k, v in {
-    url        = var.repository_url
-    branch     = var.branch
-    username   = var.username
-    password   = var.token_secret == null ? null : "{{ secret('${var.token_secret}') }}"
-    privateKey = var.private_key_secret == null ? null : "{{ secret('${var.private_key_secret}') }}"
-    delete     = var.delete
-    dryRun     = var.dry_run
+  # The Reconcile task; credentials are read from secrets when it runs, never written here.
+  reconcile = { for k, v in {
+    id          = "reconcile"
+    type        = "io.weir.gitops.Reconcile"
+    url         = var.repository
+    branch      = var.branch
+    path        = var.path == "" ? null : var.path
+    server      = var.server
+    token       = var.token_secret == null ? null : "{{ secret('${var.token_secret}') }}"
+    username    = var.git_username
+    password    = var.git_password_secret == null ? null : "{{ secret('${var.git_password_secret}') }}"
+    environment = var.environment
+    prune       = var.prune
+    dryRun      = var.dry_run ? true : null
   } : k => v if v != null }
 
-  # The sync tasks write to the control plane from inside Weir's worker: they need no API address.
-  syncs = flatten([
-    for name, target in var.namespaces : [
-      target.flows_directory == null ? [] : [merge(local.remote, {
-        id                     = "flows_${replace(name, ".", "_")}"
-        type                   = "io.kestra.plugin.git.SyncFlows"
-        targetNamespace        = name
-        gitDirectory           = target.flows_directory
-        includeChildNamespaces = target.include_child_namespaces
-      })],
-      target.files_directory == null ? [] : [merge(local.remote, {
-        id           = "files_${replace(name, ".", "_")}"
-        type         = "io.kestra.plugin.git.SyncNamespaceFiles"
-        namespace    = name
-        gitDirectory = target.files_directory
-      })],
-    ]
-  ])
+  triggers = concat(
+    var.schedule == null ? [] : [{
+      id   = "schedule"
+      type = "io.kestra.plugin.core.trigger.Schedule"
+      cron = trimspace(var.schedule)
+    }],
+    var.webhook_key == null ? [] : [{
+      id   = "webhook"
+      type = "io.kestra.plugin.core.trigger.Webhook"
+      key  = var.webhook_key
+    }],
+  )
 
-  flow = {
+  flow = { for k, v in {
     id          = var.flow_id
     namespace   = var.namespace
-    description = "Makes flows and namespace files equal to ${var.repository_url} (${var.branch})."
+    description = "Makes Weir equal to ${var.repository}${var.branch == null ? "" : " (${var.branch})"}."
     labels      = { purpose = "gitops" }
-    # One reconcile at a time: a run that is still going makes the next one cancel itself.
-    concurrency = { limit = 1, behavior = "CANCEL" }
-    tasks       = local.syncs
-    triggers = [{
-      id   = "every_interval"
-      type = "io.kestra.plugin.core.trigger.Schedule"
-      cron = trimspace(var.interval)
-    }]
-  }
+    # One reconcile at a time; one started meanwhile (a push) runs right after.
+    concurrency = { limit = 1, behavior = "QUEUE" }
+    tasks       = [local.reconcile]
+    triggers    = length(local.triggers) == 0 ? null : local.triggers
+  } : k => v if v != null }
 }
 
 resource "weir_flow" "this" {

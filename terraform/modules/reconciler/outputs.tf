@@ -13,6 +13,11 @@ output "flow_id" {
   value       = weir_flow.this.flow_id
 }
 
+output "webhook_path" {
+  description = "The path of the webhook to give the repository's push hook (after the server's URL), or null without `webhook_key`."
+  value       = var.webhook_key == null ? null : "/api/v1/executions/webhook/${var.namespace}/${var.flow_id}/${var.webhook_key}"
+}
+
 output "revision" {
   description = "The flow's revision on the server."
   value       = weir_flow.this.revision

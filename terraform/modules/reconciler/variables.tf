@@ -1,97 +1,97 @@
-variable "repository_url" {
-  description = "The Git repository to reconcile from: an https:// URL (with `token_secret` when private), or ssh:// / git@host:path with `private_key_secret`."
+variable "repository" {
+  description = "The desired-state repository (weir.yaml, namespaces/<namespace>/...): an https:// URL (with `git_password_secret` when private), ssh:// or git@host:path (the workers' SSH keys), file://, or a path on the workers."
   type        = string
 
   validation {
-    condition     = can(regex("^(https?|ssh|git|file)://|^[^@/]+@[^:]+:", var.repository_url))
-    error_message = "repository_url is a Git URL such as https://github.com/acme/weir-gitops.git or git@github.com:acme/weir-gitops.git; put no credentials in it, name a secret in token_secret instead."
+    condition     = trimspace(var.repository) != ""
+    error_message = "repository is a Git URL such as https://github.com/acme/weir-gitops.git, or a path on the workers."
   }
 
   validation {
-    condition     = !can(regex("^https?://[^/]*@", var.repository_url))
-    error_message = "repository_url holds credentials; remove them and name the secret that holds the token in token_secret."
+    condition     = !can(regex("^https?://[^/]*@", var.repository))
+    error_message = "repository holds credentials; remove them and name the secret that holds the token in git_password_secret."
   }
 }
 
 variable "branch" {
-  description = "The branch to reconcile from."
+  description = "The branch (or tag, or commit) to apply; null for the remote's HEAD."
   type        = string
   default     = "main"
 }
 
+variable "path" {
+  description = "The directory of the repository holding weir.yaml; \"\" for its root."
+  type        = string
+  default     = ""
+}
+
+variable "server" {
+  description = "The Weir API the reconciler writes to, as seen from the workers: by default the kube-DNS name of Weir's Service."
+  type        = string
+  default     = "http://weir.weir-system.svc.cluster.local:8080"
+
+  validation {
+    condition     = can(regex("^https?://", var.server))
+    error_message = "server is the http(s) URL of a Weir server, such as http://weir.weir-system.svc.cluster.local:8080."
+  }
+}
+
 variable "token_secret" {
-  description = "The secret of the reconciler's namespace that holds an access token for an https repository, such as GITHUB_TOKEN; null for a public repository."
+  description = "The secret of the reconciler's namespace (or a parent) that holds a Weir API token, for a server that requires tokens (any server off loopback); null to send none."
   type        = string
   default     = null
 }
 
-variable "username" {
-  description = "The user name sent with the token; most hosts take any (GitHub, GitLab), Bitbucket wants the account's."
+variable "git_username" {
+  description = "The user name sent with the Git access token; most hosts take any (GitHub, GitLab), Bitbucket wants the account's. Default: `git`."
   type        = string
   default     = null
 }
 
-variable "private_key_secret" {
-  description = "The secret holding an SSH private key, for an ssh repository; null otherwise."
+variable "git_password_secret" {
+  description = "The secret holding an access token (or password) for an https repository, such as GITHUB_TOKEN; null for a public one."
   type        = string
   default     = null
 }
 
-variable "namespaces" {
-  description = <<-EOT
-    What to reconcile, by target namespace: the repository folder of its flows
-    (`flows_directory`) and of its namespace files (`files_directory`), each optional but not
-    both null. With `include_child_namespaces`, subfolders of the flows folder hold the flows of
-    child namespaces (`team/etl/x.yaml` goes to `<namespace>.etl`).
-  EOT
-  type = map(object({
-    flows_directory          = optional(string)
-    files_directory          = optional(string)
-    include_child_namespaces = optional(bool, false)
-  }))
-
-  validation {
-    condition     = length(var.namespaces) > 0
-    error_message = "namespaces needs at least one target namespace."
-  }
-
-  validation {
-    condition     = alltrue([for name in keys(var.namespaces) : can(regex("^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$", name))])
-    error_message = "Each key of namespaces is a namespace, such as company.team."
-  }
-
-  validation {
-    condition     = alltrue([for target in values(var.namespaces) : target.flows_directory != null || target.files_directory != null])
-    error_message = "Each target namespace needs flows_directory, files_directory, or both."
-  }
-
-  validation {
-    condition     = length(distinct([for name in keys(var.namespaces) : replace(name, ".", "_")])) == length(var.namespaces)
-    error_message = "Two target namespaces differ only by `.` and `_`; their sync tasks would have the same id."
-  }
+variable "environment" {
+  description = "An environment declared in weir.yaml, whose namespace overrides apply; null for none."
+  type        = string
+  default     = null
 }
 
-variable "interval" {
-  description = "How often the reconciler runs, as a five-field cron such as \"*/5 * * * *\" (every five minutes)."
+variable "prune" {
+  description = "Whether what the repository no longer declares is deleted (only what this source manages, never in a protected namespace); null follows weir.yaml's `prune`."
+  type        = bool
+  default     = null
+}
+
+variable "dry_run" {
+  description = "Only plan and log what would change, writing nothing."
+  type        = bool
+  default     = false
+}
+
+variable "schedule" {
+  description = "How often the reconciler runs, as a five-field cron such as \"*/5 * * * *\" (every five minutes); null for no schedule."
   type        = string
   default     = "*/5 * * * *"
 
   validation {
-    condition     = can(regex("^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|\\S+\\s+\\S+\\s+\\S+\\s+\\S+\\s+\\S+)$", trimspace(var.interval)))
-    error_message = "interval is a five-field cron (minute hour day-of-month month day-of-week), such as \"*/5 * * * *\", or a macro such as @hourly."
+    condition     = var.schedule == null || can(regex("^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|\\S+\\s+\\S+\\s+\\S+\\s+\\S+\\s+\\S+)$", trimspace(coalesce(var.schedule, "-"))))
+    error_message = "schedule is a five-field cron (minute hour day-of-month month day-of-week), such as \"*/5 * * * *\", or a macro such as @hourly."
   }
 }
 
-variable "delete" {
-  description = "Whether a flow or file the repository no longer has is deleted from its namespace. Objects another manager owns (Terraform, another repository) are never touched, nor the reconciler itself; unmanaged ones are."
-  type        = bool
-  default     = false
-}
+variable "webhook_key" {
+  description = "The key of a webhook that starts a reconcile (point the repository's push hook at `POST /api/v1/executions/webhook/<namespace>/<flow_id>/<key>`); null for none. Whoever reads the flow sees it."
+  type        = string
+  default     = null
 
-variable "dry_run" {
-  description = "Only compute and log what would change, writing nothing."
-  type        = bool
-  default     = false
+  validation {
+    condition     = var.webhook_key == null || can(regex("^[A-Za-z0-9_-]{16,}$", coalesce(var.webhook_key, "-")))
+    error_message = "webhook_key is at least 16 letters, digits, `_` or `-`: anyone who knows it can start a reconcile."
+  }
 }
 
 variable "namespace" {

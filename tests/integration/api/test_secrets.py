@@ -32,7 +32,15 @@ def test_a_secret_is_set_listed_read_and_deleted_without_its_value(api: Api, sto
     assert created.status_code == 201
     assert created.headers["ETag"] == '"1"'
     meta = created.json()
-    assert set(meta) == {"namespace", "name", "fingerprint", "managed_by", "revision", "updated"}
+    assert set(meta) == {
+        "namespace",
+        "name",
+        "fingerprint",
+        "managed_by",
+        "revision",
+        "updated",
+        "sealed_digest",
+    }
     assert (meta["namespace"], meta["name"], meta["revision"]) == ("sec.crud", "DB_PASSWORD", 1)
     api.put("/namespaces/sec.crud/secrets/api.key-2", json={"value": "other"})
     listed = api.get("/namespaces/sec.crud/secrets")

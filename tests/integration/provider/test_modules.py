@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import requests
 import yaml
 
 from controlplane.client import WeirClient
 from controlplane.client.errors import NotFound
-from controlplane.client.models import Execution
+from tests.integration.api.conftest import LiveServer
 from tests.integration.provider.harness import Terraform
 
 MODULES = Path(__file__).resolve().parents[3] / "terraform" / "modules"
@@ -175,62 +177,80 @@ def test_pipeline_module(tmp_path: Path, tf_env: dict[str, str], weir: WeirClien
     assert missing(lambda: weir.flows.get("company.marketing", "daily_crm_sync"))
 
 
-def test_reconciler_module(tmp_path: Path, tf_env: dict[str, str], weir: WeirClient) -> None:
-    repo = desired_state_repo(tmp_path / "repo")
-    terraform = example("reconciler", tmp_path, tf_env, repository_url=repo.as_uri())
+def test_reconciler_module(
+    tmp_path: Path, tf_env: dict[str, str], weir: WeirClient, live_server: LiveServer
+) -> None:
+    repo = tmp_path / "repo"
+    commit(repo, DESIRED_STATE, "declare the team")
+    key = secrets.token_urlsafe(24)
+    terraform = example(
+        "reconciler", tmp_path, tf_env, repository=str(repo), server=live_server.url,
+        webhook_key=key,
+    )  # fmt: skip
     apply_twice(terraform)
 
     found = weir.flows.get("system", "gitops_reconcile")
     assert found.managed_by == "terraform"
     flow = yaml.safe_load(found.source)
-    assert [(t["id"], t["type"]) for t in flow["tasks"]] == [
-        ("flows_company_finance", "io.kestra.plugin.git.SyncFlows"),
-        ("files_company_finance", "io.kestra.plugin.git.SyncNamespaceFiles"),
-        ("flows_company_sales", "io.kestra.plugin.git.SyncFlows"),
+    (task,) = flow["tasks"]
+    assert task == {
+        "id": "reconcile",
+        "type": "io.weir.gitops.Reconcile",
+        "url": str(repo),
+        "branch": "main",
+        "server": live_server.url,
+        "token": "{{ secret('WEIR_TOKEN') }}",
+        "prune": True,
+    }
+    assert [(t["id"], t.get("cron"), t.get("key")) for t in flow["triggers"]] == [
+        ("schedule", "*/5 * * * *", None),
+        ("webhook", None, key),
     ]
-    assert flow["triggers"][0]["cron"] == "*/5 * * * *"
+    hook = outputs(terraform)["webhook_path"]
+    assert hook == f"/api/v1/executions/webhook/system/gitops_reconcile/{key}"
 
-    # A reconcile makes the namespaces follow the repository.
-    weir.secrets.set("system", "GITHUB_TOKEN", "unused-for-a-local-repository")
-    assert reconcile(weir).state == "SUCCESS"
-    manager = f"git:{repo.as_uri()}"
+    # A reconcile makes Weir follow the repository.
+    weir.secrets.set("system", "WEIR_TOKEN", "weir_unused-by-a-server-without-tokens")
+    started = weir.executions.create("system", "gitops_reconcile")
+    assert weir.executions.wait(started.id, timeout=120).state == "SUCCESS"
+    manager = "gitops:finance"
     assert weir.flows.get("company.finance", "invoices").managed_by == manager
-    assert weir.flows.get("company.sales.email", "newsletter").managed_by == manager
-    assert [(f.path, f.managed_by) for f in weir.files.list("company.finance")] == [
-        ("sql/invoices.sql", manager)
-    ]
+    assert weir.flows.get("company.finance", "payments").managed_by == manager
+    assert weir.kv.get("company.finance", "currency").value == "EUR"
 
-    # Removing the reconciler leaves what it synced.
+    # A push reaches the webhook: the next commit is applied, a removed flow pruned.
+    (repo / "namespaces/company.finance/flows/payments.yaml").unlink()
+    commit(repo, {"namespaces/company.finance/kv.yaml": "currency: USD\n"}, "a push")
+    answer = requests.post(f"{live_server.url}{hook}", json={"ref": "refs/heads/main"}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    assert weir.executions.wait(answer.json()["id"], timeout=120).state == "SUCCESS"
+    assert weir.kv.get("company.finance", "currency").value == "USD"
+    assert missing(lambda: weir.flows.get("company.finance", "payments"))
+
+    # Removing the reconciler leaves what it reconciled.
     terraform.destroy()
     assert missing(lambda: weir.flows.get("system", "gitops_reconcile"))
     assert weir.flows.get("company.finance", "invoices").managed_by == manager
 
 
-def reconcile(weir: WeirClient) -> Execution:
-    """Run the reconciler now. A scheduled run may be going at the same moment, and then this
-    one is cancelled (one reconcile at a time): the other one's outcome is the answer."""
-    started = weir.executions.create("system", "gitops_reconcile")
-    ended = weir.executions.wait(started.id, timeout=120)
-    if ended.state != "CANCELLED":
-        return ended
-    others = weir.executions.search(namespace="system", flow_id="gitops_reconcile").results
-    (other,) = [e for e in others if e.id != started.id]
-    return weir.executions.wait(other.id, timeout=120)
+DESIRED_STATE = {
+    "weir.yaml": "name: finance\nnamespaces: [company.finance]\n",
+    "namespaces/company.finance/flows/invoices.yaml": (
+        "id: invoices\nnamespace: company.finance\ntasks:\n"
+        "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: invoices\n"
+    ),
+    "namespaces/company.finance/flows/payments.yaml": (
+        "id: payments\nnamespace: company.finance\ntasks:\n"
+        "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: payments\n"
+    ),
+    "namespaces/company.finance/kv.yaml": "currency: EUR\n",
+}
+"""A desired-state repository as ``weir gitops apply`` reads it: one namespace, two flows, a KV
+pair."""
 
 
-def desired_state_repo(path: Path) -> Path:
-    """A git repository as the reconciler example expects it: per namespace, a folder of flows
-    and one of namespace files; company.sales has a child namespace in a subfolder."""
-    files = {
-        "company.finance/flows/invoices.yaml": flow_source("company.finance", "invoices"),
-        "company.finance/files/sql/invoices.sql": "select * from invoices\n",
-        "company.sales/flows/email/newsletter.yaml": flow_source(
-            "company.sales.email", "newsletter"
-        ),
-    }
-    for name, text in files.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        (path / name).write_text(text)
+def commit(repo: Path, files: dict[str, str], message: str) -> None:
+    """Write ``files`` into ``repo`` (created on first use) and commit everything on main."""
     env = {
         **os.environ,
         "GIT_AUTHOR_NAME": "Test",
@@ -239,13 +259,11 @@ def desired_state_repo(path: Path) -> Path:
         "GIT_COMMITTER_EMAIL": "test@example.com",
         "GIT_CONFIG_NOSYSTEM": "1",
     }
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "flows"]):
-        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
-    return path
-
-
-def flow_source(namespace: str, flow_id: str) -> str:
-    return (
-        f"id: {flow_id}\nnamespace: {namespace}\ntasks:\n"
-        "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
-    )
+    if not repo.is_dir():
+        repo.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, env=env, check=True)
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    for args in (["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)

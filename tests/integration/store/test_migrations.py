@@ -21,7 +21,7 @@ TABLES = {
     "namespaces", "flows", "executions", "task_runs", "logs", "metrics", "kv", "secrets",
     "namespace_files", "api_tokens", "commands",
 }  # fmt: skip
-HEAD = "0002"
+HEAD = "0003"
 
 
 def test_opening_an_empty_database_creates_the_schema_of_the_tables(store: SqlStore) -> None:

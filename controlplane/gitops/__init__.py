@@ -1,0 +1,1 @@
+"""Desired state from Git: load, diff, plan, apply, prune, drift."""
