@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controlplane.client.errors import ClientError
 from controlplane.gitops.apply import Applied, apply_plan
@@ -26,6 +27,9 @@ from controlplane.gitops.inventory import Key
 from controlplane.gitops.plan import Plan, make_plan
 from controlplane.gitops.source import Checkout, fetch, redact
 from controlplane.gitops.status import Status, write_status
+
+if TYPE_CHECKING:
+    from controlplane.client import WeirClient
 
 READY = "ReconciliationSucceeded"
 
@@ -106,10 +110,9 @@ def _done(applied: Applied, plan: Plan, dry_run: bool) -> str:
     return ", ".join(parts)
 
 
-def _record(client: object, checkout: Checkout, environment: str | None, summary: Summary) -> None:
-    from controlplane.client import WeirClient
-
-    assert isinstance(client, WeirClient)
+def _record(
+    client: WeirClient, checkout: Checkout, environment: str | None, summary: Summary
+) -> None:
     plan, applied = summary.plan, summary.applied
     if plan is None:
         return
