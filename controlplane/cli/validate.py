@@ -123,29 +123,15 @@ def _json(results: list[Validated], by_file: dict[str, list[Problem]], invalid: 
 
 def _github(results: list[Validated], by_file: dict[str, list[Problem]], invalid: int) -> None:
     """GitHub Actions workflow commands: one annotation per problem, on its line."""
+    from controlplane.gitops.github import annotation
+
     for result in results:
         for problem in by_file[result.file]:
-            command = "error" if problem.severity is Severity.ERROR else "warning"
+            level = "error" if problem.severity is Severity.ERROR else "warning"
             where = problem.location
             title = f"weir validate: {problem.path}" if problem.path else "weir validate"
-            props = ",".join(
-                f"{key}={_escape_property(str(value))}"
-                for key, value in (
-                    ("file", where.file),
-                    ("line", where.line),
-                    ("col", where.column),
-                    ("title", title),
-                )
-            )
-            sys.stdout.write(f"::{command} {props}::{_escape_data(problem.message)}\n")
+            line = annotation(level, where.file, where.line, where.column, title, problem.message)
+            sys.stdout.write(line + "\n")
     sys.stdout.write(
         f"{len(results)} flow files: {len(results) - invalid} valid, {invalid} invalid\n"
     )
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol
 
 from controlplane.engine.model import Execution, State, TaskRun
+from controlplane.spec.kvtypes import KvType as KvType
 
-KvType = Literal["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"]
 LogLevel = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
 
 

@@ -262,6 +262,8 @@ def broken_contracts(
     """Callers among ``callers`` that the new interface of ``key`` breaks: an input they pass
     that is gone or retyped, a required input without default that they do not pass; or every
     call, when the flow is deleted (``after`` None)."""
+    from controlplane.spec.plugins.flow import Subflow
+
     if before is None:
         return []
     old = {i.id: i.type for i in before.inputs}
@@ -276,12 +278,12 @@ def broken_contracts(
         if caller.flow is None or caller.source is None:
             continue
         for path, task in caller.flow.all_tasks():
-            task_any: Any = task
-            if (task_any.namespace, task_any.flowId) != (key.namespace, key.name) or not hasattr(
-                task_any, "inputs"
+            if not isinstance(task, Subflow) or (task.namespace, task.flowId) != (
+                key.namespace,
+                key.name,
             ):
                 continue
-            passed: dict[str, Any] = task_any.inputs or {}
+            passed: dict[str, Any] = task.inputs
             where = caller.source.locate((*path, "flowId"))
             if after is None:
                 found.append(

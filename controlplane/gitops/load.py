@@ -27,6 +27,7 @@ from typing import Any
 
 from controlplane.gitops.config import Config, map_namespace, under
 from controlplane.gitops.inventory import Desired, Inventory, Key
+from controlplane.spec.kvtypes import KV_TYPES, inferred_type
 from controlplane.spec.names import KV_KEY_MAX, KV_KEY_PATTERN, NAMESPACE_PATTERN
 from controlplane.spec.problems import Location, Problem
 from controlplane.spec.sealing import SealedSecretFile, read_sealed_file
@@ -35,7 +36,6 @@ from controlplane.spec.source import SourceDocument, SourceError, load_source
 NAMESPACES_DIR = "namespaces"
 _NAMESPACE = re.compile(NAMESPACE_PATTERN)
 _KV_KEY = re.compile(KV_KEY_PATTERN)
-_KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
 _NAMESPACE_KEYS = ("description", "variables", "labels")
 _SKIPPED = {".gitkeep", ".DS_Store"}
 _NAMESPACE_LINE = re.compile(
@@ -266,11 +266,11 @@ def _load_kv(root: Path, path: Path, namespace: str, loaded: Loaded) -> None:
         value = _jsonable(entry["value"] if explicit else entry)
         kind = entry.get("type") if explicit else None
         ttl = entry.get("ttl") if explicit else None
-        if kind is not None and kind not in _KV_TYPES:
+        if kind is not None and kind not in KV_TYPES:
             loaded.problems.append(
                 Problem.error(
                     doc.locate((name, "type")),
-                    f"type must be one of {', '.join(_KV_TYPES)}, not {kind!r}",
+                    f"type must be one of {', '.join(KV_TYPES)}, not {kind!r}",
                     "invalid_kv",
                 )
             )
@@ -282,21 +282,10 @@ def _load_kv(root: Path, path: Path, namespace: str, loaded: Loaded) -> None:
                 )
             )
             continue
-        kind = kind or _inferred(value)
+        kind = kind or inferred_type(value)
         loaded.objects.add(
             Desired(Key("kv", namespace, key), (kind, value), at, payload={"ttl": ttl})
         )
-
-
-def _inferred(value: Any) -> str:
-    """The type the server gives a value sent without one."""
-    if isinstance(value, str):
-        return "STRING"
-    if isinstance(value, bool):
-        return "BOOLEAN"
-    if isinstance(value, int | float):
-        return "NUMBER"
-    return "JSON"
 
 
 def _jsonable(value: Any) -> Any:

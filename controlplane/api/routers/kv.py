@@ -20,8 +20,9 @@ from controlplane.api.control import Intent, check_write, tag
 from controlplane.api.deps import ApiModel, NamespacePath, StoreDep
 from controlplane.api.errors import NotFound, Unprocessable
 from controlplane.engine.model import now
-from controlplane.engine.ports import KvEntry, KvType
+from controlplane.engine.ports import KvEntry
 from controlplane.spec.durations import format_duration, parse_duration
+from controlplane.spec.kvtypes import KvType, inferred_type
 from controlplane.spec.names import KV_KEY_MAX, KV_KEY_PATTERN
 from controlplane.store import KvValueError
 
@@ -155,16 +156,6 @@ def _json_form(value: Any) -> Any:
     return value
 
 
-def _inferred(value: Any) -> KvType:
-    if isinstance(value, str):
-        return "STRING"
-    if isinstance(value, bool):
-        return "BOOLEAN"
-    if isinstance(value, int | float):
-        return "NUMBER"
-    return "JSON"
-
-
 @router.get("", summary="List a namespace's KV pairs, without values")
 def list_kv(namespace: NamespacePath, caller: Caller, store: StoreDep) -> list[KvMeta]:
     caller.require("read", namespace)
@@ -201,7 +192,7 @@ def put_kv(
     response: Response,
 ) -> KvPair:
     caller.require("write", namespace)
-    kind = body.type or _inferred(body.value)
+    kind = body.type or inferred_type(body.value)
     expires = now() + parse_duration(body.ttl) if body.ttl is not None else None
     with store.unit() as repos:
         stored = repos.kv.read_kv(namespace, key)

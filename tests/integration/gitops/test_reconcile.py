@@ -304,7 +304,8 @@ def test_a_retyped_input_that_a_caller_passes_is_a_broken_contract(
         "namespaces/tenth.team/flows/parent.yaml",
         "id: parent\nnamespace: tenth.team\ntasks:\n  - id: call\n"
         "    type: io.kestra.plugin.core.flow.Subflow\n    namespace: tenth.team\n"
-        "    flowId: child\n    inputs:\n      size: large\n",
+        "    flowId: child\n    inputs:\n      size: large\n"
+        "  - id: after\n    type: io.kestra.plugin.core.log.Log\n    message: done\n",
     )
     repo.commit()
     assert gitops(capsys, live_server, "apply", "--source", str(repo.root))[0] == 0
