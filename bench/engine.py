@@ -107,15 +107,15 @@ def measure(name: str, settings: StoreSettings, executions: int, repeats: int) -
 
 @contextmanager
 def temporary_postgres() -> Iterator[str]:
-    from tests.integration.conftest import _start, _stop, postgres_bindir
+    from tests.postgres import postgres_bindir, start_server, stop_server
 
-    server = _start(postgres_bindir())
+    server = start_server(postgres_bindir())
     try:
         with server.connect() as admin:
             admin.execute("CREATE DATABASE bench")
         yield server.url("bench")
     finally:
-        _stop(server)
+        stop_server(server)
 
 
 def main() -> int:

@@ -29,6 +29,7 @@ from controlplane.api.routers import (
     kv,
     namespaces,
     secrets,
+    triggers,
 )
 from controlplane.api.settings import ApiSettings
 from controlplane.engine.engine import Engine
@@ -45,6 +46,7 @@ ROUTERS = (
     secrets.seal_router,
     kv.router,
     files.router,
+    triggers.router,
     health.router,
 )
 

@@ -1,47 +1,141 @@
-"""The server's runtime: its store, workers and engine, wired from ``ApiSettings``."""
+"""The server's runtime: its store, workers and engine, wired from ``ApiSettings``.
+
+``open_runtime`` is what the API process needs (a standalone server also runs the executor, its
+workers and the schedulers in the process). ``open_executor``, ``open_worker`` and
+``open_scheduler`` are the parts that run apart, as many of each as needed, on one PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from controlplane.api.settings import ApiSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.ports import Store
+from controlplane.engine.queue_worker import QueueSettings, QueueWorker
 from controlplane.engine.variables import environment_variables
 from controlplane.engine.worker import Worker, WorkerSettings
 from controlplane.store import open_store
 
 
+def process_id(role: str) -> str:
+    """Names this process in leases: role, host, pid and a random part (pids are reused)."""
+    return f"{role}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _engine_settings(settings: ApiSettings, **more: object) -> EngineSettings:
+    return EngineSettings(
+        work_root=settings.store.home / "work",
+        envs=environment_variables(),
+        **more,  # type: ignore[arg-type]
+    )
+
+
 @contextmanager
-def open_runtime(
-    settings: ApiSettings, poll_commands: float | None = None
-) -> Iterator[tuple[Store, Engine]]:
+def open_runtime(settings: ApiSettings) -> Iterator[tuple[Store, Engine]]:
     """Open the store and, in a standalone server, start the engine and its workers.
 
-    In the ``api`` role the engine is not started: it records commands for executors in other
-    processes, which take them every ``poll_commands`` seconds."""
+    In the ``api`` role the engine is not started: it records commands for the executors in
+    other processes."""
     import controlplane.tasks  # noqa: F401  (registers the task implementations)
 
     store = open_store(settings.store)
-    work_root = settings.store.home / "work"
-    worker = Worker(store, WorkerSettings(temp_root=work_root), concurrency=settings.worker_threads)
-    engine = Engine(
-        store,
-        worker,
-        EngineSettings(
-            work_root=work_root,
-            envs=environment_variables(),
-            remote=settings.role == "api",
-            poll_commands=poll_commands,
-        ),
-    )
     standalone = settings.role == "standalone"
+    worker = Worker(
+        store,
+        WorkerSettings(temp_root=settings.store.home / "work"),
+        concurrency=settings.worker_threads,
+    )
+    engine = Engine(store, worker, _engine_settings(settings, remote=not standalone))
     try:
         if standalone:
             engine.start()
-        yield store, engine
+            with _schedulers(store, engine):
+                yield store, engine
+        else:
+            yield store, engine
     finally:
         if standalone:
             engine.stop(settings.grace_seconds)
+        store.close()
+
+
+@contextmanager
+def _schedulers(store: Store, engine: Engine) -> Iterator[None]:
+    """Schedule triggers and Flow triggers, firing through ``engine``."""
+    from controlplane.engine.flowtriggers import FlowTriggers
+    from controlplane.engine.scheduler import TriggerScheduler
+
+    schedules = TriggerScheduler(store, engine)
+    flows = FlowTriggers(store, engine)
+    schedules.start()
+    flows.start()
+    try:
+        yield
+    finally:
+        schedules.stop()
+        flows.stop()
+
+
+@contextmanager
+def open_scheduler(settings: ApiSettings) -> Iterator[None]:
+    """A scheduler sharing the database: it fires Schedule and Flow triggers, and the executions
+    it creates go to the executors. Two schedulers never fire the same slot or event twice."""
+    import controlplane.tasks  # noqa: F401
+
+    store = open_store(settings.store)
+    engine = Engine(store, None, _engine_settings(settings, remote=True))
+    try:
+        with _schedulers(store, engine):
+            yield
+    finally:
+        store.close()
+
+
+@contextmanager
+def open_executor(settings: ApiSettings, lease: timedelta) -> Iterator[Engine]:
+    """An executor sharing the database: it advances the executions it holds a lease on and
+    queues their attempts for workers."""
+    import controlplane.tasks  # noqa: F401
+
+    store = open_store(settings.store)
+    engine = Engine(
+        store, None, _engine_settings(settings, executor_id=process_id("executor"), lease=lease)
+    )
+    try:
+        engine.start()
+        yield engine
+    finally:
+        engine.stop(settings.grace_seconds)
+        store.close()
+
+
+@contextmanager
+def open_worker(
+    settings: ApiSettings, lease: timedelta, group: str | None = None
+) -> Iterator[QueueWorker]:
+    """A worker sharing the database: it claims queued attempts of its group and runs them."""
+    import controlplane.tasks  # noqa: F401
+
+    store = open_store(settings.store)
+    worker = QueueWorker(
+        store,
+        WorkerSettings(temp_root=settings.store.home / "work"),
+        QueueSettings(
+            worker_id=process_id("worker"),
+            group=group,
+            concurrency=settings.worker_threads,
+            lease=lease,
+        ),
+    )
+    try:
+        worker.start()
+        yield worker
+    finally:
+        worker.stop(settings.grace_seconds)
         store.close()

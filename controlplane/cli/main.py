@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from controlplane import __version__
 from controlplane.cli import (
+    backfill,
     demo,
     gitops,
     run,
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"weir {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (validate, run, server, token, secret, gitops, demo, schema, terraform):
+    for module in (validate, run, server, token, secret, gitops, demo, schema, terraform, backfill):
         module.add_parser(commands)
     return parser
 

@@ -1,10 +1,14 @@
-"""``weir server standalone|api|executor|worker``: run Weir as a server.
+"""``weir server standalone|api|executor|scheduler|worker``: run Weir as a server.
 
-``standalone`` runs the API, the executor and its workers in one process on the embedded
-default (SQLite under ``WEIR_HOME``). ``api`` and ``executor`` run the parts alone, sharing
-PostgreSQL (``WEIR_DATABASE_URL``, ``WEIR_SECRET_KEY``): the API records commands, executors take
-them. SIGTERM (or Ctrl-C) stops taking work and lets running tasks finish within ``--grace``
-seconds before they are stopped.
+``standalone`` runs the API, the executor, its workers and the schedulers in one process on the
+embedded default (SQLite under ``WEIR_HOME``). The other roles run one part each, as many
+processes of each as needed, sharing PostgreSQL (``WEIR_DATABASE_URL``, ``WEIR_SECRET_KEY``) and
+the storage folder (``WEIR_HOME``): ``api`` serves HTTP and records commands; ``executor``
+advances the executions it holds a lease on and queues their tasks; ``worker`` claims queued
+tasks (of its ``--worker-group``) and runs ``--concurrency`` at once; ``scheduler`` fires
+Schedule and Flow triggers. A process that dies lets its leases lapse and another takes over.
+SIGTERM (or Ctrl-C) stops taking work and lets running tasks finish within ``--grace`` seconds
+before they are stopped.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from rich.console import Console
 from controlplane.cli.validate import collect
 
 EXIT_USAGE = 2
-ROLES = ("standalone", "api", "executor", "worker")
+ROLES = ("standalone", "api", "executor", "scheduler", "worker")
+SHARED = ("api", "executor", "scheduler", "worker")
 
 
 def add_parser(commands: Any) -> None:
@@ -49,7 +54,27 @@ def add_parser(commands: Any) -> None:
         metavar="PATH",
         help="flow files or folders to save before serving (repeatable)",
     )
-    parser.add_argument("--workers", type=int, default=8, help="task attempts run at once")
+    parser.add_argument(
+        "--concurrency",
+        "--workers",
+        dest="workers",
+        type=int,
+        default=8,
+        help="task attempts run at once (standalone, worker)",
+    )
+    parser.add_argument(
+        "--worker-group",
+        metavar="KEY",
+        help="worker: run only tasks whose workerGroup.key is KEY (default: tasks without one)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="executor, worker: how long work stays this process's without a renewal; after "
+        "that another process takes it over",
+    )
     parser.add_argument(
         "--grace", type=float, default=30.0, help="seconds running tasks get to finish on stop"
     )
@@ -71,14 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, soft_wrap=True)
     store = StoreSettings.from_env(os.environ)
-    if args.role == "worker":
-        console.print(
-            "Workers do not run apart from an executor yet: 'weir server executor' runs the "
-            "executor with its workers in one process.",
-            style="red",
-        )
-        return EXIT_USAGE
-    if args.role in ("api", "executor") and store.embedded:
+    if args.role in SHARED and store.embedded:
         console.print(
             f"'weir server {args.role}' shares its database with the other parts: set "
             "WEIR_DATABASE_URL (PostgreSQL) and WEIR_SECRET_KEY, or run 'weir server standalone'.",
@@ -103,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.load and not _load(args.load, settings, console):
         return 1
-    if args.role == "executor":
-        return _executor(settings, console)
+    if args.role in ("executor", "scheduler", "worker"):
+        return _part(args, settings, console)
     return _serve(settings, args.host, args.port, console)
 
 
@@ -178,18 +196,38 @@ def _serve(settings: Any, host: str, port: int, console: Console) -> int:
     return 0 if server.started else 1
 
 
-def _executor(settings: Any, console: Console) -> int:
-    """Run the engine alone: it takes commands the API processes record in the database."""
-    from dataclasses import replace
-
-    from controlplane.api.runtime import open_runtime
+def _part(args: argparse.Namespace, settings: Any, console: Console) -> int:
+    """Run one part apart from the API until SIGTERM or Ctrl-C; wait while the database is
+    not up yet."""
+    from controlplane.engine.ports import StoreUnavailable
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with open_runtime(replace(settings, role="standalone"), poll_commands=0.25):
-        console.print("Weir executor running; stop with Ctrl-C.", style="green")
-        stop.wait()
-        console.print(f"Stopping: running tasks get {settings.grace_seconds:g}s to finish")
+    while not stop.is_set():
+        part, what = _open_part(args, settings)
+        try:
+            with part:
+                console.print(f"Weir {what} running; stop with Ctrl-C.", style="green")
+                stop.wait()
+                console.print(f"Stopping: running tasks get {settings.grace_seconds:g}s to finish")
+        except StoreUnavailable as exc:
+            console.print(f"{exc}; trying again in 2s", style="yellow")
+            stop.wait(2.0)
     sys.stdout.flush()
     return 0
+
+
+def _open_part(args: argparse.Namespace, settings: Any) -> tuple[Any, str]:
+    from datetime import timedelta
+
+    from controlplane.api import runtime
+
+    lease = timedelta(seconds=args.lease)
+    if args.role == "executor":
+        return runtime.open_executor(settings, lease), "executor"
+    if args.role == "worker":
+        group = f" of worker group {args.worker_group}" if args.worker_group else ""
+        what = f"worker{group} ({settings.worker_threads} at once)"
+        return runtime.open_worker(settings, lease, args.worker_group), what
+    return runtime.open_scheduler(settings), "scheduler"

@@ -20,6 +20,7 @@ import requests
 from controlplane.client.executions import Executions
 from controlplane.client.resources import Files, Flows, Kv, Namespaces, Secrets
 from controlplane.client.transport import Transport
+from controlplane.client.triggers import Triggers
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -35,7 +36,7 @@ class WeirClient:
     safe (see :mod:`controlplane.client.transport`).
 
     The calls are grouped by what they act on: ``namespaces``, ``flows``, ``executions``,
-    ``secrets``, ``kv`` and ``files``.
+    ``secrets``, ``kv``, ``files`` and ``triggers``.
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class WeirClient:
         self.secrets = Secrets(self._transport)
         self.kv = Kv(self._transport)
         self.files = Files(self._transport)
+        self.triggers = Triggers(self._transport)
 
     @property
     def url(self) -> str:

@@ -5,6 +5,12 @@ timer, a child execution that started or ended) from a queue. It drains what is 
 it execution by execution through :class:`~controlplane.engine.executor.Step`, persists every
 changed execution and task run in one transaction, and only then acts on the effects: work for
 the workers, subflows to create, timers to set, waiters to wake.
+
+Standalone, the engine hands attempts to a worker pool in its own process. One of many executors
+on a shared database (``EngineSettings.executor_id``), it advances only the executions it holds a
+lease on, and queues attempts in the same transaction as the step that decided them; workers in
+other processes claim them, and their results come back through the database. An executor that
+dies lets its leases lapse; another takes its executions over and reads them afresh.
 """
 
 from __future__ import annotations
@@ -14,18 +20,31 @@ import logging
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from controlplane.engine.executor import Effects, FlowPlan, Step, StepEnv, SubflowStart
 from controlplane.engine.inputs import resolve_inputs
 from controlplane.engine.model import Execution, ParentRef, State, new_id, now
-from controlplane.engine.ports import FlowRecord, Repositories, Store, execution_storage_path
+from controlplane.engine.ports import (
+    FlowRecord,
+    QueuedWork,
+    Repositories,
+    Store,
+    StoreUnavailable,
+    execution_storage_path,
+)
 from controlplane.engine.stats import EngineStats
-from controlplane.engine.work import AttemptResult, WorkItem
+from controlplane.engine.work import (
+    AttemptResult,
+    WorkItem,
+    item_to_json,
+    result_from_json,
+    result_to_json,
+)
 from controlplane.errors import WeirError
 from controlplane.expr import Renderer
 from controlplane.spec.flow import Flow
@@ -65,9 +84,14 @@ class EngineSettings:
     remote: bool = False
     """Commands (start, kill, resume, restart) go to the database for an executor in another
     process, instead of to this engine's own loop; such an engine is never started."""
-    poll_commands: float | None = None
-    """When set, the running engine takes commands from the database every so many seconds:
-    the executor of a server whose API runs in other processes."""
+    executor_id: str | None = None
+    """Set on one of many executors sharing a database (``weir server executor``): the engine
+    advances only the executions it holds a lease on, queues attempts in the database for
+    workers in other processes, and takes commands and results for what it holds."""
+    lease: timedelta = timedelta(seconds=20)
+    """How long a held execution stays this executor's without a renewal."""
+    poll: float = 0.05
+    """Seconds between two looks at the database for commands, results and executions to take."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +102,7 @@ class _Event:
 
 
 class Engine:
-    def __init__(self, store: Store, worker: WorkerPort, settings: EngineSettings) -> None:
+    def __init__(self, store: Store, worker: WorkerPort | None, settings: EngineSettings) -> None:
         self.store = store
         self.worker = worker
         self.settings = settings
@@ -96,21 +120,26 @@ class Engine:
         self._draining = threading.Event()
         self.stats = EngineStats()
         self._poller: threading.Thread | None = None
+        self.shared = SharedState(settings.executor_id) if settings.executor_id else None
+        if worker is None and self.shared is None and not settings.remote:
+            raise ValueError("an engine that runs executions needs a worker or a shared database")
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is not None:
             return
-        with self.store.unit() as repos:
-            unfinished = repos.executions.list_unfinished_execution_ids()
-        for execution_id in unfinished:
-            self._events.put(_Event(execution_id, "recover"))
+        if self.shared is not None:
+            with self.store.unit() as repos:
+                repos.work.adopt_unleased()
+        else:
+            with self.store.unit() as repos:
+                unfinished = repos.executions.list_unfinished_execution_ids()
+            for execution_id in unfinished:
+                self._events.put(_Event(execution_id, "recover"))
         self._thread = threading.Thread(target=self._loop, name="weir-executor", daemon=True)
         self._thread.start()
-        if self.settings.poll_commands is not None:
-            self._poller = threading.Thread(
-                target=self._poll_commands, name="weir-commands", daemon=True
-            )
+        if self.shared is not None:
+            self._poller = threading.Thread(target=self._share, name="weir-share", daemon=True)
             self._poller.start()
 
     def stop(self, grace_seconds: float = 10.0) -> None:
@@ -121,11 +150,14 @@ class Engine:
         if self._poller is not None:
             self._poller.join(timeout=5)
             self._poller = None
-        self.worker.shutdown(grace_seconds)
+        if self.worker is not None:
+            self.worker.shutdown(grace_seconds)
         self._events.put(_STOP)
         if self._thread is not None:
             self._thread.join(timeout=grace_seconds + 5)
             self._thread = None
+        if self.shared is not None:
+            self._release()
 
     @property
     def running(self) -> bool:
@@ -156,6 +188,34 @@ class Engine:
             self._events.put(_Event(execution.id, "start"))
         return execution
 
+    def fire(
+        self,
+        key: str,
+        namespace: str,
+        flow_id: str,
+        inputs: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+        trigger: Mapping[str, Any] | None = None,
+    ) -> Execution | None:
+        """Create the execution of a trigger's firing ``key`` (a schedule's slot, an upstream
+        execution), or nothing when that firing already created one, here or in another
+        process. Raises FlowNotFound or InputError like ``create_execution``."""
+        try:
+            with self.store.unit() as repos:
+                execution = self._new_execution(
+                    repos, namespace, flow_id, inputs or {}, labels or {}, trigger, None, None,
+                    True,
+                )  # fmt: skip
+                if not repos.triggers.claim_fire(key, execution.id):
+                    raise _AlreadyFired
+                if self.settings.remote:
+                    repos.commands.create_command(execution.id, "start")
+        except _AlreadyFired:
+            return None
+        if not self.settings.remote:
+            self._events.put(_Event(execution.id, "start"))
+        return execution
+
     def kill(self, execution_id: str) -> None:
         self._require(execution_id)
         self._send(_Event(execution_id, "kill"))
@@ -172,21 +232,26 @@ class Engine:
     def _send(self, event: _Event) -> None:
         if self.settings.remote:
             with self.store.unit() as repos:
+                if event.kind == "restart":
+                    repos.work.create_lease(event.execution_id, None, self.settings.lease)
                 repos.commands.create_command(event.execution_id, event.kind, event.payload)
         else:
-            self._events.put(event)
+            self._route(event)
 
-    def _poll_commands(self) -> None:
-        interval = self.settings.poll_commands or 0.25
-        while not self._draining.wait(interval):
-            try:
-                with self.store.unit() as repos:
-                    taken = repos.commands.take_commands()
-            except Exception:  # the database may be away for a while; try again later
-                log.warning("taking commands failed; retrying", exc_info=True)
-                continue
-            for execution_id, kind, payload in taken:
-                self._events.put(_Event(execution_id, kind, payload))
+    def _route(self, event: _Event) -> None:
+        """To this executor's loop, or, for an execution another executor holds, through the
+        database."""
+        if self.shared is None or self.shared.holds(event.execution_id):
+            self._events.put(event)
+            return
+        payload = event.payload
+        if event.kind == "subflow_ended":
+            run_id, child = payload
+            payload = [run_id, child.to_dict()]
+        with self.store.unit() as repos:
+            if event.kind == "restart":
+                repos.work.create_lease(event.execution_id, None, self.settings.lease)
+            repos.commands.create_command(event.execution_id, event.kind, payload)
 
     def restart(self, execution_id: str) -> None:
         """Run a failed execution again from its failed tasks (same execution id)."""
@@ -210,7 +275,10 @@ class Engine:
             while True:
                 execution = self._active.get(execution_id) or self._require(execution_id)
                 if _over(execution) or (until is not None and execution.state in until):
-                    return execution
+                    # The cached object changes before its step commits: answer what is stored.
+                    stored = self._stored(execution_id)
+                    if _over(stored) or (until is not None and stored.state in until):
+                        return stored
                 remaining = None if deadline is None else deadline - now().timestamp()
                 if remaining is not None and remaining <= 0:
                     return execution
@@ -233,11 +301,22 @@ class Engine:
                 batch = [event for event in batch if event is not _STOP]
             try:
                 self._process(batch)
+            except StoreUnavailable as exc:  # the database is away: keep the events, try again
+                log.warning("the database failed (%s); retrying %d events", exc, len(batch))
+                for execution_id in {event.execution_id for event in batch}:
+                    self._active.pop(execution_id, None)
+                if not self._stopping.wait(1.0):
+                    for event in batch:
+                        self._events.put(event)
             except Exception:  # the loop must survive; what was cached is re-read on next use
                 ids = sorted({event.execution_id for event in batch})
                 log.exception("executor step failed for %s", ids)
                 for execution_id in ids:
                     self._active.pop(execution_id, None)
+                if self.shared is not None:
+                    for event in batch:
+                        if event.kind == "queued_result":
+                            self.shared.forget_result(event.payload[0])
 
     def _next_event(self) -> _Event | None:
         timeout = None
@@ -254,7 +333,10 @@ class Engine:
 
     def _process(self, batch: list[_Event]) -> None:
         grouped: dict[str, list[_Event]] = defaultdict(list)
+        shared = self.shared
         for event in batch:
+            if shared is not None and not shared.holds(event.execution_id):
+                continue  # another executor took it over; it reads what it needs from the database
             grouped[event.execution_id].append(event)
         outcomes: list[tuple[Execution, Effects, list[str]]] = []
         with self.store.unit() as repos:
@@ -286,6 +368,7 @@ class Engine:
         if plan is None:
             plan = self._plans[key] = FlowPlan.of(flow)
         step = Step(execution, flow, self.env, plan)
+        was_terminal, was_over = execution.state.terminal, _over(execution)
         kills: list[str] = []
         for event in events:
             kills += self._apply(repos, step, flow, event)
@@ -293,6 +376,10 @@ class Engine:
         kills += step.kills
         if step.changed or step.execution_changed or effects.logs or step.removed:
             repos.executions.update_execution(execution, step.changed.values(), step.removed)
+        if execution.state.terminal and not was_terminal:
+            repos.triggers.record_end(execution.id)
+        if self.shared is not None:
+            self._share_effects(repos, execution, events, effects, was_over)
         if effects.logs:
             repos.logs.create_logs(effects.logs)
         return execution, effects, kills
@@ -306,6 +393,8 @@ class Engine:
             step.execution_changed = True
         elif kind == "result":
             step.apply_result(event.payload)
+        elif kind == "queued_result":
+            step.apply_result(event.payload[1])
         elif kind == "subflow_started":
             run_id, child_id, wait = event.payload
             step.apply_subflow_started(run_id, child_id, wait)
@@ -323,6 +412,10 @@ class Engine:
             step.restart()
         elif kind == "recover":
             step.redispatch_unfinished()
+            for run_id, child_id in step.waiting_subflows():
+                child = repos.executions.read_execution(child_id)
+                if child is not None and _over(child):
+                    step.apply_subflow_ended(run_id, child)
         return []
 
     def _admit(self, repos: Repositories, step: Step, flow: Flow) -> None:
@@ -338,11 +431,17 @@ class Engine:
         step.execution_changed = True
 
     def _act(self, execution: Execution, effects: Effects, kills: list[str]) -> None:
-        for run_id in kills:
-            self.worker.kill(run_id)
-        for item in effects.dispatch:
-            if not self._draining.is_set():
-                self.worker.submit(item, self._result_handler(item))
+        if self.shared is not None:
+            if kills:
+                with self.store.unit() as repos:
+                    for run_id in kills:
+                        repos.work.request_kill(run_id, result_to_json(_killed(run_id)))
+        elif self.worker is not None:
+            for run_id in kills:
+                self.worker.kill(run_id)
+            for item in effects.dispatch:
+                if not self._draining.is_set():
+                    self.worker.submit(item, self._result_handler(item))
         for start in effects.subflows:
             self._start_subflow(execution, start)
         if effects.wake_at is not None:
@@ -351,7 +450,10 @@ class Engine:
             self._later(now() + effects.retry_in, _Event(execution.id, "retry_as_new"))
         if _over(execution):
             self._active.pop(execution.id, None)
-            self._after_end(execution)
+            if self.shared is None:
+                self._after_end(execution)
+            else:  # its parent and queue were told in the step's transaction
+                self.shared.discard(execution.id)
         else:
             self._active[execution.id] = execution
         with self._done:
@@ -377,12 +479,13 @@ class Engine:
             chain_started=failed.chain_started or failed.started,
         )
         repos.executions.create_execution(execution)
+        self._hold(repos, execution.id)
         self._events.put(_Event(execution.id, "start"))
 
     def _after_end(self, execution: Execution) -> None:
         if execution.parent is not None:
             parent = execution.parent
-            self._events.put(
+            self._route(
                 _Event(parent.execution_id, "subflow_ended", (parent.task_run_id, execution))
             )
         with self.store.unit() as repos:
@@ -390,7 +493,7 @@ class Engine:
                 execution.namespace, execution.flow_id, states=[State.QUEUED], limit=1000
             )
         if queued:
-            self._events.put(_Event(queued[-1].id, "dequeue"))
+            self._route(_Event(queued[-1].id, "dequeue"))
 
     def _result_handler(self, item: WorkItem) -> Callable[[AttemptResult], None]:
         def handle(result: AttemptResult) -> None:
@@ -406,12 +509,25 @@ class Engine:
         labels = {**start.labels, "system.correlationId": parent.labels.get(
             "system.correlationId", parent.id
         )}  # fmt: skip
+        key = f"subflow:{start.parent_run_id}"
         try:
             with self.store.unit() as repos:
                 child = self._new_execution(
                     repos, start.namespace, start.flow_id, start.inputs, labels, None,
                     start.revision, ref, True,
                 )  # fmt: skip
+                if not repos.triggers.claim_fire(key, child.id):
+                    raise _AlreadyFired
+        except _AlreadyFired:  # started before this executor took the parent over
+            with self.store.unit(read_only=True) as repos:
+                child_id = repos.triggers.read_fire(key)
+            if child_id is not None:
+                self._events.put(
+                    _Event(
+                        parent.id, "subflow_started", (start.parent_run_id, child_id, start.wait)
+                    )
+                )
+            return
         except WeirError as exc:
             self._events.put(
                 _Event(parent.id, "subflow_failed", (start.parent_run_id, exc.message))
@@ -457,7 +573,90 @@ class Engine:
         )
         execution.labels.setdefault("system.correlationId", execution.id)
         repos.executions.create_execution(execution)
+        if self.settings.remote:
+            repos.work.create_lease(execution.id, None, self.settings.lease)
+        else:
+            self._hold(repos, execution.id)
         return execution
+
+    # -- sharing the database with other executors and workers ------------------------------------
+    def _hold(self, repos: Repositories, execution_id: str) -> None:
+        """An execution this executor creates is its own from the start."""
+        if self.shared is not None:
+            repos.work.create_lease(execution_id, self.shared.owner, self.settings.lease)
+            self.shared.add(execution_id)
+
+    def _share_effects(
+        self,
+        repos: Repositories,
+        execution: Execution,
+        events: list[_Event],
+        effects: Effects,
+        was_over: bool,
+    ) -> None:
+        """In the step's transaction: queue its attempts, drop the results it applied, and,
+        once it is over, tell its parent and the next queued execution (whichever executor
+        holds them) and let go of it."""
+        repos.work.enqueue_work([_queued(item) for item in effects.dispatch])
+        effects.dispatch.clear()
+        applied = [event.payload[0] for event in events if event.kind == "queued_result"]
+        repos.work.delete_work(applied)
+        if not _over(execution) or was_over:
+            return
+        repos.work.delete_lease(execution.id)
+        if execution.parent is not None:
+            parent = execution.parent
+            repos.commands.create_command(
+                parent.execution_id, "subflow_ended", [parent.task_run_id, execution.to_dict()]
+            )
+        queued = repos.executions.list_executions(
+            execution.namespace, execution.flow_id, states=[State.QUEUED], limit=1000
+        )
+        if queued:
+            repos.commands.create_command(queued[-1].id, "dequeue")
+
+    def _share(self) -> None:
+        """Renew and take leases, take commands and results, and settle attempts whose worker
+        is gone, every ``poll`` seconds until the engine stops."""
+        assert self.shared is not None
+        shared, lease = self.shared, self.settings.lease
+        lost = result_to_json(_lost())
+        renewed = now()
+        while not self._draining.wait(self.settings.poll):
+            try:
+                with self.store.unit() as repos:
+                    if (now() - renewed) > lease / 4:
+                        round_ = shared.next_round()
+                        shared.renewed(repos.work.renew_executions(shared.owner, lease), round_)
+                        renewed = now()
+                        repos.work.expire_work(lost)
+                    claimed = repos.work.claim_executions(shared.owner, 200, lease)
+                    shared.update(execution_id for execution_id, _ in claimed)
+                    commands = repos.commands.take_commands(500, owner=shared.owner)
+                    results = [
+                        r for r in repos.work.take_results(shared.owner) if shared.take_result(r.id)
+                    ]
+            except Exception as exc:  # the database may be away for a while; try again
+                log.warning("sharing with the database failed (%s); retrying", exc)
+                if now() - renewed > lease * 0.8:
+                    shared.drop_all()  # others may take over soon: advance nothing
+                continue
+            for execution_id, previous in claimed:
+                if previous is not None:  # its executor stopped or died: read it afresh
+                    self._events.put(_Event(execution_id, "recover"))
+            for execution_id, kind, payload in commands:
+                self._events.put(_command_event(execution_id, kind, payload))
+            for taken in results:
+                result = result_from_json(taken.result)
+                self._events.put(_Event(taken.execution_id, "queued_result", (taken.id, result)))
+
+    def _release(self) -> None:
+        assert self.shared is not None
+        try:
+            with self.store.unit() as repos:
+                repos.work.release_executions(self.shared.owner, expire=True)
+        except StoreUnavailable:
+            log.warning("could not hand back executions; they return when their lease ends")
 
     def _file_saver(
         self, namespace: str, flow_id: str, execution_id: str
@@ -490,18 +689,115 @@ class Engine:
             self._flows[key] = flow
         return flow
 
-    def _require(self, execution_id: str) -> Execution:
-        execution = self._active.get(execution_id)
-        if execution is not None:
-            return execution
-        with self.store.unit() as repos:
+    def _stored(self, execution_id: str) -> Execution:
+        with self.store.unit(read_only=True) as repos:
             execution = repos.executions.read_execution(execution_id)
         if execution is None:
             raise ExecutionNotFound(f"execution {execution_id} does not exist")
         return execution
 
+    def _require(self, execution_id: str) -> Execution:
+        return self._active.get(execution_id) or self._stored(execution_id)
+
 
 _STOP = _Event("", "stop")
+
+
+class SharedState:
+    """What an executor sharing the database holds: executions by lease, and the results it
+    has taken but not yet applied."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self._held: dict[str, int] = {}
+        """Held execution ids, each with the renewal round in which it was taken."""
+        self._round = 0
+        self._results: set[str] = set()
+        self._lock = threading.Lock()
+
+    def holds(self, execution_id: str) -> bool:
+        with self._lock:
+            return execution_id in self._held
+
+    def add(self, execution_id: str) -> None:
+        with self._lock:
+            self._held[execution_id] = self._round
+
+    def update(self, execution_ids: Iterable[str]) -> None:
+        with self._lock:
+            for execution_id in execution_ids:
+                self._held[execution_id] = self._round
+
+    def discard(self, execution_id: str) -> None:
+        with self._lock:
+            self._held.pop(execution_id, None)
+
+    def next_round(self) -> int:
+        """Start a renewal: what is taken from now on is kept whatever the renewal reads."""
+        with self._lock:
+            self._round += 1
+            return self._round
+
+    def renewed(self, execution_ids: set[str], round_: int) -> None:
+        """Keep what the database says this executor holds, and what it took since ``round_``
+        began (in transactions the renewal could not see yet)."""
+        with self._lock:
+            self._held = {i: r for i, r in self._held.items() if i in execution_ids or r >= round_}
+
+    def drop_all(self) -> None:
+        """Advance nothing more: the leases may lapse and others take over."""
+        with self._lock:
+            self._held.clear()
+            self._results.clear()
+
+    def take_result(self, work_id: str) -> bool:
+        """True the first time: a result is applied once even though it stays in the database
+        until the step that applies it commits."""
+        with self._lock:
+            if work_id in self._results:
+                return False
+            self._results.add(work_id)
+            return True
+
+    def forget_result(self, work_id: str) -> None:
+        """Its step did not commit: take it again."""
+        with self._lock:
+            self._results.discard(work_id)
+
+
+def _queued(item: WorkItem) -> QueuedWork:
+    group = item.task.workerGroup.key if item.task.workerGroup is not None else None
+    return QueuedWork(item.execution_id, item.task_run_id, item.attempt, group, item_to_json(item))
+
+
+def _lost() -> AttemptResult:
+    moment = now()
+    return AttemptResult(
+        task_run_id="",
+        attempt=0,
+        state=State.FAILED,
+        started=moment,
+        ended=moment,
+        error="The worker running this task stopped renewing its lease (it stopped or died)",
+    )
+
+
+def _killed(task_run_id: str) -> AttemptResult:
+    moment = now()
+    return AttemptResult(
+        task_run_id, 0, State.KILLED, moment, moment, error="The task was killed before it started"
+    )
+
+
+def _command_event(execution_id: str, kind: str, payload: Any) -> _Event:
+    if kind == "subflow_ended":
+        run_id, child = payload
+        payload = (run_id, Execution.from_dict(child))
+    return _Event(execution_id, kind, payload)
+
+
+class _AlreadyFired(Exception):
+    """Rolls back the execution of a firing that happened already."""
 
 
 def _over(execution: Execution) -> bool:

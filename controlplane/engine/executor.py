@@ -107,8 +107,8 @@ class Step:
     # -- what happened ------------------------------------------------------------------------
     def apply_result(self, result: AttemptResult) -> None:
         run = self._run(result.task_run_id)
-        if run is None or run.state.terminal:
-            return  # a late result for a run that was already settled (killed, restarted)
+        if run is None or run.state.terminal or result.attempt <= len(run.attempts):
+            return  # a late result for a run already settled (killed, restarted), or a repeat
         task = self.tasks[run.task_id]
         run.attempts.append(Attempt(result.state, result.started, result.ended, result.error))
         run.outputs = {**run.outputs, **result.outputs}
@@ -274,13 +274,26 @@ class Step:
         return min(deadlines) if deadlines and not self.ex.state.terminal else None
 
     def redispatch_unfinished(self) -> None:
-        """After the engine restarted: runnable runs that were handed out go out again."""
+        """After the engine restarted: runnable runs that were handed out go out again, and
+        subflows not known to have started are started (the engine starts each only once)."""
         for run in self.ex.task_runs:
             task = self.tasks.get(run.task_id)
-            if task is None or task.flowable or run.state.terminal:
+            if task is None or run.state.terminal:
                 continue
-            if run.state in (State.CREATED, State.RUNNING):
+            if isinstance(task, Subflow) and "executionId" not in run.outputs:
+                flowables.start_subflow(self, task, run)
+            elif not task.flowable and run.state in (State.CREATED, State.RUNNING):
                 self._dispatch.append(run)
+
+    def waiting_subflows(self) -> list[tuple[str, str]]:
+        """(task run id, child execution id) of the Subflow runs waiting for their child."""
+        return [
+            (run.id, run.outputs["executionId"])
+            for run in self.ex.task_runs
+            if not run.state.terminal
+            and isinstance(self.tasks.get(run.task_id), Subflow)
+            and "executionId" in run.outputs
+        ]
 
     # -- deciding -----------------------------------------------------------------------------
     def advance(self) -> Effects:

@@ -10,13 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO, Literal, Protocol
 
 from controlplane.engine.model import Execution, State, TaskRun
+from controlplane.errors import WeirError
 from controlplane.spec.kvtypes import KvType as KvType
 
 LogLevel = Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
+
+
+class StoreUnavailable(WeirError):
+    """The database did not answer (down, restarting, unreachable): try again later."""
+
+    code = "store_unavailable"
 
 
 @dataclass(frozen=True)
@@ -334,9 +341,126 @@ class CommandRepository(Protocol):
 
     def create_command(self, execution_id: str, kind: str, payload: Any = None) -> None: ...
 
-    def take_commands(self, limit: int = 100) -> list[tuple[str, str, Any]]:
+    def take_commands(
+        self, limit: int = 100, owner: str | None = None
+    ) -> list[tuple[str, str, Any]]:
         """Remove and return up to ``limit`` waiting commands as (execution id, kind, payload);
-        two executors never take the same one."""
+        two executors never take the same one. With ``owner``: only commands for executions
+        that executor holds."""
+
+
+@dataclass(frozen=True)
+class TriggerStateRecord:
+    namespace: str
+    flow_id: str
+    trigger_id: str
+    document: dict[str, Any]
+    """What the trigger's scheduler keeps (next and last slot, backfill, lock); its own format."""
+    updated: datetime
+
+
+class TriggerRepository(Protocol):
+    """What schedulers share: trigger state, firings (each once), ended executions to look at."""
+
+    def claim_fire(self, key: str, execution_id: str) -> bool:
+        """Record that the firing ``key`` creates ``execution_id``; False when it already fired
+        (by this process or another), and then nothing is written."""
+
+    def read_fire(self, key: str) -> str | None:
+        """The execution id the firing ``key`` created, if it fired."""
+
+    def read_trigger_state(
+        self, namespace: str, flow_id: str, trigger_id: str, for_update: bool = False
+    ) -> dict[str, Any] | None: ...
+
+    def update_trigger_state(
+        self, namespace: str, flow_id: str, trigger_id: str, document: dict[str, Any]
+    ) -> None:
+        """Create or replace."""
+
+    def list_trigger_states(self, namespace: str | None = None) -> list[TriggerStateRecord]: ...
+
+    def delete_trigger_state(self, namespace: str, flow_id: str, trigger_id: str) -> bool: ...
+
+    def record_end(self, execution_id: str) -> None:
+        """Called in the transaction that ends the execution."""
+
+    def take_ends(self, limit: int = 100) -> list[tuple[int, str]]:
+        """Up to ``limit`` ended executions as (sequence, execution id), oldest first, locked
+        for this transaction (another scheduler skips them); delete them with ``delete_ends``."""
+
+    def delete_ends(self, seqs: list[int]) -> None: ...
+
+
+@dataclass(frozen=True)
+class QueuedWork:
+    """An attempt for a worker in another process; ``payload`` is the work item as JSON."""
+
+    execution_id: str
+    task_run_id: str
+    attempt: int
+    worker_group: str | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClaimedWork:
+    id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    id: str
+    execution_id: str
+    result: dict[str, Any]
+    """The attempt's result as JSON."""
+
+
+class WorkRepository(Protocol):
+    """The queue between executors and workers in other processes, and the executors' leases
+    on unfinished executions. Claims skip rows another transaction holds."""
+
+    def enqueue_work(self, items: Sequence[QueuedWork]) -> None:
+        """Queue each attempt once: an attempt already queued (same run and number) stays."""
+
+    def claim_work(
+        self, owner: str, group: str | None, limit: int, lease: timedelta
+    ) -> list[ClaimedWork]:
+        """Up to ``limit`` queued attempts of worker group ``group`` (None: no group), oldest
+        first, now held by ``owner`` until the lease runs out."""
+
+    def renew_work(
+        self, owner: str, ids: Sequence[str], lease: timedelta
+    ) -> tuple[set[str], set[str]]: ...
+
+    def complete_work(self, work_id: str, owner: str, result: dict[str, Any]) -> bool:
+        """Record the result; False (nothing written) when ``owner`` no longer holds it."""
+
+    def expire_work(self, result: dict[str, Any], limit: int = 100) -> list[str]: ...
+
+    def request_kill(self, task_run_id: str, result: dict[str, Any]) -> None: ...
+
+    def take_results(self, owner: str, limit: int = 500) -> list[WorkResult]: ...
+
+    def delete_work(self, ids: Sequence[str]) -> None: ...
+
+    def count_work(self) -> dict[str, int]:
+        """Attempts by queue state (queued, running, done)."""
+
+    def create_lease(self, execution_id: str, owner: str | None, lease: timedelta) -> None: ...
+
+    def adopt_unleased(self) -> int: ...
+
+    def claim_executions(
+        self, owner: str, limit: int, lease: timedelta
+    ) -> list[tuple[str, str | None]]: ...
+
+    def renew_executions(self, owner: str, lease: timedelta) -> set[str]: ...
+
+    def release_executions(self, owner: str, expire: bool) -> None: ...
+
+    def delete_lease(self, execution_id: str) -> None: ...
 
 
 class Repositories(Protocol):
@@ -350,6 +474,8 @@ class Repositories(Protocol):
     namespace_files: NamespaceFileRepository
     tokens: TokenRepository
     commands: CommandRepository
+    triggers: TriggerRepository
+    work: WorkRepository
 
 
 class FileStorage(Protocol):
@@ -381,7 +507,8 @@ class Store(Protocol):
     def unit(self, read_only: bool = False) -> AbstractContextManager[Repositories]:
         """A transaction: commits when the block ends normally, rolls back on an exception.
 
-        A ``read_only`` unit writes nothing, so it need not wait for writers (SQLite)."""
+        A ``read_only`` unit writes nothing, so it need not wait for writers (SQLite). Raises
+        StoreUnavailable when the database cannot be reached or drops the connection."""
 
     def ping(self) -> None:
         """Raise when the database does not answer a trivial query."""

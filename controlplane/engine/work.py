@@ -52,3 +52,82 @@ class AttemptResult:
     labels: dict[str, str] = field(default_factory=dict)
     """Labels the task set on the execution."""
     error: str | None = None
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON can hold it: datetimes as ISO text, paths as text."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def item_to_json(item: WorkItem) -> dict[str, Any]:
+    """A work item for a worker in another process; the task travels as its id in the flow
+    revision, which the worker reads from the store."""
+    return {
+        "executionId": item.execution_id,
+        "namespace": item.namespace,
+        "flowId": item.flow_id,
+        "flowRevision": item.flow_revision,
+        "taskRunId": item.task_run_id,
+        "taskId": item.task.id,
+        "attempt": item.attempt,
+        "variables": _plain(item.variables),
+        "timeout": item.timeout.total_seconds() if item.timeout is not None else None,
+        "workingDir": str(item.working_dir) if item.working_dir is not None else None,
+        "secretValues": list(item.secret_values),
+        "parentExecutions": [list(parent) for parent in item.parent_executions],
+    }
+
+
+def item_from_json(data: Mapping[str, Any], task: TaskSpec) -> WorkItem:
+    timeout = data.get("timeout")
+    working_dir = data.get("workingDir")
+    return WorkItem(
+        execution_id=data["executionId"],
+        namespace=data["namespace"],
+        flow_id=data["flowId"],
+        flow_revision=data["flowRevision"],
+        task_run_id=data["taskRunId"],
+        task=task,
+        attempt=data["attempt"],
+        variables=data["variables"],
+        timeout=timedelta(seconds=timeout) if timeout is not None else None,
+        working_dir=Path(working_dir) if working_dir else None,
+        secret_values=tuple(data.get("secretValues") or ()),
+        parent_executions=tuple(
+            (parent[0], parent[1], parent[2]) for parent in data.get("parentExecutions") or ()
+        ),
+    )
+
+
+def result_to_json(result: AttemptResult) -> dict[str, Any]:
+    return {
+        "task_run_id": result.task_run_id,
+        "attempt": result.attempt,
+        "state": result.state.value,
+        "started": result.started.isoformat(),
+        "ended": result.ended.isoformat(),
+        "outputs": _plain(result.outputs),
+        "labels": result.labels,
+        "error": result.error,
+    }
+
+
+def result_from_json(data: Mapping[str, Any]) -> AttemptResult:
+    return AttemptResult(
+        task_run_id=data["task_run_id"],
+        attempt=data["attempt"],
+        state=State(data["state"]),
+        started=datetime.fromisoformat(data["started"]),
+        ended=datetime.fromisoformat(data["ended"]),
+        outputs=dict(data.get("outputs") or {}),
+        labels=dict(data.get("labels") or {}),
+        error=data.get("error"),
+    )

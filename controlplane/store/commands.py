@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from controlplane.engine.model import now
-from controlplane.store.tables import COMMANDS
+from controlplane.store.tables import COMMANDS, EXECUTION_LEASES
 
 
 class SqlCommandRepository:
@@ -21,8 +21,13 @@ class SqlCommandRepository:
             )
         )
 
-    def take_commands(self, limit: int = 100) -> list[tuple[str, str, Any]]:
+    def take_commands(
+        self, limit: int = 100, owner: str | None = None
+    ) -> list[tuple[str, str, Any]]:
         query = select(COMMANDS).order_by(COMMANDS.c.seq).limit(limit)
+        if owner is not None:
+            held = select(EXECUTION_LEASES.c.execution_id).where(EXECUTION_LEASES.c.owner == owner)
+            query = query.where(COMMANDS.c.execution_id.in_(held))
         if self._db.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = self._db.execute(query).all()

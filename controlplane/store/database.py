@@ -97,7 +97,13 @@ def migration_config(connection: Connection | None = None) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x5745_4952
+"""The PostgreSQL advisory lock that makes processes starting together migrate one at a time."""
+
+
 def upgrade(engine: Engine) -> None:
     """Apply every migration not yet applied, in one transaction."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         command.upgrade(migration_config(connection), "head")

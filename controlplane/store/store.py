@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from controlplane.engine.ports import (
     CommandRepository,
@@ -21,7 +22,10 @@ from controlplane.engine.ports import (
     NamespaceRepository,
     SecretRepository,
     Store,
+    StoreUnavailable,
     TokenRepository,
+    TriggerRepository,
+    WorkRepository,
 )
 from controlplane.store.commands import SqlCommandRepository
 from controlplane.store.database import READ_ONLY, create_store_engine, database_url, upgrade
@@ -36,6 +40,8 @@ from controlplane.store.namespaces import SqlNamespaceRepository
 from controlplane.store.secrets import SecretCipher, SqlSecretRepository
 from controlplane.store.settings import StoreSettings, resolve_secret_key
 from controlplane.store.tokens import SqlTokenRepository
+from controlplane.store.triggers import SqlTriggerRepository
+from controlplane.store.work import SqlWorkRepository
 
 
 @dataclass
@@ -52,6 +58,8 @@ class SqlRepositories:
     namespace_files: NamespaceFileRepository
     tokens: TokenRepository
     commands: CommandRepository
+    triggers: TriggerRepository
+    work: WorkRepository
 
     @classmethod
     def bind(cls, connection: Connection, cipher: SecretCipher) -> SqlRepositories:
@@ -66,6 +74,8 @@ class SqlRepositories:
             namespace_files=SqlNamespaceFileRepository(connection),
             tokens=SqlTokenRepository(connection),
             commands=SqlCommandRepository(connection),
+            triggers=SqlTriggerRepository(connection),
+            work=SqlWorkRepository(connection),
         )
 
 
@@ -78,11 +88,16 @@ class SqlStore:
     @contextmanager
     def unit(self, read_only: bool = False) -> Iterator[SqlRepositories]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        with self.engine.connect() as connection:
-            if read_only:
-                connection.execution_options(**{READ_ONLY: True})
-            with connection.begin():
-                yield SqlRepositories.bind(connection, self._cipher)
+        try:
+            with self.engine.connect() as connection:
+                if read_only:
+                    connection.execution_options(**{READ_ONLY: True})
+                with connection.begin():
+                    yield SqlRepositories.bind(connection, self._cipher)
+        except (OperationalError, InterfaceError) as exc:
+            if exc.connection_invalidated or _transient(exc):
+                raise StoreUnavailable(f"the database is unavailable or busy: {exc.orig}") from exc
+            raise
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -92,12 +107,31 @@ class SqlStore:
         self.engine.dispose()
 
 
+def _transient(exc: DBAPIError) -> bool:
+    """Whether trying again later may work: the server is away, or chose this transaction to
+    break a deadlock, rather than a statement being wrong."""
+    if exc.orig is None:
+        return False
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is not None:  # busy, locked, cannot open
+        return int(code) & 0xFF in (5, 6, 14)
+    state = getattr(exc.orig, "sqlstate", None)
+    # 08: connection exceptions; 57P: operator intervention (shutdown, cannot connect now);
+    # 40001, 40P01: serialization failure, deadlock.
+    return state is None or state.startswith(("08", "57P", "40001", "40P01"))
+
+
 def open_store(settings: StoreSettings) -> SqlStore:
     """Connect, bring the schema up to date, and return the store."""
     key = resolve_secret_key(settings)
     engine = create_store_engine(database_url(settings.url))
     try:
         upgrade(engine)
+    except (OperationalError, InterfaceError) as exc:
+        engine.dispose()
+        if _transient(exc):
+            raise StoreUnavailable(f"the database is unavailable: {exc.orig}") from exc
+        raise
     except BaseException:
         engine.dispose()
         raise

@@ -235,6 +235,80 @@ class CommandRow(StoreTable, table=True):
     created: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
+class TriggerStateRow(StoreTable, table=True):
+    """What a scheduler remembers of one trigger: next and last slot, a backfill, a lock."""
+
+    __tablename__ = "trigger_states"
+
+    namespace: str = Field(primary_key=True, sa_type=String())
+    flow_id: str = Field(primary_key=True, sa_type=String())
+    trigger_id: str = Field(primary_key=True, sa_type=String())
+    document: dict[str, Any] = Field(sa_column=Column(Json, nullable=False))
+    updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class TriggerFireRow(StoreTable, table=True):
+    """One firing of a trigger (a schedule's slot, an upstream execution); its key is unique, so
+    two schedulers that decide the same firing create one execution."""
+
+    __tablename__ = "trigger_fires"
+    __table_args__ = (Index("ix_trigger_fires_created", "created"),)
+
+    key: str = Field(primary_key=True, sa_type=String())
+    execution_id: str = Field(sa_type=String())
+    created: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ExecutionEndRow(StoreTable, table=True):
+    """An execution that ended, written in the transaction that ended it, until the flow
+    triggers have looked at it."""
+
+    __tablename__ = "execution_ends"
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(Sequence, primary_key=True, autoincrement=True)
+    )
+    execution_id: str = Field(sa_type=String())
+    created: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ExecutionLeaseRow(StoreTable, table=True):
+    """Which executor advances an unfinished execution, and until when it may without renewing."""
+
+    __tablename__ = "execution_leases"
+    __table_args__ = (Index("ix_execution_leases_owner", "owner"),)
+
+    execution_id: str = Field(primary_key=True, sa_type=String())
+    owner: str | None = Field(default=None, sa_type=String())
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+
+
+class WorkRow(StoreTable, table=True):
+    """One attempt of a runnable task, from queued through claimed (leased to a worker) to done.
+
+    ``id`` is ``<task run id>:<attempt>``: an attempt is queued once however often an executor
+    decides it."""
+
+    __tablename__ = "work_queue"
+    __table_args__ = (
+        Index("ix_work_queue_claim", "state", "worker_group", "created"),
+        Index("ix_work_queue_execution", "execution_id"),
+    )
+
+    id: str = Field(primary_key=True, sa_type=String())
+    execution_id: str = Field(sa_type=String())
+    task_run_id: str = Field(sa_type=String())
+    attempt: int
+    worker_group: str | None = Field(default=None, sa_type=String())
+    state: str = Field(sa_type=String())
+    owner: str | None = Field(default=None, sa_type=String())
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    kill: bool = False
+    payload: dict[str, Any] = Field(sa_column=Column(Json, nullable=False))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(Json, nullable=True))
+    created: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
 def _table(name: str) -> Table:
     return STORE_METADATA.tables[name]
 
@@ -250,3 +324,8 @@ SECRETS = _table("secrets")
 NAMESPACE_FILES = _table("namespace_files")
 TOKENS = _table("api_tokens")
 COMMANDS = _table("commands")
+TRIGGER_STATES = _table("trigger_states")
+TRIGGER_FIRES = _table("trigger_fires")
+EXECUTION_ENDS = _table("execution_ends")
+EXECUTION_LEASES = _table("execution_leases")
+WORK_QUEUE = _table("work_queue")

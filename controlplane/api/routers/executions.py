@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any, BinaryIO
@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -33,9 +33,10 @@ from controlplane.api.deps import (
     PageDep,
     StoreDep,
 )
-from controlplane.api.errors import BadRequest, Conflict, Forbidden, NotFound
+from controlplane.api.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from controlplane.api.logstream import LogLine, log_events
 from controlplane.engine import model
+from controlplane.engine.conditions import holds
 from controlplane.engine.engine import Engine
 from controlplane.engine.model import State
 from controlplane.engine.ports import LogLevel, Scope, Store, execution_storage_path
@@ -188,11 +189,39 @@ def search_executions(
     return Page(results=[Execution.of(e) for e in found], total=total)
 
 
+_WEBHOOK_PATH = "/webhook/{namespace}/{flow_id}/{key}"
+_WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "With `wait` and `returnOutputs`: the flow's outputs, as JSON unless "
+        "`responseContentType` says otherwise.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    204: {"description": "The trigger's conditions do not hold: no execution was created."},
+}
+
+
+@router.get(
+    _WEBHOOK_PATH,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a flow from its Webhook trigger (GET)",
+    response_model=Execution,
+    responses=_WEBHOOK_RESPONSES,
+)
+@router.put(
+    _WEBHOOK_PATH,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a flow from its Webhook trigger (PUT)",
+    openapi_extra=_WEBHOOK_BODY,
+    response_model=Execution,
+    responses=_WEBHOOK_RESPONSES,
+)
 @router.post(
-    "/webhook/{namespace}/{flow_id}/{key}",
+    _WEBHOOK_PATH,
     status_code=status.HTTP_201_CREATED,
     summary="Start a flow from its Webhook trigger",
     openapi_extra=_WEBHOOK_BODY,
+    response_model=Execution,
+    responses=_WEBHOOK_RESPONSES,
 )
 async def start_by_webhook(
     namespace: NamespacePath,
@@ -201,23 +230,31 @@ async def start_by_webhook(
     request: Request,
     store: StoreDep,
     engine: EngineDep,
-) -> Execution:
+) -> Execution | Response:
     """No token is needed: the key is the credential. A missing flow, trigger or key all get
-    the same 404. ``trigger`` is ``{body, headers, parameters}``, without credentials."""
-    revision = await run_in_threadpool(_webhook_revision, store, engine, namespace, flow_id, key)
-    variables = {
-        "body": await _webhook_body(request),
-        "headers": {
-            name: value
-            for name, value in request.headers.items()
-            if name not in ("authorization", "cookie")
-        },
-        "parameters": dict(request.query_params),
-    }
-    execution = await run_in_threadpool(
-        engine.create_execution, namespace, flow_id, trigger=variables, revision=revision
+    the same 404. ``trigger`` is ``{body, headers, parameters}`` (headers and query parameters
+    as name -> list of values, without credentials); the trigger's ``conditions`` and
+    ``inputs`` are rendered with it and ``flow``. Conditions that do not hold: 204 and no
+    execution; inputs that do not render: 422. With ``wait`` the answer comes once the
+    execution ended (or the caller left); with ``returnOutputs`` too, it is the flow's
+    outputs."""
+    revision, flow, webhook = await run_in_threadpool(
+        _webhook_revision, store, engine, namespace, flow_id, key
     )
-    return Execution.of(execution)
+    trigger = {
+        "body": await _webhook_body(request),
+        "headers": _multi(request.headers.items(), _PRIVATE_HEADERS),
+        "parameters": _multi(request.query_params.multi_items()),
+    }
+    execution = await run_in_threadpool(_start_by_webhook, engine, revision, flow, webhook, trigger)
+    if execution is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    if not webhook.wait:
+        return Execution.of(execution)
+    ended = await _ended(request, engine, execution.id)
+    if webhook.returnOutputs:
+        return _outputs_answer(ended, webhook.responseContentType)
+    return Execution.of(ended)
 
 
 @router.post("/{execution_id}/resume", status_code=status.HTTP_202_ACCEPTED, summary="Resume")
@@ -464,8 +501,10 @@ async def _start_form(request: Request) -> StartIn:
     return StartIn(inputs=inputs, labels=labels)
 
 
-def _webhook_revision(store: Store, engine: Engine, namespace: str, flow_id: str, key: str) -> int:
-    """The revision to start when the flow has an enabled Webhook trigger with ``key``."""
+def _webhook_revision(
+    store: Store, engine: Engine, namespace: str, flow_id: str, key: str
+) -> tuple[int, Flow, Webhook]:
+    """The revision to start, its flow, and its enabled Webhook trigger with ``key``."""
     missing = NotFound(f"no webhook of flow {namespace}/{flow_id} has this key")
     try:
         revision, flow = _flow(store, namespace, flow_id)
@@ -473,10 +512,71 @@ def _webhook_revision(store: Store, engine: Engine, namespace: str, flow_id: str
         raise missing from None
     context = {"flow": {"id": flow_id, "namespace": namespace}}
     webhooks = [t for t in flow.triggers if isinstance(t, Webhook) and not t.disabled]
-    if not any(_same_key(engine, webhook.key, key, context) for webhook in webhooks):
+    found = next((w for w in webhooks if _same_key(engine, w.key, key, context)), None)
+    if found is None:
         raise missing
     _require_enabled(flow)
-    return revision
+    return revision, flow, found
+
+
+_PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def _multi(
+    items: Iterable[tuple[str, str]], leave_out: frozenset[str] = frozenset()
+) -> dict[str, list[str]]:
+    """Repeated names as one list of values, in order (Kestra's headers and parameters)."""
+    values: dict[str, list[str]] = {}
+    for name, value in items:
+        if name.lower() not in leave_out:
+            values.setdefault(name, []).append(value)
+    return values
+
+
+def _start_by_webhook(
+    engine: Engine, revision: int, flow: Flow, webhook: Webhook, trigger: dict[str, Any]
+) -> model.Execution | None:
+    """The execution of a webhook call, or None when the trigger's conditions do not hold."""
+    context = {
+        "trigger": trigger,
+        "flow": {"id": flow.id, "namespace": flow.namespace, "revision": revision},
+        "envs": engine.settings.envs,
+        "globals": engine.settings.globals,
+    }
+    where = f"flow {flow.ref} webhook trigger {webhook.id}"
+    if not holds(webhook.conditions, context, engine.renderer, where=where):
+        return None
+    try:
+        inputs = engine.renderer.render_value(webhook.inputs, context, typed=True)
+        labels = {name: engine.renderer.render(v, context) for name, v in webhook.labels.items()}
+    except ExpressionError as exc:
+        raise Unprocessable(
+            f"the inputs or labels of webhook trigger '{webhook.id}' of flow {flow.ref} cannot "
+            f"be rendered from this request: {exc}",
+            {"trigger": webhook.id},
+        ) from None
+    return engine.create_execution(
+        flow.namespace, flow.id, inputs, labels, trigger=trigger, revision=revision
+    )
+
+
+async def _ended(request: Request, engine: Engine, execution_id: str) -> model.Execution:
+    """The execution once it ended, or as it is when the caller hung up."""
+    while True:
+        execution = await run_in_threadpool(engine.wait, execution_id, 1.0)
+        if execution.state.terminal or await request.is_disconnected():
+            return execution
+
+
+def _outputs_answer(execution: model.Execution, content_type: str | None) -> Response:
+    """The flow's outputs: JSON, or the one text output as is for a non-JSON content type."""
+    outputs = execution.outputs or {}
+    kind = content_type or "application/json"
+    json_like = kind.partition(";")[0].strip().lower().endswith("json")
+    only = next(iter(outputs.values())) if len(outputs) == 1 else None
+    if not json_like and isinstance(only, str):
+        return Response(only, media_type=kind)
+    return Response(json.dumps(outputs), media_type=kind)
 
 
 def _same_key(engine: Engine, declared: str, given: str, context: dict[str, Any]) -> bool:

@@ -173,6 +173,7 @@ class MultipleCondition(ConditionSpec):
     windowAdvance: Duration | None = None
     conditions: dict[str, ConditionRef] = Field(min_length=1)
     resetOnSuccess: bool = True
+    timeWindow: TimeWindow | None = None
 
 
 class _DateCondition(ConditionSpec):

@@ -431,7 +431,7 @@ namespace: ex.hooks
 tasks:
   - id: echo
     type: io.kestra.plugin.core.debug.Return
-    format: "{{ trigger.body.hello }} from {{ trigger.parameters.source }}"
+    format: "{{ trigger.body.hello }} from {{ trigger.parameters.source[0] }}"
 triggers:
   - id: on
     type: io.kestra.plugin.core.trigger.Webhook
@@ -451,8 +451,8 @@ triggers:
     assert answer.status_code == 201, answer.text
     trigger = answer.json()["trigger"]
     assert trigger["body"] == {"hello": "world"}
-    assert trigger["parameters"] == {"source": "ci"}
-    assert trigger["headers"]["x-event"] == "push"
+    assert trigger["parameters"] == {"source": ["ci"]}
+    assert trigger["headers"]["x-event"] == ["push"]
     assert "authorization" not in trigger["headers"]
     final = wait_for(api, answer.json()["id"])
     assert final["taskRunList"][0]["outputs"] == {"value": "world from ci"}

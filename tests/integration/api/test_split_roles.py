@@ -1,18 +1,19 @@
-"""``weir server api`` and ``weir server executor`` apart, on one PostgreSQL: the API records
-commands (start, kill, resume), an executor elsewhere takes and runs them."""
+"""``weir server api``, ``executor`` and ``worker`` apart, on one PostgreSQL: the API records
+commands (start, kill, resume), an executor takes them and queues tasks, a worker runs them."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from controlplane.api import ApiSettings
-from controlplane.api.runtime import open_runtime
+from controlplane.api.runtime import open_executor, open_worker
 from controlplane.store import StoreSettings
 from tests.integration.api.conftest import Api, serve
 
@@ -33,8 +34,9 @@ def split(postgres_url: str, tmp_path: Path) -> Iterator[Api]:
     store = StoreSettings(home=tmp_path, database_url=postgres_url, secret_key=os.urandom(32))
     api_server = serve(ApiSettings(store=store, role="api"))
     try:
-        executor = open_runtime(ApiSettings(store=store, worker_threads=2), poll_commands=0.05)
-        with executor, Api(api_server.url) as api:
+        parts = ApiSettings(store=store, worker_threads=2, grace_seconds=1)
+        lease = timedelta(seconds=5)
+        with open_executor(parts, lease), open_worker(parts, lease), Api(api_server.url) as api:
             for flow_id, tasks in FLOWS.items():
                 source = f"id: {flow_id}\nnamespace: split\n{tasks}"
                 assert api.put(

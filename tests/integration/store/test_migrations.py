@@ -20,8 +20,9 @@ from controlplane.store.tables import STORE_METADATA
 TABLES = {
     "namespaces", "flows", "executions", "task_runs", "logs", "metrics", "kv", "secrets",
     "namespace_files", "api_tokens", "commands",
+    "trigger_states", "trigger_fires", "execution_ends", "execution_leases", "work_queue",
 }  # fmt: skip
-HEAD = "0003"
+HEAD = "0004"
 
 
 def test_opening_an_empty_database_creates_the_schema_of_the_tables(store: SqlStore) -> None:

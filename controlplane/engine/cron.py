@@ -1,0 +1,126 @@
+"""The slots of a Schedule trigger's cron expression, computed with ``croniter``.
+
+A cron has five fields (minute hour day-of-month month day-of-week), six with ``withSeconds``
+(seconds first, as Kestra writes it), or is one of ``@yearly @annually @monthly @weekly @daily
+@midnight @hourly``. Slots are computed in the trigger's IANA time zone (UTC by default) on
+timezone-aware datetimes, so daylight-saving changes are handled the way croniter handles them
+(a local time that does not exist moves forward; one that occurs twice is a slot both times),
+and every slot is returned as an aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from croniter import CroniterBadDateError, croniter
+
+from controlplane.errors import WeirError
+from controlplane.spec.checks import cron_problem
+
+
+class CronError(WeirError):
+    """A Schedule trigger's cron expression or time zone cannot be used."""
+
+    code = "invalid_cron"
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A parsed cron expression in its time zone; build it with :meth:`parse`."""
+
+    expression: str
+    zone: zoneinfo.ZoneInfo
+    with_seconds: bool = False
+    _fields: str = field(default="", repr=False)
+
+    @classmethod
+    def parse(
+        cls,
+        expression: str,
+        timezone: str | None = None,
+        with_seconds: bool = False,
+        where: str = "",
+    ) -> Cron:
+        """Check ``expression`` and ``timezone``; ``where`` names the trigger in the error."""
+        prefix = f"{where}: " if where else ""
+        problem = cron_problem(expression, with_seconds)
+        if problem is not None:
+            raise CronError(prefix + problem)
+        try:
+            zone = zoneinfo.ZoneInfo(timezone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise CronError(
+                f"{prefix}unknown time zone '{timezone}'; expected an IANA name like "
+                "Europe/Paris or UTC"
+            ) from None
+        text = expression.strip()
+        fields = text.lower() if text.startswith("@") else " ".join(text.split())
+        return cls(text, zone, with_seconds and not text.startswith("@"), fields)
+
+    def next_after(self, instant: datetime) -> datetime | None:
+        """The first slot strictly after ``instant``; None when the cron never fires again."""
+        return self._step(instant, forward=True)
+
+    def previous_before(self, instant: datetime) -> datetime | None:
+        """The last slot strictly before ``instant``; None when there is none."""
+        return self._step(instant, forward=False)
+
+    def first_at_or_after(self, instant: datetime) -> datetime | None:
+        """``instant`` itself when it is a slot, else the first slot after it."""
+        before = self.previous_before(instant)
+        after = self.next_after(before) if before is not None else self.next_after(instant)
+        if after is not None and after < instant:
+            return self.next_after(instant)
+        return after
+
+    def latest_at_or_before(self, instant: datetime) -> datetime | None:
+        """``instant`` itself when it is a slot, else the last slot before it."""
+        before = self.previous_before(instant)
+        after = self.next_after(before) if before is not None else None
+        if after is not None and after <= instant:
+            return after
+        return before
+
+    def slots(
+        self, start: datetime, end: datetime | None = None, limit: int | None = None
+    ) -> Iterator[datetime]:
+        """Slots from ``start`` (inclusive) to ``end`` (exclusive), at most ``limit`` of them."""
+        slot = self.first_at_or_after(start)
+        count = 0
+        while slot is not None and (end is None or slot < end):
+            if limit is not None and count >= limit:
+                return
+            yield slot
+            count += 1
+            slot = self.next_after(slot)
+
+    def local(self, slot: datetime) -> datetime:
+        """``slot`` in the trigger's time zone."""
+        return slot.astimezone(self.zone)
+
+    def _step(self, instant: datetime, *, forward: bool) -> datetime | None:
+        if instant.tzinfo is None:
+            raise ValueError("cron slots are computed from timezone-aware datetimes")
+        try:
+            start = instant.astimezone(self.zone)
+            if not forward and start.microsecond:
+                # croniter drops the fraction of a second: a slot at the whole second before
+                # ``instant`` is still strictly before it.
+                start = start.replace(microsecond=0) + timedelta(seconds=1)
+            iterator: Any = croniter(self._fields, start, second_at_beginning=self.with_seconds)
+            found = iterator.get_next(datetime) if forward else iterator.get_prev(datetime)
+            moment: datetime = found
+            return moment.astimezone(UTC)
+        except (CroniterBadDateError, OverflowError):
+            # No such slot, or none a datetime can hold (before year 1, after 9999).
+            return None
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 text of an aware datetime, ``Z`` for UTC: how slots are written and shown."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -1,0 +1,200 @@
+"""A worker in its own process: claims attempts from the database queue and runs them.
+
+``weir server worker`` runs one. It claims queued attempts of its worker group (with ``FOR UPDATE
+SKIP LOCKED``, so any number of workers share the queue), runs up to ``concurrency`` at once, and
+renews the lease on each while it runs. A kill request or a lost lease (the attempt was handed back
+because this worker looked dead) stops the attempt; a result is accepted only while this worker
+still holds the lease, so an attempt never ends twice. When the database is away the worker keeps
+its running attempts and retries its writes; it never crashes for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from controlplane.engine.executor import FlowPlan
+from controlplane.engine.model import State, now
+from controlplane.engine.ports import ClaimedWork, Store, StoreUnavailable
+from controlplane.engine.process import CancelEvent, Scheduler
+from controlplane.engine.work import AttemptResult, item_from_json, result_to_json
+from controlplane.engine.worker import WorkerSettings, attempt_functions, run_attempt
+from controlplane.expr import Renderer
+from controlplane.spec.tasks import TaskSpec
+from controlplane.spec.validate import validate_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    worker_id: str
+    group: str | None = None
+    """Run only attempts of tasks whose ``workerGroup.key`` is this (None: tasks without one)."""
+    concurrency: int = 8
+    lease: timedelta = timedelta(seconds=20)
+    poll: float = 0.05
+    """Seconds between two claims when the queue was empty."""
+
+
+class QueueWorker:
+    def __init__(self, store: Store, settings: WorkerSettings, queue: QueueSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.queue = queue
+        self._pool = ThreadPoolExecutor(queue.concurrency, thread_name_prefix="weir-worker")
+        self._renderer = Renderer(functions=attempt_functions())
+        self._scheduler = Scheduler()
+        self._running: dict[str, CancelEvent] = {}
+        self._lock = threading.Lock()
+        self._free = threading.Semaphore(queue.concurrency)
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._tasks: dict[tuple[str, str, int], dict[str, TaskSpec]] = {}
+        self.completed = 0
+
+    def start(self) -> None:
+        for target, name in ((self._claim, "weir-claim"), (self._renew, "weir-lease")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, grace_seconds: float) -> None:
+        """Claim nothing more; let running attempts finish within the grace period, then stop
+        them (their results are still recorded)."""
+        self._stopping.set()
+        deadline = now() + timedelta(seconds=grace_seconds)
+        while self.running and now() < deadline:
+            threading.Event().wait(0.05)
+        with self._lock:
+            for cancel in self._running.values():
+                cancel.set()
+        self._pool.shutdown(wait=True)
+        self._scheduler.close()
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    # -- claiming -------------------------------------------------------------------------------
+    def _claim(self) -> None:
+        while not self._stopping.is_set():
+            free = self._acquire_free()
+            if not free:
+                continue
+            try:
+                with self.store.unit() as repos:
+                    claimed = repos.work.claim_work(
+                        self.queue.worker_id, self.queue.group, free, self.queue.lease
+                    )
+            except Exception as exc:  # the database may be away for a while
+                log.warning("claiming work failed (%s); retrying", exc)
+                claimed = []
+                self._stopping.wait(1.0)
+            for _ in range(free - len(claimed)):
+                self._free.release()
+            for work in claimed:
+                self._start(work)
+            if not claimed:
+                self._stopping.wait(self.queue.poll)
+
+    def _acquire_free(self) -> int:
+        """Wait for one free slot, then take every other free one: how many to claim."""
+        if not self._free.acquire(timeout=0.2):
+            return 0
+        free = 1
+        while self._free.acquire(blocking=False):
+            free += 1
+        return free
+
+    def _start(self, work: ClaimedWork) -> None:
+        cancel = CancelEvent()
+        with self._lock:
+            self._running[work.id] = cancel
+        self._pool.submit(self._run, work, cancel)
+
+    def _run(self, work: ClaimedWork, cancel: CancelEvent) -> None:
+        try:
+            result = self._attempt(work, cancel)
+            self._complete(work.id, result_to_json(result))
+        except Exception:
+            log.exception("attempt %s failed in the worker", work.id)
+        finally:
+            with self._lock:
+                self._running.pop(work.id, None)
+            self._free.release()
+
+    def _attempt(self, work: ClaimedWork, cancel: CancelEvent) -> AttemptResult:
+        payload = work.payload
+        try:
+            task = self._task(payload)
+        except Exception as exc:
+            moment = now()
+            return AttemptResult(
+                payload["taskRunId"], payload["attempt"], State.FAILED, moment, moment,
+                error=f"the worker could not load task {payload.get('taskId')!r}: {exc}",
+            )  # fmt: skip
+        item = item_from_json(payload, task)
+        return run_attempt(
+            item,
+            self.store,
+            self.settings,
+            cancelled=cancel,
+            renderer=self._renderer,
+            scheduler=self._scheduler,
+        )
+
+    def _task(self, payload: dict[str, Any]) -> TaskSpec:
+        key = (payload["namespace"], payload["flowId"], int(payload["flowRevision"]))
+        tasks = self._tasks.get(key)
+        if tasks is None:
+            with self.store.unit(read_only=True) as repos:
+                record = repos.flows.read_flow(*key)
+            if record is None:
+                raise LookupError(f"flow {key[0]}/{key[1]} revision {key[2]} is gone")
+            result = validate_text(record.source, f"{key[0]}/{key[1]}")
+            if result.flow is None:
+                raise LookupError(f"flow {key[0]}/{key[1]} revision {key[2]} is not valid")
+            tasks = self._tasks[key] = FlowPlan.of(result.flow).tasks
+        return tasks[payload["taskId"]]
+
+    def _complete(self, work_id: str, result: dict[str, Any]) -> None:
+        """Record the result, retrying while the database is away."""
+        while True:
+            try:
+                with self.store.unit() as repos:
+                    accepted = repos.work.complete_work(work_id, self.queue.worker_id, result)
+            except StoreUnavailable:
+                log.warning("recording the result of %s failed; retrying", work_id)
+                threading.Event().wait(1.0)
+                continue
+            if accepted:
+                self.completed += 1
+            else:
+                log.warning("the lease on %s was lost: its result is dropped", work_id)
+            return
+
+    # -- leases ---------------------------------------------------------------------------------
+    def _renew(self) -> None:
+        interval = self.queue.lease.total_seconds() / 4
+        while not self._stopping.wait(interval) or self.running:
+            with self._lock:
+                ids = list(self._running)
+            if not ids:
+                continue
+            try:
+                with self.store.unit() as repos:
+                    held, kill = repos.work.renew_work(self.queue.worker_id, ids, self.queue.lease)
+            except Exception as exc:
+                log.warning("renewing leases failed (%s); retrying", exc)
+                continue
+            with self._lock:
+                for work_id in ids:
+                    cancel = self._running.get(work_id)
+                    if cancel is not None and (work_id in kill or work_id not in held):
+                        cancel.set()

@@ -1,0 +1,530 @@
+"""``TriggerScheduler``: fires the Schedule triggers of the stored flows, catches up on missed
+slots, and replays backfills.
+
+Each :meth:`TriggerScheduler.tick` is one pass over every enabled Schedule trigger of every
+latest, live, enabled flow. A slot ``s`` fires through ``Engine.fire`` under the key
+``schedule:<namespace>/<flow>/<trigger>@<s in UTC>``: whichever scheduler fires a slot first
+creates its execution, and any other (in this process or another) creates none. What a trigger
+remembers is its document in ``repos.triggers`` (see :mod:`controlplane.engine.schedule_state`).
+
+Rules, in the order a pass applies them to one trigger:
+
+* A trigger seen for the first time (or enabled again) starts at the first slot after now: the
+  past is not fired, except the slots of its ``backfill:`` block, replayed as a backfill.
+* ``stopAfter``: an execution the trigger created that ended in one of those states disables
+  it for good (``stoppedBy`` in its document); it fires no more.
+* ``allowConcurrent: false`` (the default): while an execution the trigger created has not
+  ended, no slot fires; slots passed meanwhile are missed ones once it has.
+* Slots due (at or before now) are handled oldest first. The latest due slot is on time when no
+  earlier one is due and it is at most ``missed_after`` seconds old; every other due slot was
+  missed (the scheduler was down, or the trigger held). ``recoverMissedSchedules`` (else
+  ``SchedulerSettings.recover_missed``) decides: ``ALL`` fires every due slot, at most
+  ``max_fires_per_tick`` per pass; ``LAST`` fires only the latest due slot; ``NONE`` fires the
+  latest only when it is on time, and otherwise waits for the next slot.
+* ``lateMaximumDelay``: a slot older than that when its turn comes is skipped.
+* ``conditions`` (and the deprecated ``scheduleConditions``) are tested per slot with the
+  context ``{flow, trigger: {date, next, previous}}``; a slot they reject is skipped.
+* A backfill replays the slots of ``[start, end)`` (start included, end excluded), at most
+  ``backfill_rate`` per pass, with the trigger's conditions and concurrency rule but without
+  ``lateMaximumDelay``; its executions carry the label ``system.backfill: "true"`` and the
+  backfill's labels, and its inputs over the trigger's.
+
+``trigger.date``, ``trigger.next`` and ``trigger.previous`` are ISO 8601 texts in the trigger's
+time zone. A pass fails as a whole when the database does; the thread started by :meth:`start`
+logs that and tries again at its next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from controlplane.engine.conditions import holds
+from controlplane.engine.cron import Cron, iso
+from controlplane.engine.engine import Engine
+from controlplane.engine.model import Execution, State, now
+from controlplane.engine.ports import FlowRecord, Store
+from controlplane.engine.schedule_state import (
+    BACKFILL_LABEL,
+    SCHEDULE_TYPE,
+    BackfillState,
+    ScheduleState,
+    new_backfill,
+    parse_instant,
+)
+from controlplane.errors import WeirError
+from controlplane.expr import Renderer
+from controlplane.spec.flow import Flow
+from controlplane.spec.plugins.triggers import Schedule
+from controlplane.spec.validate import validate_text
+
+log = logging.getLogger(__name__)
+
+Policy = Literal["ALL", "LAST", "NONE"]
+TriggerKey = tuple[str, str, str]
+_WAKE_AFTER = 0.005
+"""How long after each whole interval the thread wakes, so that a slot is due when it looks."""
+
+
+class SchedulerConfigError(WeirError):
+    code = "invalid_scheduler_settings"
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    interval: float = 1.0
+    """Seconds between two passes of the thread started by ``start``."""
+    recover_missed: Policy = "ALL"
+    """What to do with missed slots when a trigger does not say (``recoverMissedSchedules``)."""
+    max_fires_per_tick: int = 10
+    """Slots one trigger handles per pass when catching up: a backlog drains, never bursts."""
+    backfill_rate: int = 10
+    """Slots of a backfill handled per pass."""
+    missed_after: float = 30.0
+    """A slot not handled within this many seconds of its time counts as missed."""
+
+    def __post_init__(self) -> None:
+        if self.interval <= 0:
+            raise SchedulerConfigError(f"interval must be above 0 seconds, not {self.interval}")
+        if self.recover_missed not in ("ALL", "LAST", "NONE"):
+            raise SchedulerConfigError(
+                f"recover_missed must be ALL, LAST or NONE, not {self.recover_missed!r}"
+            )
+        for name in ("max_fires_per_tick", "backfill_rate"):
+            if getattr(self, name) < 1:
+                raise SchedulerConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.missed_after < 0:
+            raise SchedulerConfigError(f"missed_after must not be negative: {self.missed_after}")
+
+
+@dataclass(frozen=True)
+class _Trigger:
+    """One Schedule trigger of one flow revision, ready to evaluate."""
+
+    flow: Flow
+    revision: int
+    spec: Schedule
+    cron: Cron
+
+    @property
+    def key(self) -> TriggerKey:
+        return (self.flow.namespace, self.flow.id, self.spec.id)
+
+    @property
+    def where(self) -> str:
+        return f"trigger '{self.spec.id}' of flow {self.flow.ref}"
+
+    @property
+    def signature(self) -> str:
+        return f"{self.cron.expression}|{self.cron.zone.key}|{self.cron.with_seconds}"
+
+    @property
+    def tracks(self) -> bool:
+        """Whether the executions it creates are followed until they end."""
+        return not self.spec.allowConcurrent or bool(self.spec.stopAfter)
+
+    def fire_key(self, slot: datetime) -> str:
+        return f"schedule:{self.flow.namespace}/{self.flow.id}/{self.spec.id}@{iso(slot)}"
+
+
+_Parsed = tuple[list[_Trigger], set[TriggerKey]]
+
+
+@dataclass
+class _Pass:
+    """What one evaluation of one trigger did."""
+
+    ended: dict[str, State | None]
+    created: list[Execution] = field(default_factory=list)
+    added: set[str] = field(default_factory=set)
+    finished: set[str] = field(default_factory=set)
+    changed: bool = False
+
+
+class TriggerScheduler:
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        settings: SchedulerSettings | None = None,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.settings = settings or SchedulerSettings()
+        self.clock = clock
+        self.renderer = Renderer()
+        self._flows: dict[tuple[str, str], tuple[int, _Parsed | None]] = {}
+        self._tick_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Tick in a daemon thread every ``settings.interval`` seconds, just after each whole
+        interval of the wall clock."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name="weir-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self._pause()):
+            try:
+                self.tick()
+            except Exception:  # the database may be away for a while; the next tick retries
+                log.warning("scheduler pass failed; trying again at the next tick", exc_info=True)
+
+    def _pause(self) -> float:
+        interval = self.settings.interval
+        return interval - time.time() % interval + _WAKE_AFTER
+
+    # -- one pass -----------------------------------------------------------------------------
+    def tick(self) -> list[Execution]:
+        """One pass over every Schedule trigger; returns the executions it created."""
+        with self._tick_lock:
+            moment = self.clock()
+            with self.store.unit(read_only=True) as repos:
+                records = repos.flows.list_flows()
+                stored = repos.triggers.list_trigger_states()
+                docs = {(s.namespace, s.flow_id, s.trigger_id): s.document for s in stored}
+                ended = {
+                    execution_id: repos.executions.read_execution_state(execution_id)
+                    for doc in docs.values()
+                    if doc.get("type") == SCHEDULE_TYPE
+                    for execution_id in doc.get("pending") or []
+                }
+            created: list[Execution] = []
+            present: set[TriggerKey] = set()
+            unreadable: set[tuple[str, str]] = set()
+            for record in records:
+                parsed = self._triggers(record)
+                if parsed is None:
+                    unreadable.add((record.namespace, record.flow_id))
+                    continue
+                triggers, declared = parsed
+                present |= declared
+                for trigger in triggers:
+                    doc = docs.get(trigger.key)
+                    created += self._evaluate_safely(trigger, doc, _Pass(ended), moment)
+            self._forget({(r.namespace, r.flow_id) for r in records})
+            self._prune(docs, present, unreadable)
+            return created
+
+    def _evaluate_safely(
+        self, trigger: _Trigger, doc: dict[str, Any] | None, run: _Pass, moment: datetime
+    ) -> list[Execution]:
+        base = ScheduleState.from_doc(doc)
+        try:
+            return self._evaluate(trigger, base, run, moment)
+        except WeirError as exc:
+            message = f"{trigger.where}: {exc.message}"
+            if base.error != message:
+                log.warning("%s", message)
+                state = base.copy()
+                state.error = message
+                self._save(trigger, state, base, run)
+            return run.created
+
+    def _evaluate(
+        self, trigger: _Trigger, base: ScheduleState, run: _Pass, moment: datetime
+    ) -> list[Execution]:
+        state = base.copy()
+        if trigger.spec.disabled or trigger.flow.disabled:
+            if not state.off:
+                state.off = True
+                self._save(trigger, state, base, run)
+            return []
+        if not state.seen or state.off:
+            self._begin(trigger, state, moment)
+            run.changed = True
+        elif state.signature != trigger.signature:
+            state.signature = trigger.signature
+            state.next = trigger.cron.first_at_or_after(state.next or moment)
+            run.changed = True
+        self._follow(trigger, state, run)
+        if state.stopped_by is None:
+            self._fire_due(trigger, state, run, moment)
+            self._fire_backfill(trigger, state, run)
+        if run.changed:
+            self._save(trigger, state, base, run)
+        return run.created
+
+    def _begin(self, trigger: _Trigger, state: ScheduleState, moment: datetime) -> None:
+        """A trigger seen for the first time, or enabled again: it starts from now."""
+        new = not state.seen
+        state.since = state.since or moment
+        state.off = False
+        state.signature = trigger.signature
+        state.next = trigger.cron.next_after(moment)
+        block = trigger.spec.backfill
+        if not new or block is None or state.backfill is not None:
+            return
+        try:
+            start = parse_instant(block.start, trigger.cron.zone)
+            end = parse_instant(block.end, trigger.cron.zone) if block.end else moment
+        except ValueError:
+            state.error = (
+                f"{trigger.where}: backfill start and end must be ISO 8601 date-times such as "
+                "2024-01-01T00:00:00Z; the backfill is ignored"
+            )
+            log.warning("%s", state.error)
+            return
+        state.backfill = new_backfill(
+            trigger.cron, start, end, moment, block.inputs, block.labels,
+            source="flow", paused=block.paused,
+        )  # fmt: skip
+
+    def _follow(self, trigger: _Trigger, state: ScheduleState, run: _Pass) -> None:
+        """Drop the pending executions that ended; apply ``stopAfter`` to them."""
+        if not state.pending:
+            return
+        for execution_id in state.pending:
+            if execution_id not in run.ended:
+                continue  # created after this pass read the states: still running
+            ended = run.ended[execution_id]
+            if trigger.tracks and ended is not None and not ended.terminal:
+                continue
+            run.finished.add(execution_id)
+            if ended is not None and ended.value in trigger.spec.stopAfter and not state.disabled:
+                state.stopped_by = {"executionId": execution_id, "state": ended.value}
+                log.info(
+                    "%s is disabled: execution %s ended %s (stopAfter)",
+                    trigger.where, execution_id, ended.value,
+                )  # fmt: skip
+        if run.finished:
+            state.pending = [p for p in state.pending if p not in run.finished]
+            run.changed = True
+
+    # -- live slots ---------------------------------------------------------------------------
+    def _fire_due(
+        self, trigger: _Trigger, state: ScheduleState, run: _Pass, moment: datetime
+    ) -> None:
+        if state.next is None or state.next > moment or self._held(trigger, state):
+            return
+        cron = trigger.cron
+        first = cron.first_at_or_after(state.next)
+        latest = cron.latest_at_or_before(moment)
+        if first is None or latest is None or latest < first:
+            if first != state.next:
+                state.next, run.changed = first, True
+            return
+        delay = trigger.spec.lateMaximumDelay
+        before = state.next
+        for slot in self._due(trigger, state, first, latest, moment):
+            if self._held(trigger, state):
+                break
+            state.next = cron.next_after(slot)
+            if delay is not None and moment - slot > delay:
+                log.info("%s: slot %s is later than lateMaximumDelay; skipped",
+                         trigger.where, iso(slot))  # fmt: skip
+                continue
+            self._fire(trigger, state, run, slot, None)
+        run.changed = run.changed or state.next != before
+
+    def _due(
+        self,
+        trigger: _Trigger,
+        state: ScheduleState,
+        first: datetime,
+        latest: datetime,
+        moment: datetime,
+    ) -> Iterator[datetime]:
+        """The due slots to handle now, by the missed-slot policy."""
+        on_time = (moment - latest).total_seconds() <= self.settings.missed_after
+        if first == latest and on_time:
+            return iter([latest])
+        policy = trigger.spec.recoverMissedSchedules or self.settings.recover_missed
+        if policy == "ALL":
+            start = first
+            delay = trigger.spec.lateMaximumDelay
+            if delay is not None:
+                # Slots already later than lateMaximumDelay are skipped at once, not per tick.
+                start = max(first, trigger.cron.first_at_or_after(moment - delay) or first)
+                state.next = start
+            end = latest + timedelta(microseconds=1)
+            return trigger.cron.slots(start, end, limit=self.settings.max_fires_per_tick)
+        if policy == "LAST" or on_time:
+            return iter([latest])
+        state.next = trigger.cron.next_after(latest)
+        log.info("%s: missed slots up to %s are not recovered (NONE)", trigger.where, iso(latest))
+        return iter([])
+
+    # -- backfills ----------------------------------------------------------------------------
+    def _fire_backfill(self, trigger: _Trigger, state: ScheduleState, run: _Pass) -> None:
+        backfill = state.backfill
+        if backfill is None or backfill.done or backfill.paused:
+            return
+        for _ in range(self.settings.backfill_rate):
+            if self._held(trigger, state):
+                return
+            slot = trigger.cron.first_at_or_after(backfill.position)
+            run.changed = True
+            if slot is None or slot >= backfill.end:
+                backfill.cursor = backfill.end
+                return
+            backfill.cursor = trigger.cron.next_after(slot) or backfill.end
+            backfill.handled += 1
+            self._fire(trigger, state, run, slot, backfill)
+
+    # -- firing -------------------------------------------------------------------------------
+    def _held(self, trigger: _Trigger, state: ScheduleState) -> bool:
+        return not trigger.spec.allowConcurrent and bool(state.pending)
+
+    def _fire(
+        self,
+        trigger: _Trigger,
+        state: ScheduleState,
+        run: _Pass,
+        slot: datetime,
+        backfill: BackfillState | None,
+    ) -> None:
+        spec = trigger.spec
+        variables = self._variables(trigger, slot)
+        conditions = [*spec.conditions, *spec.scheduleConditions]
+        if conditions and not holds(conditions, variables, self.renderer, where=trigger.where):
+            log.debug("%s: conditions skip slot %s", trigger.where, iso(slot))
+            return
+        key = trigger.fire_key(slot)
+        try:
+            inputs = dict(self.renderer.render_value(spec.inputs, variables, typed=True))
+            labels = dict(spec.labels)
+            if backfill is not None:
+                inputs.update(backfill.inputs)
+                labels.update(backfill.labels)
+                labels[BACKFILL_LABEL] = "true"
+            execution = self.engine.fire(
+                key, trigger.flow.namespace, trigger.flow.id, inputs, labels,
+                variables["trigger"],
+            )  # fmt: skip
+        except WeirError as exc:
+            state.error = f"{trigger.where}: slot {iso(slot)} did not fire: {exc.message}"
+            log.warning("%s", state.error)
+            return
+        execution_id: str | None
+        if execution is not None:
+            run.created.append(execution)
+            execution_id, running = execution.id, True
+            if backfill is not None:
+                backfill.created += 1
+        else:
+            execution_id, running = self._fired(key)
+        state.error = None
+        if state.last is None or slot >= state.last:
+            state.last, state.last_execution_id = slot, execution_id
+        if execution_id is not None and running and trigger.tracks:
+            state.pending.append(execution_id)
+            run.added.add(execution_id)
+
+    def _fired(self, key: str) -> tuple[str | None, bool]:
+        """The execution an earlier firing of ``key`` created, and whether it still runs."""
+        with self.store.unit(read_only=True) as repos:
+            execution_id = repos.triggers.read_fire(key)
+            if execution_id is None:
+                return None, False
+            ended = repos.executions.read_execution_state(execution_id)
+        return execution_id, ended is not None and not ended.terminal
+
+    def _variables(self, trigger: _Trigger, slot: datetime) -> dict[str, Any]:
+        cron = trigger.cron
+        following = cron.next_after(slot)
+        preceding = cron.previous_before(slot)
+        return {
+            "flow": {
+                "id": trigger.flow.id,
+                "namespace": trigger.flow.namespace,
+                "revision": trigger.revision,
+            },
+            "trigger": {
+                "date": iso(cron.local(slot)),
+                "next": iso(cron.local(following)) if following else None,
+                "previous": iso(cron.local(preceding)) if preceding else None,
+            },
+        }
+
+    # -- state --------------------------------------------------------------------------------
+    def _save(
+        self, trigger: _Trigger, state: ScheduleState, base: ScheduleState, run: _Pass
+    ) -> None:
+        """Write ``state`` over whatever another scheduler or the API stored meanwhile."""
+        base_backfill = base.backfill.id if base.backfill is not None else None
+        with self.store.unit() as repos:
+            stored = repos.triggers.read_trigger_state(*trigger.key, for_update=True)
+            fresh = ScheduleState.from_doc(stored)
+            merged = state.merged(fresh, base_backfill, run.added, run.finished)
+            repos.triggers.update_trigger_state(*trigger.key, merged.to_doc())
+
+    def _prune(
+        self,
+        docs: dict[TriggerKey, dict[str, Any]],
+        present: set[TriggerKey],
+        unreadable: set[tuple[str, str]],
+    ) -> None:
+        """Forget the state of Schedule triggers that no flow declares any more."""
+        gone = [
+            key
+            for key, doc in docs.items()
+            if doc.get("type") == SCHEDULE_TYPE
+            and key not in present
+            and (key[0], key[1]) not in unreadable
+        ]
+        if not gone:
+            return
+        with self.store.unit() as repos:
+            for key in gone:
+                repos.triggers.delete_trigger_state(*key)
+
+    # -- flows --------------------------------------------------------------------------------
+    def _triggers(self, record: FlowRecord) -> _Parsed | None:
+        """The Schedule triggers of a flow revision that can be evaluated, and the keys of all
+        its Schedule triggers, parsed once per revision; None when the flow does not validate."""
+        cached = self._flows.get((record.namespace, record.flow_id))
+        if cached is not None and cached[0] == record.revision:
+            return cached[1]
+        found = self._parse(record)
+        self._flows[(record.namespace, record.flow_id)] = (record.revision, found)
+        return found
+
+    def _parse(self, record: FlowRecord) -> _Parsed | None:
+        if "Schedule" not in record.source:
+            return [], set()
+        where = f"{record.namespace}/{record.flow_id}"
+        result = validate_text(record.source, where)
+        if result.flow is None:
+            log.warning("flow %s revision %d does not validate; its schedules are not "
+                        "evaluated", where, record.revision)  # fmt: skip
+            return None
+        found: list[_Trigger] = []
+        declared: set[TriggerKey] = set()
+        for spec in result.flow.triggers:
+            if not isinstance(spec, Schedule):
+                continue
+            declared.add((record.namespace, record.flow_id, spec.id))
+            label = f"trigger '{spec.id}' of flow {where}"
+            try:
+                cron = Cron.parse(spec.cron, spec.timezone, spec.withSeconds, where=label)
+            except WeirError as exc:
+                log.warning("%s", exc.message)
+                continue
+            found.append(_Trigger(result.flow, record.revision, spec, cron))
+        return found, declared
+
+    def _forget(self, live: set[tuple[str, str]]) -> None:
+        for key in [key for key in self._flows if key not in live]:
+            del self._flows[key]
