@@ -1,13 +1,14 @@
 """Kill Weir's processes with SIGKILL while they work, take the database away for a while, and
 check that no execution is lost and no task ran to SUCCESS twice.
 
-One executor and two workers (``weir server executor|worker``) run on a PostgreSQL of the test's
-own. 200 executions of a mixed flow (a log, a parallel fan-out whose shell task appends a line
-per run to a file, a subflow, an output) are started, each with its child. While they run, the
-executor and each worker are killed several times and started again, and PostgreSQL is stopped
-for a few seconds. Then every execution must end; none may stay RUNNING; each task run of these
-retry-less flows has one attempt, and each shell task's line is in the file at most once (once
-when it succeeded); every successful execution has exactly the flow's task runs.
+One executor, two workers and two schedulers (``weir server executor|worker|scheduler``) run on a
+PostgreSQL of the test's own. 200 executions of a mixed flow (a log, a parallel fan-out whose shell
+task appends a line per run to a file, a subflow, an output) are started, each with its child,
+while a schedule fires every second. While they run, the executor and each worker are killed
+several times and started again, one scheduler once, and PostgreSQL is stopped for a few seconds.
+Then every execution must end; none may stay RUNNING; each task run of these retry-less flows has
+one attempt, and each shell task's line is in the file at most once (once when it succeeded);
+every successful execution has exactly the flow's task runs; no slot of the schedule fired twice.
 """
 
 from __future__ import annotations
@@ -77,6 +78,20 @@ outputs:
     type: STRING
     value: "{{ outputs.back.value }}"
 """
+TICK = """
+id: tick
+namespace: chaos
+triggers:
+  - id: every_second
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * * *"
+    withSeconds: true
+    allowConcurrent: true
+tasks:
+  - id: at
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.date }}"
+"""
 TASKS = {"mixed": ["call", "echo", "fan", "hello", "last", "mark"], "child": ["back"]}
 
 
@@ -111,18 +126,23 @@ def test_killed_processes_and_a_database_outage_lose_no_work(
     with store.unit() as repos:
         repos.flows.create_flow_revision("chaos", "child", CHILD.lstrip(), None)
         repos.flows.create_flow_revision("chaos", "mixed", MIXED.lstrip(), None)
+        repos.flows.create_flow_revision("chaos", "tick", TICK.lstrip(), None)
     api = Engine(store, None, EngineSettings(work_root=settings.home / "work", remote=True))
     parts = {
         "executor": Part("executor", env, tmp_path, "--lease", LEASE, "--grace", "1"),
         "worker-a": Part("worker", env, tmp_path, "--lease", LEASE, "--concurrency", "4"),
         "worker-b": Part("worker", env, tmp_path, "--lease", LEASE, "--concurrency", "4"),
+        "scheduler-a": Part("scheduler", env, tmp_path),
+        "scheduler-b": Part("scheduler", env, tmp_path),
     }
     for part in parts.values():
         part.start()
     try:
         started = [api.create_execution("chaos", "mixed").id for _ in range(EXECUTIONS)]
         progress = []  # executions ended when each process was killed: the kills hit work
-        for victim in ["worker-a", "executor", "worker-b", "executor", "worker-a", "executor"]:
+        for victim in [
+            "worker-a", "executor", "worker-b", "scheduler-a", "executor", "worker-a", "executor",
+        ]:  # fmt: skip
             time.sleep(1.5)
             progress.append(len(_ended(store, started)))
             parts[victim].kill()
@@ -134,12 +154,18 @@ def test_killed_processes_and_a_database_outage_lose_no_work(
         pg_ctl(database, "start")
         store = open_store(settings)
         assert all(part.alive for part in parts.values()), "a process died with the database"
+        time.sleep(2.0)  # the schedule fires again
+        for name in ("scheduler-a", "scheduler-b"):
+            assert parts[name].stop() == 0, parts[name].output()
         deadline = time.monotonic() + 240
         while len(_ended(store, started)) < EXECUTIONS and time.monotonic() < deadline:
             time.sleep(0.5)
         parents = _ended(store, started)
         with store.unit(read_only=True) as repos:
             unfinished = repos.executions.list_unfinished_execution_ids()
+            ticks, _ = repos.executions.search_executions(
+                "chaos", "tick", None, None, limit=10_000, offset=0
+            )
             children = [
                 repos.executions.read_execution(run.outputs["executionId"])
                 for parent in parents
@@ -170,11 +196,13 @@ def test_killed_processes_and_a_database_outage_lose_no_work(
         if run.task_id == "mark" and run.state is State.SUCCESS
     }
     assert succeeded <= set(lines), "a task reported SUCCESS without having run"
+    slots = Counter((tick.trigger or {}).get("date") for tick in ticks)
+    assert len(slots) >= 5 and max(slots.values()) == 1, slots  # two schedulers, one firing
     states = Counter(e.state.value for e in parents)
     print(  # the figures for the record (pytest -s)
         f"\nchaos: {EXECUTIONS} executions + {len(children)} subflows; parents by state "
         f"{dict(states)}; kills {[p.kills for p in parts.values()]}; ended at each kill "
-        f"{progress}; marks {len(lines)}"
+        f"{progress}; marks {len(lines)}; schedule slots fired {len(slots)}, each once"
     )
     assert progress[-1] < EXECUTIONS, "the kills came after the work: they tested nothing"
     assert states[State.SUCCESS.value] >= EXECUTIONS // 2, states
