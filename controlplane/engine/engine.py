@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,18 +31,16 @@ from controlplane.engine.inputs import resolve_inputs
 from controlplane.engine.model import Execution, ParentRef, State, new_id, now
 from controlplane.engine.ports import (
     FlowRecord,
-    QueuedWork,
     Repositories,
     Store,
     StoreUnavailable,
     execution_storage_path,
 )
+from controlplane.engine.sharing import SharedState, killed_before_start, queued_work, share
 from controlplane.engine.stats import EngineStats
 from controlplane.engine.work import (
     AttemptResult,
     WorkItem,
-    item_to_json,
-    result_from_json,
     result_to_json,
 )
 from controlplane.errors import WeirError
@@ -139,7 +137,12 @@ class Engine:
         self._thread = threading.Thread(target=self._loop, name="weir-executor", daemon=True)
         self._thread.start()
         if self.shared is not None:
-            self._poller = threading.Thread(target=self._share, name="weir-share", daemon=True)
+            self._poller = threading.Thread(
+                target=share,
+                args=(self.store, self.shared, self.settings, self._draining, self._deliver),
+                name="weir-share",
+                daemon=True,
+            )
             self._poller.start()
 
     def stop(self, grace_seconds: float = 10.0) -> None:
@@ -435,7 +438,7 @@ class Engine:
             if kills:
                 with self.store.unit() as repos:
                     for run_id in kills:
-                        repos.work.request_kill(run_id, result_to_json(_killed(run_id)))
+                        repos.work.request_kill(run_id, result_to_json(killed_before_start(run_id)))
         elif self.worker is not None:
             for run_id in kills:
                 self.worker.kill(run_id)
@@ -597,7 +600,7 @@ class Engine:
         """In the step's transaction: queue its attempts, drop the results it applied, and,
         once it is over, tell its parent and the next queued execution (whichever executor
         holds them) and let go of it."""
-        repos.work.enqueue_work([_queued(item) for item in effects.dispatch])
+        repos.work.enqueue_work([queued_work(item) for item in effects.dispatch])
         effects.dispatch.clear()
         applied = [event.payload[0] for event in events if event.kind == "queued_result"]
         repos.work.delete_work(applied)
@@ -615,40 +618,8 @@ class Engine:
         if queued:
             repos.commands.create_command(queued[-1].id, "dequeue")
 
-    def _share(self) -> None:
-        """Renew and take leases, take commands and results, and settle attempts whose worker
-        is gone, every ``poll`` seconds until the engine stops."""
-        assert self.shared is not None
-        shared, lease = self.shared, self.settings.lease
-        lost = result_to_json(_lost())
-        renewed = now()
-        while not self._draining.wait(self.settings.poll):
-            try:
-                with self.store.unit() as repos:
-                    if (now() - renewed) > lease / 4:
-                        round_ = shared.next_round()
-                        shared.renewed(repos.work.renew_executions(shared.owner, lease), round_)
-                        renewed = now()
-                        repos.work.expire_work(lost)
-                    claimed = repos.work.claim_executions(shared.owner, 200, lease)
-                    shared.update(execution_id for execution_id, _ in claimed)
-                    commands = repos.commands.take_commands(500, owner=shared.owner)
-                    results = [
-                        r for r in repos.work.take_results(shared.owner) if shared.take_result(r.id)
-                    ]
-            except Exception as exc:  # the database may be away for a while; try again
-                log.warning("sharing with the database failed (%s); retrying", exc)
-                if now() - renewed > lease * 0.8:
-                    shared.drop_all()  # others may take over soon: advance nothing
-                continue
-            for execution_id, previous in claimed:
-                if previous is not None:  # its executor stopped or died: read it afresh
-                    self._events.put(_Event(execution_id, "recover"))
-            for execution_id, kind, payload in commands:
-                self._events.put(_command_event(execution_id, kind, payload))
-            for taken in results:
-                result = result_from_json(taken.result)
-                self._events.put(_Event(taken.execution_id, "queued_result", (taken.id, result)))
+    def _deliver(self, execution_id: str, kind: str, payload: Any) -> None:
+        self._events.put(_command_event(execution_id, kind, payload))
 
     def _release(self) -> None:
         assert self.shared is not None
@@ -701,92 +672,6 @@ class Engine:
 
 
 _STOP = _Event("", "stop")
-
-
-class SharedState:
-    """What an executor sharing the database holds: executions by lease, and the results it
-    has taken but not yet applied."""
-
-    def __init__(self, owner: str) -> None:
-        self.owner = owner
-        self._held: dict[str, int] = {}
-        """Held execution ids, each with the renewal round in which it was taken."""
-        self._round = 0
-        self._results: set[str] = set()
-        self._lock = threading.Lock()
-
-    def holds(self, execution_id: str) -> bool:
-        with self._lock:
-            return execution_id in self._held
-
-    def add(self, execution_id: str) -> None:
-        with self._lock:
-            self._held[execution_id] = self._round
-
-    def update(self, execution_ids: Iterable[str]) -> None:
-        with self._lock:
-            for execution_id in execution_ids:
-                self._held[execution_id] = self._round
-
-    def discard(self, execution_id: str) -> None:
-        with self._lock:
-            self._held.pop(execution_id, None)
-
-    def next_round(self) -> int:
-        """Start a renewal: what is taken from now on is kept whatever the renewal reads."""
-        with self._lock:
-            self._round += 1
-            return self._round
-
-    def renewed(self, execution_ids: set[str], round_: int) -> None:
-        """Keep what the database says this executor holds, and what it took since ``round_``
-        began (in transactions the renewal could not see yet)."""
-        with self._lock:
-            self._held = {i: r for i, r in self._held.items() if i in execution_ids or r >= round_}
-
-    def drop_all(self) -> None:
-        """Advance nothing more: the leases may lapse and others take over."""
-        with self._lock:
-            self._held.clear()
-            self._results.clear()
-
-    def take_result(self, work_id: str) -> bool:
-        """True the first time: a result is applied once even though it stays in the database
-        until the step that applies it commits."""
-        with self._lock:
-            if work_id in self._results:
-                return False
-            self._results.add(work_id)
-            return True
-
-    def forget_result(self, work_id: str) -> None:
-        """Its step did not commit: take it again."""
-        with self._lock:
-            self._results.discard(work_id)
-
-
-def _queued(item: WorkItem) -> QueuedWork:
-    group = item.task.workerGroup.key if item.task.workerGroup is not None else None
-    return QueuedWork(item.execution_id, item.task_run_id, item.attempt, group, item_to_json(item))
-
-
-def _lost() -> AttemptResult:
-    moment = now()
-    return AttemptResult(
-        task_run_id="",
-        attempt=0,
-        state=State.FAILED,
-        started=moment,
-        ended=moment,
-        error="The worker running this task stopped renewing its lease (it stopped or died)",
-    )
-
-
-def _killed(task_run_id: str) -> AttemptResult:
-    moment = now()
-    return AttemptResult(
-        task_run_id, 0, State.KILLED, moment, moment, error="The task was killed before it started"
-    )
 
 
 def _command_event(execution_id: str, kind: str, payload: Any) -> _Event:
