@@ -183,8 +183,9 @@ def test_a_worker_group_task_runs_only_on_a_worker_of_its_group(cluster: Cluster
     cluster.worker("plain")
     execution_id = cluster.start("gpu")
     cluster.until(
-        lambda: [run.task_id for run in cluster.read(execution_id).task_runs]
-        == ["anywhere", "on_gpu"],
+        lambda: (
+            [run.task_id for run in cluster.read(execution_id).task_runs] == ["anywhere", "on_gpu"]
+        ),
         "the first task to succeed and the gpu task to be queued",
     )
     execution = cluster.read(execution_id)
