@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
@@ -136,24 +137,32 @@ def schedule_lag(
         for part in parts:
             part.start()
             stack.callback(part.stop)
-        time.sleep(5)  # processes up, first slots fired: the warm-up
+        wait_ended(store, args.schedules)  # processes up, a first slot fired and run
+        time.sleep(2)  # the warm-up
         since = time.time()
         time.sleep(args.seconds)
         until = time.time()
-        time.sleep(3)  # let the last slots start
+        time.sleep(5)  # let the last slots start
         with store.unit(read_only=True) as repos:
             found, _ = repos.executions.search_executions(
                 "scale.schedules", None, None, None, limit=100_000, offset=0
             )
         created, started = [], []
+        per_slot: Counter[float] = Counter()
+        fired: Counter[float] = Counter()
         for execution in found:
             slot = datetime.fromisoformat((execution.trigger or {})["date"]).timestamp()
             running = [t.at for t in execution.history if t.state is State.RUNNING]
+            if since <= slot < until:
+                fired[slot] += 1
             if since <= slot < until and running:
+                per_slot[slot] += 1
                 created.append(execution.history[0].at.timestamp() - slot)
                 started.append(running[0].timestamp() - slot)
-        expected = args.schedules * round(until - since)
-        print(f"  executions started for slots in the window: {len(started)} of ~{expected}")
+        print(f"  {len(fired)} slots fired in the window, {sum(fired.values())} executions; "
+              f"{len(per_slot)} slots started; executions started per slot: "
+              f"{min(per_slot.values(), default=0)} to {max(per_slot.values(), default=0)} "
+              f"of {args.schedules}")  # fmt: skip
         return created, started
 
 
