@@ -4,11 +4,12 @@ check that no execution is lost and no task ran to SUCCESS twice.
 One executor, two workers and two schedulers (``weir server executor|worker|scheduler``) run on a
 PostgreSQL of the test's own. 200 executions of a mixed flow (a log, a parallel fan-out whose shell
 task appends a line per run to a file, a subflow, an output) are started, each with its child,
-while a schedule fires every second. While they run, the executor and each worker are killed
+while a schedule fires every second and a Flow trigger starts a flow after each successful one. While they run, the executor and each worker are killed
 several times and started again, one scheduler once, and PostgreSQL is stopped for a few seconds.
 Then every execution must end; none may stay RUNNING; each task run of these retry-less flows has
 one attempt, and each shell task's line is in the file at most once (once when it succeeded);
-every successful execution has exactly the flow's task runs; no slot of the schedule fired twice.
+every successful execution has exactly the flow's task runs; no slot of the schedule fired twice;
+the Flow trigger fired exactly once for each successful execution.
 """
 
 from __future__ import annotations
@@ -92,6 +93,23 @@ tasks:
     type: io.kestra.plugin.core.debug.Return
     format: "{{ trigger.date }}"
 """
+AFTER = """
+id: after
+namespace: chaos
+triggers:
+  - id: on_mixed
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.ExecutionFlow
+        namespace: chaos
+        flowId: mixed
+      - type: io.kestra.plugin.core.condition.ExecutionStatus
+        in: [SUCCESS]
+tasks:
+  - id: saw
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.executionId }}"
+"""
 TASKS = {"mixed": ["call", "echo", "fan", "hello", "last", "mark"], "child": ["back"]}
 
 
@@ -108,6 +126,19 @@ def _ended(store: SqlStore, ids: list[str]) -> list[Execution]:
     with store.unit(read_only=True) as repos:
         found = [repos.executions.read_execution(i) for i in ids]
     return [e for e in found if e is not None and e.state.terminal]
+
+
+def _flow(store: SqlStore, flow_id: str) -> list[Execution]:
+    with store.unit(read_only=True) as repos:
+        found, _ = repos.executions.search_executions(
+            "chaos", flow_id, None, None, limit=10_000, offset=0
+        )
+    return found
+
+
+def _unfinished(store: SqlStore) -> list[str]:
+    with store.unit(read_only=True) as repos:
+        return repos.executions.list_unfinished_execution_ids()
 
 
 def test_killed_processes_and_a_database_outage_lose_no_work(
@@ -127,6 +158,7 @@ def test_killed_processes_and_a_database_outage_lose_no_work(
         repos.flows.create_flow_revision("chaos", "child", CHILD.lstrip(), None)
         repos.flows.create_flow_revision("chaos", "mixed", MIXED.lstrip(), None)
         repos.flows.create_flow_revision("chaos", "tick", TICK.lstrip(), None)
+        repos.flows.create_flow_revision("chaos", "after", AFTER.lstrip(), None)
     api = Engine(store, None, EngineSettings(work_root=settings.home / "work", remote=True))
     parts = {
         "executor": Part("executor", env, tmp_path, "--lease", LEASE, "--grace", "1"),
@@ -154,18 +186,20 @@ def test_killed_processes_and_a_database_outage_lose_no_work(
         pg_ctl(database, "start")
         store = open_store(settings)
         assert all(part.alive for part in parts.values()), "a process died with the database"
-        time.sleep(2.0)  # the schedule fires again
-        for name in ("scheduler-a", "scheduler-b"):
-            assert parts[name].stop() == 0, parts[name].output()
         deadline = time.monotonic() + 240
         while len(_ended(store, started)) < EXECUTIONS and time.monotonic() < deadline:
             time.sleep(0.5)
         parents = _ended(store, started)
+        succeeded = {e.id for e in parents if e.state is State.SUCCESS}
+        while len(_flow(store, "after")) < len(succeeded) and time.monotonic() < deadline:
+            time.sleep(0.5)  # the Flow trigger catches up
+        for name in ("scheduler-a", "scheduler-b"):
+            assert parts[name].stop() == 0, parts[name].output()
+        while _unfinished(store) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        ticks, afters = _flow(store, "tick"), _flow(store, "after")
         with store.unit(read_only=True) as repos:
             unfinished = repos.executions.list_unfinished_execution_ids()
-            ticks, _ = repos.executions.search_executions(
-                "chaos", "tick", None, None, limit=10_000, offset=0
-            )
             children = [
                 repos.executions.read_execution(run.outputs["executionId"])
                 for parent in parents
@@ -190,19 +224,21 @@ def test_killed_processes_and_a_database_outage_lose_no_work(
     lines = Counter(marks.read_text().split())
     assert max(lines.values()) == 1, [i for i, n in lines.items() if n > 1]  # never twice
     succeeded = {
-        e.id
-        for e in parents
-        for run in e.task_runs
+        e.id for e in parents for run in e.task_runs
         if run.task_id == "mark" and run.state is State.SUCCESS
-    }
+    }  # fmt: skip
     assert succeeded <= set(lines), "a task reported SUCCESS without having run"
+    seen = Counter((after.trigger or {}).get("executionId") for after in afters)
+    assert set(seen) == {e.id for e in parents if e.state is State.SUCCESS}  # each success
+    assert max(seen.values()) == 1  # once, across two schedulers and their kills
     slots = Counter((tick.trigger or {}).get("date") for tick in ticks)
     assert len(slots) >= 5 and max(slots.values()) == 1, slots  # two schedulers, one firing
     states = Counter(e.state.value for e in parents)
     print(  # the figures for the record (pytest -s)
         f"\nchaos: {EXECUTIONS} executions + {len(children)} subflows; parents by state "
         f"{dict(states)}; kills {[p.kills for p in parts.values()]}; ended at each kill "
-        f"{progress}; marks {len(lines)}; schedule slots fired {len(slots)}, each once"
+        f"{progress}; marks {len(lines)}; schedule slots fired {len(slots)}, each once; "
+        f"flow-triggered executions {len(afters)}, one per successful parent"
     )
     assert progress[-1] < EXECUTIONS, "the kills came after the work: they tested nothing"
     assert states[State.SUCCESS.value] >= EXECUTIONS // 2, states
