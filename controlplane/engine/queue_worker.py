@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -53,27 +54,34 @@ class QueueWorker:
         self._lock = threading.Lock()
         self._free = threading.Semaphore(queue.concurrency)
         self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        """Claim nothing more."""
+        self._finished = threading.Event()
+        """Every attempt ended: leases need no renewal."""
+        self._claimer = threading.Thread(target=self._claim, name="weir-claim", daemon=True)
+        self._renewer = threading.Thread(target=self._renew, name="weir-lease", daemon=True)
         self._tasks: dict[tuple[str, str, int], dict[str, TaskSpec]] = {}
         self.completed = 0
 
     def start(self) -> None:
-        for target, name in ((self._claim, "weir-claim"), (self._renew, "weir-lease")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._claimer.start()
+        self._renewer.start()
 
     def stop(self, grace_seconds: float) -> None:
         """Claim nothing more; let running attempts finish within the grace period, then stop
         them (their results are still recorded)."""
         self._stopping.set()
-        deadline = now() + timedelta(seconds=grace_seconds)
-        while self.running and now() < deadline:
-            threading.Event().wait(0.05)
+        if self._claimer.is_alive():
+            self._claimer.join()  # what it claimed last is started before it returns
+        deadline = time.monotonic() + grace_seconds
+        while self.running and time.monotonic() < deadline:
+            time.sleep(0.05)
         with self._lock:
             for cancel in self._running.values():
                 cancel.set()
         self._pool.shutdown(wait=True)
+        self._finished.set()
+        if self._renewer.is_alive():
+            self._renewer.join()
         self._scheduler.close()
 
     @property
@@ -171,7 +179,7 @@ class QueueWorker:
                     accepted = repos.work.complete_work(work_id, self.queue.worker_id, result)
             except StoreUnavailable:
                 log.warning("recording the result of %s failed; retrying", work_id)
-                threading.Event().wait(1.0)
+                time.sleep(1.0)
                 continue
             if accepted:
                 self.completed += 1
@@ -182,7 +190,7 @@ class QueueWorker:
     # -- leases ---------------------------------------------------------------------------------
     def _renew(self) -> None:
         interval = self.queue.lease.total_seconds() / 4
-        while not self._stopping.wait(interval) or self.running:
+        while not self._finished.wait(interval):
             with self._lock:
                 ids = list(self._running)
             if not ids:
