@@ -30,6 +30,9 @@ from controlplane.spec.validate import validate_text
 
 log = logging.getLogger(__name__)
 
+KILL_CHECK = 0.5
+"""Seconds between two renewals of the leases of running attempts, which also read kills."""
+
 
 @dataclass(frozen=True)
 class QueueSettings:
@@ -189,7 +192,8 @@ class QueueWorker:
 
     # -- leases ---------------------------------------------------------------------------------
     def _renew(self) -> None:
-        interval = self.queue.lease.total_seconds() / 4
+        # Often enough that a kill reaches a running attempt within half a second.
+        interval = min(self.queue.lease.total_seconds() / 4, KILL_CHECK)
         while not self._finished.wait(interval):
             with self._lock:
                 ids = list(self._running)
