@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import socket
+import time
 from pathlib import Path
 
 from controlplane.store import StoreSettings, open_store
 from tests.integration.cli.test_run_cli import weir
+from tests.processes import Part
 
 
 def test_a_public_address_without_tokens_is_refused(tmp_path: Path) -> None:
@@ -15,10 +20,30 @@ def test_a_public_address_without_tokens_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_split_roles_need_a_shared_database(tmp_path: Path) -> None:
-    for role in ("api", "executor"):
+    for role in ("api", "executor", "scheduler", "worker"):
         refused = weir(tmp_path, "server", role)
         assert refused.returncode == 2
         assert "WEIR_DATABASE_URL" in refused.stderr
+
+
+def test_a_part_waits_for_its_database_instead_of_failing(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "WEIR_HOME": str(tmp_path),
+        "WEIR_DATABASE_URL": f"postgresql://weir@127.0.0.1:{port}/weir",
+        "WEIR_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
+    for role in ("executor", "scheduler", "worker"):
+        part = Part(role, env, tmp_path).start()
+        deadline = time.monotonic() + 60
+        while "trying again" not in part.output() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "the database is unavailable" in part.output(), part.output()
+        assert part.alive, part.output()
+        assert part.stop() == 0, part.output()
 
 
 def test_an_invalid_flow_to_load_stops_the_server_before_it_serves(tmp_path: Path) -> None:
