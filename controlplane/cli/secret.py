@@ -1,4 +1,8 @@
-"""``weir secret seal|seal-key``: seal secrets so that they can be committed to Git.
+"""``weir secret set|seal|seal-key``: set a secret on a server, or seal it for Git.
+
+``weir secret set --namespace NS --name NAME`` reads the value the same way and sets it on the
+server (``--server``, ``WEIR_URL``, ``WEIR_TOKEN``); the value never appears in an argument or
+in the output.
 
 ``weir secret seal --namespace NS --name NAME`` reads the value from standard input (or
 ``--from-file``), never from an argument, and encrypts it to the server's public key for exactly
@@ -72,6 +76,21 @@ def add_parser(commands: Any) -> None:
     )
     add_server_options(seal)
     seal.set_defaults(handler=run_seal)
+    put = actions.add_parser(
+        "set",
+        help="set a secret on the server from standard input",
+        description="Set a secret on the server to a value read from standard input (or "
+        "--from-file), exactly as read.",
+    )
+    put.add_argument("--namespace", required=True, help="the secret's namespace")
+    put.add_argument("--name", required=True, help="the secret's name")
+    put.add_argument(
+        "--from-file",
+        metavar="PATH",
+        help="read the value from this file, exactly as it is (default: standard input)",
+    )
+    add_server_options(put)
+    put.set_defaults(handler=run_set)
     key = actions.add_parser(
         "seal-key",
         help="fetch the server's public key for sealing",
@@ -93,7 +112,7 @@ def run_seal(args: argparse.Namespace) -> int:
     try:
         _check_names(args.namespace, args.name)
         existing = _existing(args.out, args.namespace, args.name) if args.out else None
-        value = _read_value(args.from_file)
+        value = _read_value(args.from_file, "seal")
         key_id, public_key = _key(args)
         blob = seal(public_key, args.namespace, args.name, value)
     except (_Refused, SealError, ClientError) as exc:
@@ -110,6 +129,21 @@ def run_seal(args: argparse.Namespace) -> int:
         return _fail(f"cannot write {args.out}: {exc.strerror or exc}")
     print(
         f"Sealed secret {args.name} of namespace {args.namespace} for key {key_id} in {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_set(args: argparse.Namespace) -> int:
+    try:
+        _check_names(args.namespace, args.name)
+        value = _read_value(args.from_file, "set")
+        with client_from(args) as client:
+            meta = client.secrets.set(args.namespace, args.name, value)
+    except (_Refused, ClientError) as exc:
+        return _fail(str(exc))
+    print(
+        f"Set secret {meta.name} of namespace {meta.namespace} (revision {meta.revision})",
         file=sys.stderr,
     )
     return 0
@@ -179,7 +213,7 @@ def _existing(out: str, namespace: str, name: str) -> SealedSecretFile | None:
     return found
 
 
-def _read_value(from_file: str | None) -> str:
+def _read_value(from_file: str | None, verb: str) -> str:
     """The value exactly as read: from the file, from piped input, or typed without echo."""
     if from_file is not None:
         try:
@@ -188,7 +222,7 @@ def _read_value(from_file: str | None) -> str:
             raise _Refused(f"cannot read {from_file}: {exc.strerror or exc}") from None
         where = from_file
     elif sys.stdin.isatty():
-        return _typed()
+        return _typed(verb)
     else:
         raw = sys.stdin.buffer.read()
         where = "standard input"
@@ -197,20 +231,20 @@ def _read_value(from_file: str | None) -> str:
     except UnicodeDecodeError:
         raise _Refused(f"the value read from {where} is not UTF-8 text") from None
     if not value:
-        raise _Refused(f"the value read from {where} is empty: nothing to seal")
+        raise _Refused(f"the value read from {where} is empty: nothing to {verb}")
     if value.endswith("\n"):
         print(
-            f"note: the value read from {where} ends with a newline, which is sealed with it; "
-            'printf %s "$VALUE" | weir secret seal ... leaves it out',
+            f"note: the value read from {where} ends with a newline, which is kept; "
+            f'printf %s "$VALUE" | weir secret {verb} ... leaves it out',
             file=sys.stderr,
         )
     return value
 
 
-def _typed() -> str:
-    value = getpass.getpass("Value to seal (not shown): ")
+def _typed(verb: str) -> str:
+    value = getpass.getpass(f"Value to {verb} (not shown): ")
     if not value:
-        raise _Refused("no value was typed: nothing to seal")
+        raise _Refused(f"no value was typed: nothing to {verb}")
     return value
 
 

@@ -510,7 +510,8 @@ def _webhook_revision(
         revision, flow = _flow(store, namespace, flow_id)
     except NotFound:
         raise missing from None
-    context = {"flow": {"id": flow_id, "namespace": namespace}}
+    # A key may come from the server's environment ({{ envs.webhook_key }}), e.g. a Secret.
+    context = {"flow": {"id": flow_id, "namespace": namespace}, "envs": engine.settings.envs}
     webhooks = [t for t in flow.triggers if isinstance(t, Webhook) and not t.disabled]
     found = next((w for w in webhooks if _same_key(engine, w.key, key, context)), None)
     if found is None:

@@ -5,6 +5,7 @@ key, and ``wait`` / ``returnOutputs`` answering once the flow ended."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -223,3 +224,27 @@ triggers:
     assert execution.status_code == 201
     assert execution.json()["state"]["current"] == "SUCCESS"
     assert execution.json()["outputs"] == {"greeting": "Hello world!"}
+
+
+def test_a_key_may_come_from_the_servers_environment(
+    api: Api, store: Store, live_server: LiveServer
+) -> None:
+    engine = live_server.server.config.app.state.engine
+    declared = engine.settings
+    engine.settings = replace(declared, envs={**declared.envs, "hook_key": "from-a-secret"})
+    try:
+        save_flow(store, f"""id: keyed
+namespace: hooks.envs
+tasks:
+  - id: hi
+    type: io.kestra.plugin.core.debug.Return
+    format: hi
+triggers:
+  - id: hook
+    type: {WEBHOOK}
+    key: "{{{{ envs.hook_key }}}}"
+""")  # fmt: skip
+        assert api.post("/executions/webhook/hooks.envs/keyed/from-a-secret").status_code == 201
+        assert api.post("/executions/webhook/hooks.envs/keyed/hook_key").status_code == 404
+    finally:
+        engine.settings = declared

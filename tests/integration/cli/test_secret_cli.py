@@ -86,6 +86,22 @@ def test_a_value_sealed_by_the_cli_opens_on_the_server_as_the_same_value(
     assert client.secrets.get(NS, "DB_PASSWORD").sealed_digest == sealed_digest(blob)
 
 
+def test_set_puts_the_value_read_from_standard_input_on_the_server(
+    server: str, client: WeirClient, tmp_path: Path
+) -> None:
+    done = weir(
+        "set", "--namespace", NS, "--name", "API_KEY", "--server", server,
+        stdin=VALUE.encode(), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Set secret API_KEY of namespace cli.sealed" in done.stderr
+    assert client.secrets.get(NS, "API_KEY").fingerprint == (
+        client.secrets.set(NS, "SAME", VALUE).fingerprint
+    )
+    empty = weir("set", "--namespace", NS, "--name", "EMPTY", "--server", server, cwd=tmp_path)
+    assert empty.returncode == 1 and "nothing to set" in empty.stderr
+
+
 def test_the_value_is_kept_exactly_with_its_newline(
     server: str, client: WeirClient, tmp_path: Path
 ) -> None:
