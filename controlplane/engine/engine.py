@@ -353,13 +353,6 @@ class Engine:
     def _step(
         self, repos: Repositories, execution_id: str, events: list[_Event]
     ) -> tuple[Execution, Effects, list[str]] | None:
-        if any(event.kind == "retry_as_new" for event in events):
-            failed = repos.executions.read_execution(execution_id)
-            if failed is not None:
-                self._retry_as_new(repos, failed)
-            events = [event for event in events if event.kind != "retry_as_new"]
-            if not events:
-                return None
         execution = self._active.get(execution_id)
         if execution is None:
             execution = repos.executions.read_execution(execution_id)
@@ -381,6 +374,8 @@ class Engine:
             repos.executions.update_execution(execution, step.changed.values(), step.removed)
         if execution.state.terminal and not was_terminal:
             repos.triggers.record_end(execution.id)
+        if effects.retry_in is not None:
+            self._retry_as_new(repos, execution, now() + effects.retry_in)
         if self.shared is not None:
             self._share_effects(repos, execution, events, effects, was_over)
         if effects.logs:
@@ -449,8 +444,6 @@ class Engine:
             self._start_subflow(execution, start)
         if effects.wake_at is not None:
             self._later(effects.wake_at, _Event(execution.id, "wake"))
-        if effects.retry_in is not None:
-            self._later(now() + effects.retry_in, _Event(execution.id, "retry_as_new"))
         if _over(execution):
             self._active.pop(execution.id, None)
             if self.shared is None:
@@ -466,8 +459,9 @@ class Engine:
         self._timer_count += 1
         heapq.heappush(self._timers, (when, self._timer_count, event))
 
-    def _retry_as_new(self, repos: Repositories, failed: Execution) -> None:
-        """The next execution of a CREATE_NEW_EXECUTION retry chain."""
+    def _retry_as_new(self, repos: Repositories, failed: Execution, at: datetime) -> None:
+        """The next execution of a CREATE_NEW_EXECUTION retry chain, created in the transaction
+        that ended ``failed`` and scheduled to start ``at``: a restart loses no retry."""
         execution = Execution(
             id=new_id(),
             namespace=failed.namespace,
@@ -480,6 +474,7 @@ class Engine:
             original_id=failed.original_id or failed.id,
             attempt=failed.attempt + 1,
             chain_started=failed.chain_started or failed.started,
+            scheduled=at,
         )
         repos.executions.create_execution(execution)
         self._hold(repos, execution.id)

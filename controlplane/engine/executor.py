@@ -300,6 +300,8 @@ class Step:
         moment = now()
         self._wake_due(moment)
         self.check_slas(moment)
+        if self._start_later(moment) is not None:
+            return self._effects()
         if self.ex.state in (State.CREATED, State.RESTARTED):
             self.ex.transition(State.RUNNING)
             self.execution_changed = True
@@ -628,8 +630,19 @@ class Step:
         deadline = self.sla_deadline()
         if deadline is not None:
             waits.append(deadline)
+        later = self._start_later(now())
+        if later is not None:
+            waits.append(later)
         self.effects.wake_at = min(waits) if waits else None
         return self.effects
+
+    def _start_later(self, moment: datetime) -> datetime | None:
+        """When a created execution scheduled after ``moment`` (the next of a retry chain)
+        starts; None when it starts now."""
+        scheduled = self.ex.scheduled
+        if self.ex.state is State.CREATED and scheduled is not None and scheduled > moment:
+            return scheduled
+        return None
 
     def _parents(self) -> tuple[tuple[str, str, str], ...]:
         parent = self.ex.parent
