@@ -620,7 +620,7 @@ class Engine:
         assert self.shared is not None
         try:
             with self.store.unit() as repos:
-                repos.work.release_executions(self.shared.owner, expire=True)
+                repos.work.release_executions(self.shared.owner)
         except StoreUnavailable:
             log.warning("could not hand back executions; they return when their lease ends")
 

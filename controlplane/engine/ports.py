@@ -458,7 +458,8 @@ class WorkRepository(Protocol):
 
     def renew_executions(self, owner: str, lease: timedelta) -> set[str]: ...
 
-    def release_executions(self, owner: str, expire: bool) -> None: ...
+    def release_executions(self, owner: str) -> None:
+        """Let other executors take over at once what ``owner`` holds."""
 
     def delete_lease(self, execution_id: str) -> None: ...
 

@@ -9,7 +9,7 @@ report after its attempt was handed back. Executors share unfinished executions 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -242,14 +242,13 @@ class SqlWorkRepository:
             ).scalars()
         )
 
-    def release_executions(self, owner: str, expire: bool) -> None:
-        """Let other executors take what ``owner`` holds: at once, as a takeover (``expire``)."""
-        if expire:
-            self._db.execute(
-                update(EXECUTION_LEASES)
-                .where(EXECUTION_LEASES.c.owner == owner)
-                .values(lease_until=datetime(1970, 1, 1, tzinfo=now().tzinfo))
-            )
+    def release_executions(self, owner: str) -> None:
+        """Let other executors take over at once what ``owner`` holds (its leases lapse now)."""
+        self._db.execute(
+            update(EXECUTION_LEASES)
+            .where(EXECUTION_LEASES.c.owner == owner)
+            .values(lease_until=datetime(1970, 1, 1, tzinfo=UTC))
+        )
 
     def delete_lease(self, execution_id: str) -> None:
         self._db.execute(
