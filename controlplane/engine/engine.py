@@ -234,10 +234,7 @@ class Engine:
 
     def _send(self, event: _Event) -> None:
         if self.settings.remote:
-            with self.store.unit() as repos:
-                if event.kind == "restart":
-                    repos.work.create_lease(event.execution_id, None, self.settings.lease)
-                repos.commands.create_command(event.execution_id, event.kind, event.payload)
+            self._record(event)
         else:
             self._route(event)
 
@@ -246,13 +243,17 @@ class Engine:
         database."""
         if self.shared is None or self.shared.holds(event.execution_id):
             self._events.put(event)
-            return
+        else:
+            self._record(event)
+
+    def _record(self, event: _Event) -> None:
+        """A command in the database, for the executor that holds (or takes) the execution."""
         payload = event.payload
         if event.kind == "subflow_ended":
             run_id, child = payload
             payload = [run_id, child.to_dict()]
         with self.store.unit() as repos:
-            if event.kind == "restart":
+            if event.kind == "restart":  # an ended execution has no lease left
                 repos.work.create_lease(event.execution_id, None, self.settings.lease)
             repos.commands.create_command(event.execution_id, event.kind, payload)
 

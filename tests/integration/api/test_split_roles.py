@@ -20,6 +20,7 @@ from tests.integration.api.conftest import Api, serve
 FLOWS = {
     "quick": "tasks:\n  - id: hi\n    type: io.kestra.plugin.core.debug.Return\n    format: hi\n",
     "slow": "tasks:\n  - id: nap\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT5M\n",
+    "broken": "tasks:\n  - id: fail\n    type: io.kestra.plugin.core.execution.Fail\n",
     "gate": (
         "tasks:\n  - id: wait\n    type: io.kestra.plugin.core.flow.Pause\n"
         "    onResume:\n      - id: who\n        type: STRING\n"
@@ -84,3 +85,20 @@ def test_kill_and_resume_reach_the_executor(split: Api) -> None:
     done = until(split, gate, "SUCCESS", "FAILED")
     (after,) = [t for t in done["taskRunList"] if t["taskId"] == "after"]
     assert after["outputs"] == {"value": "Ada"}
+
+
+def test_a_restart_reaches_an_executor_though_the_ended_execution_had_no_lease(
+    split: Api,
+) -> None:
+    broken = start(split, "broken")
+    until(split, broken, "FAILED")
+    assert split.post(f"/executions/{broken}/restart").status_code == 202
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        execution = split.get(f"/executions/{broken}").json()
+        attempts = execution["taskRunList"][0]["attempts"]
+        if execution["state"]["current"] == "FAILED" and len(attempts) == 2:
+            break
+        time.sleep(0.05)
+    histories = [h["state"] for h in execution["state"]["histories"]]
+    assert histories.count("RESTARTED") == 1 and len(attempts) == 2, execution
