@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
+from controlplane.spec.families import family_of
 from controlplane.spec.fields import Duration, DynBool, Spec, TaskId, Text
 from controlplane.spec.problems import YamlPath
 from controlplane.spec.registry import Kind, registry
@@ -167,8 +168,8 @@ def _unknown_type(kind: Kind, value: dict[str, Any], context: Any) -> Validation
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
     error = PydanticCustomError(
         "unknown_type",
-        "unknown {kind} type '{type}': Weir does not implement it{hint}",
-        {"kind": kind.value, "type": type_name, "hint": hint},
+        "unknown {kind} type '{type}': Weir does not implement it ({family}){hint}",
+        {"kind": kind.value, "type": type_name, "family": family_of(type_name), "hint": hint},
     )
     details: list[InitErrorDetails] = [{"type": error, "loc": ("type",), "input": type_name}]
     if kind is Kind.TASK:

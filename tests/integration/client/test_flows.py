@@ -73,7 +73,7 @@ def test_validate_answers_one_verdict_per_document(weir: WeirClient) -> None:
     assert (problem.severity, problem.line, problem.path) == ("error", 17, "tasks[0].type")
     assert str(problem) == (
         "17:5: error at tasks[0].type: unknown task type 'io.kestra.nope.Nope': "
-        "Weir does not implement it"
+        "Weir does not implement it (a plugin outside Kestra's own families)"
     )
     with pytest.raises(NotFound):
         weir.flows.get("client.flows", "good")

@@ -65,7 +65,7 @@ def test_the_plan_is_one_comment_updated_in_place_with_a_status(
     assert annotations == [
         "::error file=source/namespaces/pr.team/flows/hello.yaml,line=5,col=5,"
         "title=weir%3A unknown_type::unknown task type 'io.kestra.plugin.core.log.Nope': "
-        "Weir does not implement it"
+        "Weir does not implement it (Kestra core, package log)"
     ]
     comments = github.comments_on(PR)
     assert len(comments) == 1  # the same comment, edited

@@ -27,7 +27,8 @@ CASES = {
                 5,
                 "tasks[0].type",
                 "unknown task type 'io.kestra.plugin.core.log.Logg': Weir does "
-                "not implement it; did you mean io.kestra.plugin.core.log.Log?",
+                "not implement it (Kestra core, package log); did you mean "
+                "io.kestra.plugin.core.log.Log?",
             )
         ],
     ),
@@ -306,14 +307,16 @@ CASES = {
                 5,
                 "tasks[0].type",
                 "unknown task type 'io.kestra.plugin.core.flow.Sequencial': Weir "
-                "does not implement it; did you mean io.kestra.plugin.core.flow.Sequential, "
+                "does not implement it (Kestra core, package flow); did you mean "
+                "io.kestra.plugin.core.flow.Sequential, "
                 "io.kestra.plugin.core.flow.EachSequential?",
             ),
             (
                 8,
                 9,
                 "tasks[0].tasks[0].type",
-                "unknown task type 'io.kestra.plugin.aws.cli.AwsCLI': Weir does not implement it",
+                "unknown task type 'io.kestra.plugin.aws.cli.AwsCLI': Weir does not implement it "
+                "(plugin family aws.cli, Kestra's plugin-aws)",
             ),
         ],
     ),

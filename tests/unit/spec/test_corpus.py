@@ -8,14 +8,13 @@ unknown-type error naming that type.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from controlplane.spec.registry import Kind, registry
+from controlplane.spec.registry import registry
+from controlplane.spec.usage import used_types
 from controlplane.spec.validate import validate_file
 
 # Flows that Kestra itself refuses to load, with the reason; they use only registered types.
@@ -46,38 +45,6 @@ INVALID_EXPRESSIONS = {
 # when types are added, and then this test says by how much.
 EXPECTED_VALID = 238
 EXPECTED_UNKNOWN_TYPE = 157
-
-_TASK_LISTS = {"tasks", "errors", "finally", "afterExecution", "then", "else", "defaults", "task"}
-_NOT_PLUGINS = {"inputs", "outputs", "onResume", "retry", "sla", "checks", "extend", "pluginDefaults",
-                "taskDefaults", "variables", "labels"}  # fmt: skip
-
-
-def used_types(node: Any, kind: Kind | None = Kind.TASK) -> Iterator[tuple[Kind, str]]:
-    """Plugin types by position, as the corpus manifest classifies them."""
-    if isinstance(node, list):
-        for item in node:
-            yield from used_types(item, kind)
-        return
-    if not isinstance(node, dict):
-        return
-    if kind is not None and isinstance(node.get("type"), str):
-        yield kind, node["type"]
-    for key, value in node.items():
-        if key in _NOT_PLUGINS:
-            continue
-        if key == "triggers":
-            yield from used_types(value, Kind.TRIGGER)
-        elif key in ("conditions", "scheduleConditions"):
-            items = value.values() if isinstance(value, dict) else value
-            yield from used_types(list(items), Kind.CONDITION)
-        elif key == "taskRunner":
-            yield from used_types(value, Kind.RUNNER)
-        elif key in _TASK_LISTS:
-            yield from used_types(value, Kind.TASK)
-        elif key == "cases" and isinstance(value, dict):
-            yield from used_types(list(value.values()), Kind.TASK)
-        elif isinstance(value, dict | list):
-            yield from used_types(value, None)
 
 
 def _manifest(corpus: Path) -> dict[str, dict[str, str]]:
