@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from controlplane.cli.validate import collect
+from controlplane.cli.waiting import next_in_chain, pause_ends_by_itself
 from controlplane.engine.model import Execution, State
 from controlplane.errors import WeirError
 
@@ -124,6 +125,9 @@ def follow(
     stop_at = frozenset({State.PAUSED})
     while True:
         execution = engine.wait(execution_id, timeout=0.1, until=stop_at)
+        resumes = execution.state is State.PAUSED and pause_ends_by_itself(store, execution)
+        if resumes:
+            execution = engine.wait(execution_id, timeout=0.1)
         for run in list(execution.task_runs):
             if seen_states.get(run.id) is not run.state:
                 seen_states[run.id] = run.state
@@ -139,7 +143,12 @@ def follow(
             line = f"    {where}{entry.level}: {escape(entry.message)}"
             out.print(f"[{style}]{line}[/{style}]" if style else line)
         over = execution.state.terminal and all(r.state.terminal for r in execution.task_runs)
-        if over or execution.state is State.PAUSED:
+        retry = next_in_chain(store, execution) if execution.state is State.RETRIED else None
+        if retry is not None:
+            out.print(f"[yellow]retried as execution {retry.id}[/yellow]")
+            execution_id, seen_states, last_log = retry.id, {}, 0
+            continue
+        if over or (execution.state is State.PAUSED and not resumes):
             return execution
         if deadline is not None and time.monotonic() > deadline:
             out.print("[yellow]timed out waiting; the execution goes on[/yellow]")
