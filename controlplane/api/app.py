@@ -86,6 +86,9 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=errors.RESPONSES)
     app.include_router(health.root_router)
+    from controlplane.ui import mount as mount_ui  # the UI builds on the API: imported late
+
+    mount_ui(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

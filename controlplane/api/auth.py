@@ -106,15 +106,20 @@ async def principal(request: Request) -> Principal:
             "this server requires a token: send 'Authorization: Bearer <token>' "
             "(create one with 'weir token create')"
         )
-    record = await run_in_threadpool(_lookup, state.store, digest(token.strip()))
-    if record is None or record.revoked or (record.expires and record.expires <= now()):
+    found = await run_in_threadpool(principal_of, state.store, token.strip())
+    if found is None:
         raise Unauthorized("the token is unknown, revoked or expired")
-    return Principal(name=record.name, scope=record.scope, namespaces=record.namespaces)
+    return found
 
 
-def _lookup(store: Store, token_digest: str) -> TokenRecord | None:
+def principal_of(store: Store, token: str) -> Principal | None:
+    """Whom a token stands for; None when it is unknown, revoked or expired. (The web UI
+    signs in with it too.)"""
     with store.unit(read_only=True) as repos:
-        return repos.tokens.read_token_by_hash(token_digest)
+        record = repos.tokens.read_token_by_hash(digest(token))
+    if record is None or record.revoked or (record.expires and record.expires <= now()):
+        return None
+    return Principal(name=record.name, scope=record.scope, namespaces=record.namespaces)
 
 
 Caller = Annotated[Principal, Depends(principal)]

@@ -192,6 +192,21 @@ class NamespaceRepository(Protocol):
     def delete_namespace(self, name: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """More filters of an execution search, and where a keyset page starts."""
+
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Every one of these labels, with this value."""
+    since: datetime | None = None
+    """Started at or after this instant."""
+    until: datetime | None = None
+    """Started before this instant."""
+    after_id: str | None = None
+    """The last execution of the previous page: the page holds those that follow it, newest
+    first. An offset grows slower with each page; this does not."""
+
+
 class ExecutionRepository(Protocol):
     def create_execution(self, execution: Execution) -> None: ...
 
@@ -225,10 +240,12 @@ class ExecutionRepository(Protocol):
         reach: Sequence[str] = (),
         limit: int = 100,
         offset: int = 0,
+        narrow: ExecutionFilter | None = None,
     ) -> tuple[list[Execution], int]:
         """A page of the executions that match every filter, newest first with their task runs,
         and how many match in all. ``namespace_prefix`` matches that namespace and those below
-        it; ``reach`` keeps the executions in or below one of its namespaces (all when empty)."""
+        it; ``reach`` keeps the executions in or below one of its namespaces (all when empty);
+        ``narrow`` adds labels, a time range and a keyset cursor."""
 
     def count_executions_by_state(self) -> dict[State, int]:
         """How many executions are in each state; states without any are left out."""

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Delete,
     Insert,
     Update,
+    and_,
     bindparam,
     delete,
     func,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from controlplane.engine.model import TERMINAL, Execution, State, TaskRun
+from controlplane.engine.ports import ExecutionFilter
 from controlplane.store.columns import in_namespace
 from controlplane.store.errors import MissingRecordError
 from controlplane.store.tables import EXECUTIONS, LOGS, METRICS, TASK_RUNS
@@ -121,6 +123,17 @@ def _execution(document: dict[str, Any], task_runs: list[dict[str, Any]]) -> Exe
     return Execution.from_dict({**document, "taskRuns": task_runs})
 
 
+def _narrowed(narrow: ExecutionFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        EXECUTIONS.c.labels[key].as_string() == value for key, value in narrow.labels.items()
+    ]
+    if narrow.since is not None:
+        conditions.append(EXECUTIONS.c.start_date >= narrow.since)
+    if narrow.until is not None:
+        conditions.append(EXECUTIONS.c.start_date < narrow.until)
+    return conditions
+
+
 def _filters(flow_id: str | None, states: Sequence[State] | None) -> list[ColumnElement[bool]]:
     conditions = []
     if flow_id is not None:
@@ -204,16 +217,34 @@ class SqlExecutionRepository:
         reach: Sequence[str] = (),
         limit: int = 100,
         offset: int = 0,
+        narrow: ExecutionFilter | None = None,
     ) -> tuple[list[Execution], int]:
         conditions = _filters(flow_id, states)
         if namespace_prefix:
             conditions.append(in_namespace(EXECUTIONS.c.namespace, namespace_prefix))
         if reach:
             conditions.append(or_(*(in_namespace(EXECUTIONS.c.namespace, p) for p in reach)))
+        conditions += _narrowed(narrow or ExecutionFilter())
         total = self._db.execute(
             select(func.count()).select_from(EXECUTIONS).where(*conditions)
         ).scalar_one()
+        if narrow is not None and narrow.after_id is not None:
+            after = self._after(narrow.after_id)
+            if after is None:
+                return [], int(total)
+            conditions.append(after)
         return self._page(conditions, limit, offset), int(total)
+
+    def _after(self, execution_id: str) -> ColumnElement[bool] | None:
+        """Keyset paging: the executions that come after ``execution_id`` newest first."""
+        query = select(EXECUTIONS.c.start_date).where(EXECUTIONS.c.id == execution_id)
+        started = self._db.execute(query).scalar_one_or_none()
+        if started is None:
+            return None
+        return or_(
+            EXECUTIONS.c.start_date < started,
+            and_(EXECUTIONS.c.start_date == started, EXECUTIONS.c.id < execution_id),
+        )
 
     def count_executions_by_state(self) -> dict[State, int]:
         query = select(EXECUTIONS.c.state, func.count()).group_by(EXECUTIONS.c.state)

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -39,7 +39,13 @@ from controlplane.engine import model
 from controlplane.engine.conditions import holds
 from controlplane.engine.engine import Engine
 from controlplane.engine.model import State
-from controlplane.engine.ports import LogLevel, Scope, Store, execution_storage_path
+from controlplane.engine.ports import (
+    ExecutionFilter,
+    LogLevel,
+    Scope,
+    Store,
+    execution_storage_path,
+)
 from controlplane.expr import ExpressionError, has_expression
 from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.triggers import Webhook
@@ -53,6 +59,7 @@ router = APIRouter(prefix="/executions", tags=["executions"])
 _CHUNK = 1024 * 1024
 
 ExecutionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]+$", max_length=100)]
+Label = Annotated[str, StringConstraints(pattern=r"^[^:]+:.*$", max_length=300)]
 
 
 class FlowDisabled(Conflict):
@@ -180,11 +187,36 @@ def search_executions(
     ] = None,
     flow_id: Annotated[str | None, Query(max_length=100)] = None,
     state: Annotated[list[State] | None, Query(description="Any of these states.")] = None,
+    labels: Annotated[
+        list[Label] | None, Query(max_length=50, description="key:value; every one must match.")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Started at or after.")] = None,
+    until: Annotated[datetime | None, Query(description="Started before.")] = None,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Keyset paging: the id of the previous page's last execution "
+            "(then page stays 1); stays fast however deep.",
+        ),
+    ] = None,
 ) -> Page[Execution]:
     caller.require("read")
+    narrow = ExecutionFilter(
+        labels=dict(label.split(":", 1) for label in labels or []),
+        since=since,
+        until=until,
+        after_id=after,
+    )
     with store.unit(read_only=True) as repos:
         found, total = repos.executions.search_executions(
-            namespace, flow_id, state, caller.namespaces, limit=page.size, offset=page.offset
+            namespace,
+            flow_id,
+            state,
+            caller.namespaces,
+            limit=page.size,
+            offset=page.offset,
+            narrow=narrow,
         )
     return Page(results=[Execution.of(e) for e in found], total=total)
 
@@ -285,6 +317,23 @@ def restart_execution(
     execution = _visible(store, caller, execution_id, "write")
     engine.restart(execution_id)
     return Execution.of(execution)
+
+
+@router.post("/{execution_id}/replay", status_code=status.HTTP_201_CREATED, summary="Replay")
+def replay_execution(
+    execution_id: ExecutionIdPath, caller: Caller, store: StoreDep, engine: EngineDep
+) -> Execution:
+    """Start a new execution of the same flow revision with the same inputs and labels."""
+    execution = _visible(store, caller, execution_id, "write")
+    replayed = engine.create_execution(
+        execution.namespace,
+        execution.flow_id,
+        execution.inputs,
+        execution.labels,
+        revision=execution.flow_revision,
+        coerce_inputs=False,
+    )
+    return Execution.of(replayed)
 
 
 @router.post(
