@@ -267,11 +267,16 @@ class LogRepository(Protocol):
     ) -> list[tuple[int, LogEntry]]:
         """Entries in order with their sequence number; ``after`` skips those already read."""
 
+    def delete_logs(self, execution_id: str, levels: Sequence[LogLevel] = ()) -> int:
+        """Delete the execution's log lines (only those of ``levels`` when given)."""
+
 
 class MetricRepository(Protocol):
     def create_metrics(self, metrics: Sequence[Metric]) -> None: ...
 
     def list_metrics(self, execution_id: str) -> list[Metric]: ...
+
+    def delete_metrics(self, execution_id: str) -> int: ...
 
 
 class KvRepository(Protocol):
@@ -291,6 +296,9 @@ class KvRepository(Protocol):
     def list_kv(self, namespace: str) -> list[KvEntry]: ...
 
     def delete_kv(self, namespace: str, key: str) -> bool: ...
+
+    def list_kv_keys(self, namespace: str, expired_only: bool = False) -> list[str]:
+        """Keys stored in ``namespace``, expired ones included (only those with the flag)."""
 
 
 class SecretRepository(Protocol):

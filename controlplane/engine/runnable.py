@@ -18,13 +18,22 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from pydantic import BaseModel
 
 from controlplane.engine.model import Execution
-from controlplane.engine.ports import FlowRecord, KvEntry, KvType, LogLevel, NamespaceFileRecord
+from controlplane.engine.ports import (
+    FlowRecord,
+    KvEntry,
+    KvType,
+    LogEntry,
+    LogLevel,
+    NamespaceFileRecord,
+)
 from controlplane.errors import WeirError
 
 
@@ -195,6 +204,45 @@ class ControlPlane(ABC):
 
     @abstractmethod
     def delete_file(self, namespace: str, path: str) -> bool: ...
+
+    # -- housekeeping (log.Fetch, the purge tasks, storage.Delete) -------------------------------
+    @abstractmethod
+    def delete_storage_file(self, uri: str) -> bool:
+        """Delete one internal-storage file; the task has checked that it may read it."""
+
+    @abstractmethod
+    def list_logs(self, execution_id: str) -> list[LogEntry]: ...
+
+    @abstractmethod
+    def purge_logs(self, purge: Purge) -> int:
+        """Delete the log lines of the executions ``purge`` selects; returns how many went."""
+
+    @abstractmethod
+    def purge_executions(self, purge: Purge, what: frozenset[str]) -> dict[str, int]:
+        """Delete, of the executions ``purge`` selects, ``what`` of "executions", "logs",
+        "metrics" and "storage"; returns the counts by that name."""
+
+    @abstractmethod
+    def purge_kv(self, namespace: str, key_pattern: str | None, expired_only: bool) -> list[str]:
+        """Delete the KV pairs of ``namespace`` (matching the glob; only the expired ones)."""
+
+    @abstractmethod
+    def list_namespaces(self) -> list[str]:
+        """Every namespace that holds a flow or is declared."""
+
+
+@dataclass(frozen=True)
+class Purge:
+    """Which executions a purge task selects: by namespace (and those below it), flow, id,
+    start date range (``start`` <= started < ``end``), states, and for logs their levels."""
+
+    end: datetime
+    start: datetime | None = None
+    namespace: str | None = None
+    flow_id: str | None = None
+    execution_id: str | None = None
+    states: frozenset[str] = frozenset()
+    levels: frozenset[LogLevel] = frozenset()
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -126,6 +126,12 @@ class SqlKvRepository:
         query = select(KV).where(KV.c.namespace == namespace, self._live()).order_by(KV.c.key)
         return [_entry(row) for row in self._db.execute(query)]
 
+    def list_kv_keys(self, namespace: str, expired_only: bool = False) -> list[str]:
+        query = select(KV.c.key).where(KV.c.namespace == namespace)
+        if expired_only:
+            query = query.where(KV.c.expires.is_not(None), KV.c.expires <= now())
+        return [row.key for row in self._db.execute(query.order_by(KV.c.key))]
+
     def delete_kv(self, namespace: str, key: str) -> bool:
         result = self._db.execute(delete(KV).where(KV.c.namespace == namespace, KV.c.key == key))
         return result.rowcount > 0

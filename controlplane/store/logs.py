@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import get_args
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from controlplane.engine.ports import LogEntry, LogLevel
 from controlplane.store.tables import LOGS
@@ -38,6 +38,12 @@ class SqlLogRepository:
                 for entry in entries
             ],
         )
+
+    def delete_logs(self, execution_id: str, levels: Sequence[LogLevel] = ()) -> int:
+        query = delete(LOGS).where(LOGS.c.execution_id == execution_id)
+        if levels:
+            query = query.where(LOGS.c.level.in_(list(levels)))
+        return self._db.execute(query).rowcount
 
     def list_logs(
         self, execution_id: str, min_level: LogLevel = "TRACE", after: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from controlplane.engine.ports import Metric
 from controlplane.store.tables import METRICS
@@ -33,6 +33,10 @@ class SqlMetricRepository:
                 for metric in metrics
             ],
         )
+
+    def delete_metrics(self, execution_id: str) -> int:
+        query = delete(METRICS).where(METRICS.c.execution_id == execution_id)
+        return self._db.execute(query).rowcount
 
     def list_metrics(self, execution_id: str) -> list[Metric]:
         query = select(METRICS).where(METRICS.c.execution_id == execution_id)

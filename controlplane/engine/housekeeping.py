@@ -1,0 +1,108 @@
+"""The housekeeping half of the control plane a task sees: logs read back, executions, logs and
+KV pairs purged, single storage files deleted (log.Fetch, the purge tasks, storage.Delete).
+
+Each purge reads the executions it selects page by page and deletes in units of work of one
+page, so a long purge never holds the database for long.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from controlplane.engine.model import Execution, State
+from controlplane.engine.ports import LogEntry, Store, execution_storage_path
+from controlplane.engine.runnable import Purge
+
+_PAGE = 200
+
+
+class StoreHousekeeping:
+    """Mixed into the store-backed control plane."""
+
+    store: Store
+
+    def delete_storage_file(self, uri: str) -> bool:
+        path = uri.removeprefix("kestra://").lstrip("/")
+        return self.store.files.delete_prefix(path) > 0 if path else False
+
+    def list_logs(self, execution_id: str) -> list[LogEntry]:
+        with self.store.unit(read_only=True) as repos:
+            return [entry for _, entry in repos.logs.list_logs(execution_id)]
+
+    def purge_logs(self, purge: Purge) -> int:
+        count = 0
+        for page in self._selected(purge):
+            with self.store.unit() as repos:
+                for execution in page:
+                    count += repos.logs.delete_logs(execution.id, sorted(purge.levels))
+        return count
+
+    def purge_executions(self, purge: Purge, what: frozenset[str]) -> dict[str, int]:
+        counts = dict.fromkeys(("executions", "logs", "metrics", "storage"), 0)
+        for page in self._selected(purge):
+            with self.store.unit() as repos:
+                for execution in page:
+                    if "logs" in what:
+                        counts["logs"] += repos.logs.delete_logs(execution.id, [])
+                    if "metrics" in what:
+                        counts["metrics"] += repos.metrics.delete_metrics(execution.id)
+                    if "executions" in what:
+                        counts["executions"] += repos.executions.delete_execution(execution.id)
+            if "storage" in what:
+                for execution in page:
+                    path = execution_storage_path(
+                        execution.namespace, execution.flow_id, execution.id
+                    )
+                    counts["storage"] += self.store.files.delete_prefix(path)
+        return counts
+
+    def purge_kv(self, namespace: str, key_pattern: str | None, expired_only: bool) -> list[str]:
+        with self.store.unit() as repos:
+            keys = repos.kv.list_kv_keys(namespace, expired_only)
+            chosen = [k for k in keys if key_pattern is None or fnmatch.fnmatch(k, key_pattern)]
+            for key in chosen:
+                repos.kv.delete_kv(namespace, key)
+        return chosen
+
+    def list_namespaces(self) -> list[str]:
+        with self.store.unit(read_only=True) as repos:
+            declared = {record.name for record in repos.namespaces.list_namespaces()}
+            declared |= {record.namespace for record in repos.flows.list_flows(None)}
+        return sorted(declared)
+
+    def _selected(self, purge: Purge) -> list[list[Execution]]:
+        """The executions ``purge`` selects (never an unfinished one), in pages."""
+        with self.store.unit(read_only=True) as repos:
+            if purge.execution_id is not None:
+                one = repos.executions.read_execution(purge.execution_id)
+                found = [one] if one is not None else []
+            else:
+                states = [State(s) for s in purge.states] or None
+                found = []
+                offset = 0
+                while True:
+                    page = repos.executions.list_executions(
+                        None, purge.flow_id, states, limit=_PAGE, offset=offset
+                    )
+                    found.extend(page)
+                    if len(page) < _PAGE:
+                        break
+                    offset += _PAGE
+        chosen = [e for e in found if _matches(e, purge)]
+        return [chosen[i : i + _PAGE] for i in range(0, len(chosen), _PAGE)]
+
+
+def _matches(execution: Execution, purge: Purge) -> bool:
+    if not execution.state.terminal:
+        return False
+    if purge.namespace is not None and not (
+        execution.namespace == purge.namespace
+        or execution.namespace.startswith(purge.namespace + ".")
+    ):
+        return False
+    if purge.flow_id is not None and execution.flow_id != purge.flow_id:
+        return False
+    started = execution.history[0].at if execution.history else None
+    if started is None or started >= purge.end:
+        return False
+    return purge.start is None or started >= purge.start
