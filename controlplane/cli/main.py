@@ -10,7 +10,9 @@ from controlplane import __version__
 from controlplane.cli import (
     backfill,
     demo,
+    execution,
     gitops,
+    logs,
     run,
     schema,
     secret,
@@ -30,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"weir {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (validate, run, server, token, secret, gitops, demo, schema, terraform, backfill):
+    for module in (
+        validate, run, execution, logs, server, token, secret, gitops, demo, schema, terraform,
+        backfill,
+    ):  # fmt: skip
         module.add_parser(commands)
     return parser
 

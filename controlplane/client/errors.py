@@ -97,6 +97,7 @@ class Unreachable(ClientError):
         )
         self.url = url
         self.attempts = attempts
+        self.reason = reason
 
 
 _BY_STATUS: dict[int, type[ClientError]] = {
