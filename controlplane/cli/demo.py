@@ -18,11 +18,13 @@ from typing import Any
 
 from rich.console import Console
 
+from controlplane.cli.paths import absolute_path
 from controlplane.cli.run import follow, summarize
 from controlplane.cli.validate import collect
 from controlplane.engine.model import State
 
 PIPELINE = "orders_pipeline"
+EXAMPLES = Path(__file__).parent.parent / "flows" / "examples"
 CATEGORIES = ("books", "games", "garden", "kitchen", "music", "sports")
 STATUSES = ("completed", "completed", "completed", "cancelled", "refunded")
 
@@ -34,7 +36,10 @@ def add_parser(commands: Any) -> None:
         description=__doc__,
     )
     parser.add_argument(
-        "--flows", type=Path, default=Path("flows/examples"), help="the example flows' folder"
+        "--flows",
+        type=absolute_path,
+        default=EXAMPLES,
+        help="the example flows' folder (default: the ones installed with Weir)",
     )
     parser.add_argument("--orders", type=int, default=2000, help="how many orders to generate")
     parser.set_defaults(handler=run)
@@ -88,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     out = Console(highlight=False, soft_wrap=True)
     files, missing = collect([str(args.flows)])
     if missing or not files:
-        out.print(f"[red]no example flows in {args.flows}: run weir demo from Weir's folder[/red]")
+        out.print(f"[red]no example flows in {args.flows}[/red]")
         return 2
     payload = json.dumps(orders(args.orders)).encode()
     with serve(payload) as url, embedded() as (store, engine):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from controlplane.cli.paths import absolute_path, local_or_url
 from controlplane.cli.remote import add_server_options, client_from
 
 EXIT_CHANGES = 1
@@ -46,7 +47,9 @@ def add_parser(commands: Any) -> None:
     apply.add_argument("--dry-run", action="store_true", help="plan and report; write nothing")
     apply.set_defaults(handler=run_apply)
     status = actions.add_parser("status", help="the last reconcile, and drift since")
-    status.add_argument("--source", help="the source whose weir.yaml names it (a directory)")
+    status.add_argument(
+        "--source", type=absolute_path, help="the source whose weir.yaml names it (a directory)"
+    )
     status.add_argument("--name", help="the source's name, instead of --source")
     status.add_argument("--format", choices=["text", "json"], default="text")
     add_server_options(status)
@@ -54,7 +57,9 @@ def add_parser(commands: Any) -> None:
 
 
 def _source_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", required=True, help="a directory, or a git URL")
+    parser.add_argument(
+        "--source", required=True, type=local_or_url, help="a directory, or a git URL"
+    )
     parser.add_argument("--ref", help="the branch, tag or commit to fetch (a git URL's HEAD)")
     parser.add_argument("--path", default="", help="the desired state's directory in the source")
     parser.add_argument("--env", dest="environment", help="an environment of weir.yaml")

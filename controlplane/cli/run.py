@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from controlplane.cli.paths import absolute_path
 from controlplane.cli.validate import collect
 from controlplane.cli.waiting import next_in_chain, pause_ends_by_itself
 from controlplane.engine.model import Execution, State
@@ -43,7 +44,7 @@ def add_parser(commands: Any) -> None:
             "each task's state and logs live, then the outputs. Exit 0 on SUCCESS or WARNING."
         ),
     )
-    parser.add_argument("flow", type=Path, help="the flow's YAML file")
+    parser.add_argument("flow", type=absolute_path, help="the flow's YAML file")
     parser.add_argument(
         "--input",
         "-i",
@@ -56,7 +57,7 @@ def add_parser(commands: Any) -> None:
         "--flows",
         action="append",
         default=[],
-        type=Path,
+        type=absolute_path,
         metavar="PATH",
         help="other flows to load first, e.g. the subflows this one calls (repeatable)",
     )

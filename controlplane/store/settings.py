@@ -30,6 +30,13 @@ class StoreSettings:
     storage_path: Path | None = None
     """Root of the internal file storage; ``<home>/storage`` when None."""
 
+    def __post_init__(self) -> None:
+        # Absolute from the start: a task's working directory or a script path built from a relative
+        # home would be read again relative to another current directory (the task's own).
+        object.__setattr__(self, "home", absolute(self.home))
+        if self.storage_path is not None:
+            object.__setattr__(self, "storage_path", absolute(self.storage_path))
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
         env = os.environ if environ is None else environ
@@ -52,11 +59,16 @@ class StoreSettings:
     def url(self) -> str:
         if self.database_url is not None:
             return self.database_url
-        return f"sqlite:///{(self.home / 'weir.db').absolute()}"
+        return f"sqlite:///{self.home / 'weir.db'}"
 
     @property
     def storage_root(self) -> Path:
         return self.storage_path if self.storage_path is not None else self.home / "storage"
+
+
+def absolute(path: Path | str) -> Path:
+    """``path`` made absolute against the current directory now, ``~`` expanded, ``..`` folded."""
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 def decode_key(text: str, origin: str) -> bytes:
