@@ -20,6 +20,7 @@ from controlplane.api.flowinfo import interface
 from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import ExecutionFilter, Store
 from controlplane.ui.gantt import gantt
+from controlplane.ui.topology import load, topology, walk
 from controlplane.ui.web import Viewer, page, store_of
 
 router = APIRouter(prefix="/ui/executions")
@@ -123,15 +124,16 @@ def _execution_view(store: Store, viewer: Principal, execution_id: str) -> dict[
             execution.namespace, execution.flow_id, execution.flow_revision
         )
     secret_inputs = set()
+    task_ids = {run.task_id for run in execution.task_runs}
     if record is not None:
         secret_inputs = {i.id for i in interface(record).inputs if i.type == "SECRET"}
+        task_ids |= {node.id for node in walk(topology(load(record.source)))}
     inputs = {k: MASK if k in secret_inputs else v for k, v in execution.inputs.items()}
-    task_ids = sorted({run.task_id for run in execution.task_runs})
     return {
         "execution": execution,
         "gantt": gantt(execution),
         "inputs": inputs,
-        "task_ids": task_ids,
+        "task_ids": sorted(task_ids),
         "paused": execution.state is State.PAUSED,
         "terminal": execution.state.terminal,
         "can_write": viewer.can("write"),
