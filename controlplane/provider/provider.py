@@ -33,7 +33,8 @@ class WeirProvider(Provider):
                 "endpoint",
                 STRING,
                 "The Weir API's base URL, such as `http://weir.weir.svc:8080`. "
-                "Defaults to `$WEIR_URL`.",
+                "Defaults to `$WEIR_URL`, else `http://127.0.0.1:8080`, like the client and the "
+                "CLI.",
                 optional=True,
             ),
             Attribute(
@@ -89,15 +90,10 @@ class WeirProvider(Provider):
                 "the provider's configuration is not known until apply",
                 "Set endpoint and token from values known at plan time.",
             )
-        endpoint = config.get("endpoint") or os.environ.get("WEIR_URL")
-        if not endpoint:
-            raise ProviderError(
-                "no Weir endpoint",
-                'Set endpoint in the provider block (provider "weir" { endpoint = "..." }) or '
-                "WEIR_URL in the environment.",
-                ["endpoint"],
-            )
         from controlplane.client import WeirClient
+        from controlplane.client.client import DEFAULT_URL
+
+        endpoint = config.get("endpoint") or os.environ.get("WEIR_URL") or DEFAULT_URL
 
         self._client = WeirClient(
             endpoint,
