@@ -1,6 +1,7 @@
 """Implementations of Kestra's runnable tasks; importing this package registers them all."""
 
 from controlplane.tasks import (
+    admin,
     airbyte,
     core,
     dbt,
@@ -11,14 +12,17 @@ from controlplane.tasks import (
     hightouch,
     http,
     jdbc,
+    kubernetes,
     kv,
     notifications,
     remote,
     scripts,
+    storage,
     terraform,
 )
 
 __all__ = [
+    "admin",
     "airbyte",
     "core",
     "dbt",
@@ -29,9 +33,11 @@ __all__ = [
     "hightouch",
     "http",
     "jdbc",
+    "kubernetes",
     "kv",
     "notifications",
     "remote",
     "scripts",
+    "storage",
     "terraform",
 ]

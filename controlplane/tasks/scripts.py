@@ -37,6 +37,7 @@ from controlplane.spec.plugins.scripts import (
 from controlplane.tasks import props
 
 _PROTOCOL = re.compile(r"^::(\{.*\})::$")
+_STORAGE_URI = re.compile(r"kestra://[-a-zA-Z0-9%._+~#=/]*")
 _SHELLS = {"sh", "bash", "dash", "zsh", "ksh"}
 _OUTPUT_DIR = OUTPUT_DIR_NAME
 
@@ -84,7 +85,7 @@ class ScriptRun:
             self.stderr_level = "WARN"
         interpreter = props.string_list(ctx, task.interpreter, "interpreter") or ["/bin/sh", "-c"]
         before = props.string_list(ctx, task.beforeCommands, "beforeCommands")
-        lines = [*before, *commands]
+        lines = [localise(ctx, line) for line in (*before, *commands)]
         if props.boolean(ctx, task.failFast) and Path(interpreter[0]).name in _SHELLS:
             lines.insert(0, "set -e")
         try:
@@ -229,8 +230,22 @@ def target_path(workdir: Path, name: str) -> Path:
 
 def _write_script(ctx: RunContext, source: str, suffix: str) -> Path:
     path = ctx.working_dir / f"_weir_script_{secrets.token_hex(4)}{suffix}"
-    path.write_text(source, encoding="utf-8")
+    path.write_text(localise(ctx, source), encoding="utf-8")
     return path
+
+
+def localise(ctx: RunContext, text: str) -> str:
+    """Download every ``kestra://`` URI named in ``text`` into the working directory and put
+    the local path in its place, as Kestra does for a script's rendered commands."""
+
+    def download(match: re.Match[str]) -> str:
+        suffix = Path(match.group()).suffix
+        target = ctx.working_dir / f"_weir_input_{secrets.token_hex(6)}{suffix}"
+        with ctx.open_file(match.group()) as stream, target.open("wb") as out:
+            shutil.copyfileobj(stream, out)
+        return str(target)
+
+    return _STORAGE_URI.sub(download, text)
 
 
 def _install_dependencies(

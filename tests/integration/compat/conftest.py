@@ -1,0 +1,53 @@
+"""A running engine on SQLite, and a helper that saves a flow and runs it to its end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.model import Execution
+from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.spec.validate import validate_text
+from controlplane.store import SqlStore, StoreSettings, open_store
+
+
+class Flows:
+    """Saves flows into the engine's store and runs them to their final state."""
+
+    def __init__(self, store: SqlStore, engine: Engine) -> None:
+        self.store = store
+        self.engine = engine
+
+    def save(self, source: str) -> tuple[str, str]:
+        result = validate_text(source)
+        assert result.ok and result.flow is not None, [str(p) for p in result.problems]
+        flow = result.flow
+        with self.store.unit() as repos:
+            repos.flows.create_flow_revision(flow.namespace, flow.id, source, None)
+        return flow.namespace, flow.id
+
+    def run(self, source: str, inputs: Mapping[str, Any] | None = None) -> Execution:
+        namespace, flow_id = self.save(source)
+        execution = self.engine.create_execution(namespace, flow_id, dict(inputs or {}))
+        return self.engine.wait(execution.id, timeout=60)
+
+    def logs(self, execution: Execution, level: str | None = None) -> list[str]:
+        with self.store.unit() as repos:
+            entries = repos.logs.list_logs(execution.id)
+        return [e.message for _, e in entries if level is None or e.level == level]
+
+
+@pytest.fixture
+def flows(tmp_path: Path) -> Iterator[Flows]:
+    store = open_store(StoreSettings(home=tmp_path / "home"))
+    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work"), concurrency=4)
+    engine = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
+    engine.start()
+    yield Flows(store, engine)
+    engine.stop(grace_seconds=2)
+    store.close()
