@@ -133,7 +133,8 @@ def run_download(task: HttpDownload, ctx: RunContext) -> dict[str, Any]:
             length = _save(response, target, ctx)
             if length == 0 and props.boolean(ctx, task.failOnEmptyResponse):
                 raise TaskFailed(f"No response body from {call.method} {call.safe_url}")
-            uri = ctx.put_file(_file_name(response, call.url), target)
+            name = props.optional_text(ctx, task.saveAs) or _file_name(response, call.url)
+            uri = ctx.put_file(name, target)
     return {
         "uri": uri,
         "code": response.status_code,

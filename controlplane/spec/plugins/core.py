@@ -123,3 +123,5 @@ class HttpRequest(_HttpTask):
 @task(f"{_CORE}.http.Download")
 class HttpDownload(_HttpTask):
     failOnEmptyResponse: DynBool = True
+    saveAs: Text | None = None
+    """The file name in internal storage (default: from the response or the URL)."""

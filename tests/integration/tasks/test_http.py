@@ -164,6 +164,17 @@ def test_download_stores_the_bytes_in_internal_storage(runner: Runner, server: s
         assert stream.read() == bytes(range(256)) * 40
 
 
+def test_download_save_as_names_the_stored_file(runner: Runner, server: str) -> None:
+    # As kestra-io/blueprints beam-wordcount-direct.yaml downloads its source text.
+    result = runner.run(
+        {"id": "d", "type": DOWNLOAD, "uri": f"{server}/file.bin", "saveAs": "source.txt"}
+    )
+    assert result.state is State.SUCCESS
+    assert result.outputs["uri"].endswith("/source.txt")
+    with runner.store.files.open(result.outputs["uri"]) as stream:
+        assert stream.read() == bytes(range(256)) * 40
+
+
 def test_download_of_an_empty_body_fails_unless_allowed(runner: Runner, server: str) -> None:
     failed = runner.run({"id": "d", "type": DOWNLOAD, "uri": f"{server}/empty"})
     allowed = runner.run(
