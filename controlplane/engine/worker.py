@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from controlplane.engine.control import StoreControlPlane
+from controlplane.engine.envsecrets import env_secret
 from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import (
     KvEntry,
@@ -508,9 +509,15 @@ class AttemptContext(RunContext):
                     self._secrets[name] = value
                     self.add_mask(value)
                     return value
+        value = env_secret(name)
+        if value is not None:
+            self._secrets[name] = value
+            self.add_mask(value)
+            return value
         raise ExpressionError(
             f"the secret '{name}' does not exist in namespace '{self.namespace}' nor its parents "
-            f"({', '.join(chain[1:]) or 'none'}); create it with `weir secret set`"
+            f"({', '.join(chain[1:]) or 'none'}) nor as the environment variable SECRET_{name}; "
+            "create it with `weir secret set`"
         )
 
     # -- execution ------------------------------------------------------------------------------
@@ -552,8 +559,9 @@ class AttemptContext(RunContext):
 
 
 def _inherited_env() -> dict[str, str]:
-    """The worker's environment without Weir's own settings (WEIR_SECRET_KEY, database URL)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("WEIR_")}
+    """The worker's environment without Weir's own settings (WEIR_SECRET_KEY, database URL)
+    and the secrets given as SECRET_* variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("WEIR_", "SECRET_"))}
 
 
 def _safe_relative(name: str) -> str:
