@@ -25,6 +25,7 @@ from controlplane.engine.ports import LogLevel
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.engine.worker import OUTPUT_DIR_NAME, glob_match
 from controlplane.spec.durations import parse_duration
+from controlplane.spec.plugins.kubernetes import KubernetesRunner
 from controlplane.spec.plugins.scripts import (
     DockerRunner,
     PythonCommands,
@@ -164,6 +165,10 @@ _LEVELS: dict[str, LogLevel] = {
 
 def prepare(task: ScriptTask, ctx: RunContext) -> ScriptRun:
     """Warn about containers, fill the working directory, build the environment."""
+    if isinstance(task.taskRunner, KubernetesRunner):
+        from controlplane.tasks.kubernetes.scriptpod import prepare_pod  # imports this module
+
+        return prepare_pod(task, ctx)
     if _wants_container(task):
         ctx.warning(
             "This task asks for a Docker container, but no Docker engine is available here: "
