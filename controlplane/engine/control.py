@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from controlplane.engine.housekeeping import StoreHousekeeping
+from controlplane.engine.housekeeping import StoreHousekeeping, StoreTaskCache
 from controlplane.engine.ports import FlowRecord, NamespaceFileRecord, Store, namespace_file_path
 from controlplane.engine.runnable import ControlPlane, TaskFailed
 from controlplane.spec.problems import Severity
@@ -31,7 +31,7 @@ def _check_manager(what: str, stored_by: str | None, manager: str | None, force:
         )
 
 
-class StoreControlPlane(StoreHousekeeping, ControlPlane):
+class StoreControlPlane(StoreHousekeeping, StoreTaskCache, ControlPlane):
     def __init__(self, store: Store) -> None:
         self.store = store
 

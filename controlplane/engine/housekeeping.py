@@ -1,5 +1,6 @@
 """The housekeeping half of the control plane a task sees: logs read back, executions, logs and
-KV pairs purged, single storage files deleted (log.Fetch, the purge tasks, storage.Delete).
+KV pairs purged, single storage files deleted (log.Fetch, the purge tasks, storage.Delete), and
+the task cache (``taskCache``).
 
 Each purge reads the executions it selects page by page and deletes in units of work of one
 page, so a long purge never holds the database for long.
@@ -8,6 +9,11 @@ page, so a long purge never holds the database for long.
 from __future__ import annotations
 
 import fnmatch
+import json
+import posixpath
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
 
 from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import LogEntry, Store, execution_storage_path
@@ -106,3 +112,66 @@ def _matches(execution: Execution, purge: Purge) -> bool:
     if started is None or started >= purge.end:
         return False
     return purge.start is None or started >= purge.start
+
+
+class StoreTaskCache:
+    """The task cache (``taskCache``) in internal storage, outside every namespace's files."""
+
+    store: Store
+
+    def read_task_cache(self, namespace: str, flow_id: str, task_id: str, key: str) -> Any:
+        path = _cache_path(namespace, flow_id, task_id, key) + ".json"
+        try:
+            with self.store.files.open("kestra:///" + path) as stream:
+                entry = json.loads(stream.read())
+        except FileNotFoundError:
+            return None
+        if datetime.fromisoformat(entry["expires"]) <= datetime.now(UTC):
+            self.store.files.delete_prefix(_cache_path(namespace, flow_id, task_id, key))
+            self.store.files.delete_prefix(path)
+            return None
+        return entry["outputs"]
+
+    def write_task_cache(
+        self,
+        namespace: str,
+        flow_id: str,
+        task_id: str,
+        key: str,
+        outputs: Mapping[str, Any],
+        expires: datetime,
+    ) -> None:
+        base = _cache_path(namespace, flow_id, task_id, key)
+        self.store.files.delete_prefix(base)
+        counter = iter(range(1_000_000))
+
+        def keep(value: Any) -> Any:
+            if isinstance(value, str) and value.startswith("kestra:///"):
+                target = f"{base}/{next(counter)}/{posixpath.basename(value)}"
+                try:
+                    with self.store.files.open(value) as stream:
+                        self.store.files.put(target, stream)
+                except FileNotFoundError:
+                    return value
+                return {"$cachedFile": target, "name": posixpath.basename(value)}
+            if isinstance(value, Mapping):
+                return {k: keep(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [keep(v) for v in value]
+            return value
+
+        entry = {"expires": expires.isoformat(), "outputs": keep(dict(outputs))}
+        body = json.dumps(entry, default=str).encode()
+        self.store.files.put(base + ".json", body)
+
+    def open_cached_file(self, path: str) -> BinaryIO:
+        if not path.startswith(_CACHE_ROOT + "/"):
+            raise FileNotFoundError(path)
+        return self.store.files.open("kestra:///" + path)
+
+
+_CACHE_ROOT = "_cache/tasks"
+
+
+def _cache_path(namespace: str, flow_id: str, task_id: str, key: str) -> str:
+    return f"{_CACHE_ROOT}/{namespace}/{flow_id}/{task_id}/{key}"

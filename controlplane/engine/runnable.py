@@ -230,6 +230,27 @@ class ControlPlane(ABC):
     def list_namespaces(self) -> list[str]:
         """Every namespace that holds a flow or is declared."""
 
+    # -- the task cache (taskCache) --------------------------------------------------------------
+    @abstractmethod
+    def read_task_cache(self, namespace: str, flow_id: str, task_id: str, key: str) -> Any:
+        """The cached outputs under ``key`` (files as ``$cachedFile`` references); None when
+        absent or expired."""
+
+    @abstractmethod
+    def write_task_cache(
+        self,
+        namespace: str,
+        flow_id: str,
+        task_id: str,
+        key: str,
+        outputs: Mapping[str, Any],
+        expires: datetime,
+    ) -> None:
+        """Keep ``outputs`` (and copies of the files they name) until ``expires``."""
+
+    @abstractmethod
+    def open_cached_file(self, path: str) -> BinaryIO: ...
+
 
 @dataclass(frozen=True)
 class Purge:

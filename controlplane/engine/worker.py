@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 
 from controlplane.engine.control import StoreControlPlane
 from controlplane.engine.envsecrets import env_secret
+from controlplane.engine.taskcache import run_cached
 from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import (
     KvEntry,
@@ -635,7 +636,7 @@ def _run(item: WorkItem, ctx: AttemptContext) -> tuple[State, dict[str, Any], st
     if ctx.cancelled.is_set():
         return _failed(ctx, "The task was killed before it started", State.KILLED)
     try:
-        outputs = dict(runner(item.task, ctx) or {})
+        outputs = dict(run_cached(runner, item.task, ctx) or {})
     except TaskKilled as exc:
         return _stopped(ctx, item, str(exc))
     except TaskFailed as exc:
