@@ -90,9 +90,7 @@ class ScriptRun:
         if props.boolean(ctx, task.failFast) and Path(interpreter[0]).name in _SHELLS:
             lines.insert(0, "set -e")
         try:
-            code = ctx.run_process(
-                [*interpreter, "\n".join(lines)], env=self.env, on_line=self.line
-            )
+            code = self.start(ctx, [*interpreter, "\n".join(lines)])
         finally:
             for path in self.scratch:
                 shutil.rmtree(path, ignore_errors=True)
@@ -108,6 +106,10 @@ class ScriptRun:
         if self.stderr_lines and self.stderr_level == "WARN":
             ctx.warn()
         return outputs
+
+    def start(self, ctx: RunContext, args: list[str]) -> int:
+        """Run the commands' process and return its exit code (a container runner wraps it)."""
+        return ctx.run_process(args, env=self.env, on_line=self.line)
 
     def line(self, line: str, is_stderr: bool) -> None:
         if is_stderr:
@@ -164,30 +166,22 @@ _LEVELS: dict[str, LogLevel] = {
 
 
 def prepare(task: ScriptTask, ctx: RunContext) -> ScriptRun:
-    """Warn about containers, fill the working directory, build the environment."""
+    """Pick the task runner, fill the working directory, build the environment."""
     if isinstance(task.taskRunner, KubernetesRunner):
         from controlplane.tasks.kubernetes.scriptpod import prepare_pod  # imports this module
 
         return prepare_pod(task, ctx)
     if _wants_container(task):
-        ctx.warning(
-            "This task asks for a Docker container, but no Docker engine is available here: "
-            "the script runs as a local process instead"
+        from controlplane.tasks.docker_runner import prepare_container  # imports this module
+
+        return prepare_container(task, ctx)
+    if task.containerImage is not None:
+        ctx.info(
+            "containerImage is for container task runners; this task runs on the Process runner "
+            "(Weir's default), so the image is not used"
         )
-    workdir = ctx.working_dir
+    workdir = fill_working_dir(task, ctx)
     output_dir = workdir / _OUTPUT_DIR
-    output_dir.mkdir(exist_ok=True)
-    if task.namespaceFiles is not None and task.namespaceFiles.enabled:
-        files = ctx.namespace_files(task.namespaceFiles.include, task.namespaceFiles.exclude)
-        for name, data in files.items():
-            target_path(workdir, name).write_bytes(data)
-    for name, content in _input_files(task, ctx).items():
-        target = target_path(workdir, name)
-        if content.startswith("kestra://"):
-            with ctx.open_file(content) as stream, target.open("wb") as out:
-                shutil.copyfileobj(stream, out)
-        else:
-            target.write_text(content, encoding="utf-8")
     env = {str(k): v for k, v in _env(task, ctx).items()}
     # A PATH of the task's env comes first; Weir's Python and the worker's PATH follow it.
     path = [env["PATH"]] if env.get("PATH") else []
@@ -206,10 +200,29 @@ def prepare(task: ScriptTask, ctx: RunContext) -> ScriptRun:
     return ScriptRun(ctx, env, scratch)
 
 
+def fill_working_dir(task: ScriptTask, ctx: RunContext) -> Path:
+    """Put the namespace files, then the ``inputFiles``, into the working directory."""
+    workdir = ctx.working_dir
+    output_dir = workdir / _OUTPUT_DIR
+    output_dir.mkdir(exist_ok=True)
+    if task.namespaceFiles is not None and task.namespaceFiles.enabled:
+        files = ctx.namespace_files(task.namespaceFiles.include, task.namespaceFiles.exclude)
+        for name, data in files.items():
+            target_path(workdir, name).write_bytes(data)
+    for name, content in _input_files(task, ctx).items():
+        target = target_path(workdir, name)
+        if content.startswith("kestra://"):
+            with ctx.open_file(content) as stream, target.open("wb") as out:
+                shutil.copyfileobj(stream, out)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return workdir
+
+
 def _wants_container(task: ScriptTask) -> bool:
+    """The Docker task runner, named by ``taskRunner`` or by the older ``docker``/``runner``."""
     return (
         isinstance(task.taskRunner, DockerRunner)
-        or task.containerImage is not None
         or task.docker is not None
         or task.runner == "DOCKER"
     )

@@ -162,20 +162,34 @@ def test_weirs_own_settings_are_not_passed_to_scripts(
     assert runner.messages(result) == ["key="]
 
 
-def test_docker_runner_warns_and_runs_as_a_process(runner: Runner) -> None:
+def test_docker_runner_without_an_engine_fails_and_runs_nothing(
+    runner: Runner, tmp_path: Path
+) -> None:
+    socket_path = tmp_path / "no-docker.sock"
     result = runner.run(
         {
             "id": "sh",
             "type": SHELL,
-            "taskRunner": {"type": "io.kestra.plugin.scripts.runner.docker.Docker"},
+            "taskRunner": {
+                "type": "io.kestra.plugin.scripts.runner.docker.Docker",
+                "host": f"unix://{socket_path}",
+            },
             "containerImage": "ubuntu",
             "commands": ["echo ran"],
         }
     )
-    logs = runner.logs(result)
+    assert result.state is State.FAILED
+    assert f"no Docker engine answers at unix://{socket_path}" in (result.error or "")
+    assert "ran" not in runner.messages(result)
+
+
+def test_container_image_alone_runs_on_the_process_runner(runner: Runner) -> None:
+    result = runner.run(
+        {"id": "sh", "type": SHELL, "containerImage": "ubuntu", "commands": ["echo ran"]}
+    )
     assert result.state is State.SUCCESS
-    assert [e.level for e in logs] == ["WARN", "INFO"]
-    assert "runs as a local process instead" in logs[0].message
+    assert runner.messages(result)[-1] == "ran"
+    assert "the image is not used" in runner.messages(result)[0]
 
 
 def test_warning_on_stderr_logs_warnings_and_ends_in_warning(runner: Runner) -> None:
