@@ -82,7 +82,10 @@ def check_write(kind: str, name: str, stored: Governed | None, intent: WriteInte
             raise RevisionMismatch(
                 f"{kind} {name} {state}, not revision {intent.if_match} as If-Match expects; "
                 "read it again and retry",
-                {"revision": current if stored is not None else None},
+                {
+                    "revision": current if stored is not None else None,
+                    "managed_by": stored.managed_by if stored is not None else None,
+                },
             )
     if stored is None or intent.force:
         return

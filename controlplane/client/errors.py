@@ -60,7 +60,8 @@ class Conflict(ClientError):
 
     @property
     def managed_by(self) -> str | None:
-        """Who manages the object, when the write was refused as ``managed_elsewhere``."""
+        """Who manages the object, when the write was refused as ``managed_elsewhere``, or as
+        ``revision_mismatch`` over an object that exists (``None`` there: nobody does)."""
         value = self.details.get("managed_by")
         return str(value) if value is not None else None
 

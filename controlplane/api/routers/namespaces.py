@@ -117,20 +117,53 @@ def delete_namespace(
         if stored is None:
             raise NotFound(f"namespace {namespace} does not exist")
         check_write("namespace", namespace, stored, intent)
-        held = _contents(repos, namespace)
+        held = _holdings(repos, namespace)
         if held:
             raise NotEmpty(
-                f"namespace {namespace} still holds {', '.join(held)}; delete them first",
-                {"holds": held},
+                f"namespace {namespace} still holds {_describe(held)}; delete "
+                f"{'it' if sum(len(names) for names in held.values()) == 1 else 'them'} first",
+                {
+                    "holds": [_count(kind, names) for kind, names in held.items()],
+                    "contents": {
+                        kind: [{"name": name, "managed_by": owner} for name, owner in names]
+                        for kind, names in held.items()
+                    },
+                },
             )
         repos.namespaces.delete_namespace(namespace)
 
 
-def _contents(repos: Repositories, namespace: str) -> list[str]:
-    counts = {
-        "flows": sum(1 for f in repos.flows.list_flows(namespace) if f.namespace == namespace),
-        "secrets": len(repos.secrets.list_secrets(namespace)),
-        "KV pairs": len(repos.kv.list_kv(namespace)),
-        "files": len(repos.namespace_files.list_namespace_files(namespace)),
+SHOWN = 5
+"""How many objects of each kind a refused delete names; the rest are counted."""
+_KINDS = {"flows": "flow", "secrets": "secret", "KV pairs": "KV pair", "files": "file"}
+
+
+def _holdings(repos: Repositories, namespace: str) -> dict[str, list[tuple[str, str | None]]]:
+    """What exactly this namespace holds, by kind: each object's name and manager."""
+    found = {
+        "flows": [
+            (f"{f.namespace}/{f.flow_id}", f.managed_by)
+            for f in repos.flows.list_flows(namespace, exact=True)
+        ],
+        "secrets": [(s.name, s.managed_by) for s in repos.secrets.list_secrets(namespace)],
+        "KV pairs": [(k.key, k.managed_by) for k in repos.kv.list_kv(namespace)],
+        "files": [
+            (f.path, f.managed_by) for f in repos.namespace_files.list_namespace_files(namespace)
+        ],
     }
-    return [f"{count} {what}" for what, count in counts.items() if count]
+    return {kind: names for kind, names in found.items() if names}
+
+
+def _count(kind: str, names: list[tuple[str, str | None]]) -> str:
+    return f"{len(names)} {kind if len(names) != 1 else _KINDS[kind]}"
+
+
+def _describe(held: dict[str, list[tuple[str, str | None]]]) -> str:
+    """``1 flow: company.team/hello (managed by terraform), 2 secrets: A, B``."""
+    parts = []
+    for kind, names in held.items():
+        shown = [name + (f" (managed by {owner})" if owner else "") for name, owner in names]
+        more = len(shown) - SHOWN
+        listed = ", ".join(shown[:SHOWN]) + (f" and {more} more" if more > 0 else "")
+        parts.append(f"{_count(kind, names)}: {listed}")
+    return "; ".join(parts)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from controlplane.client.errors import ClientError, Conflict, Invalid, NotFound
 from controlplane.provider.provider import WeirProvider
+from controlplane.provider.resources.conflicts import Creating, refusal
 from controlplane.provider.runtime.diagnostics import Diagnostics, Path, ProviderError
 from controlplane.provider.runtime.resource import DataSource, Resource
 from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute
@@ -63,29 +64,29 @@ def read_or_none(call: Callable[[], T]) -> T | None:
 
 
 @contextmanager
-def writing(what: str, path: Path | None = None) -> Iterator[None]:
-    """Turn an API refusal of a write into an error that says what to do."""
+def writing(
+    what: str, path: Path | None = None, creating: Creating | None = None
+) -> Iterator[None]:
+    """Turn an API refusal of a write into an error that says what to do; ``creating`` for a
+    create, which explains an object that exists already."""
     try:
         yield
     except Conflict as error:
-        if error.managed_by is not None:
-            raise ProviderError(
-                f"{what} is managed by '{error.managed_by}'",
-                f"{error} Remove it from the other manager first, or import it after that "
-                "manager lets it go.",
-                path,
-            ) from None
-        raise ProviderError(f"{what}: {error}", _conflict_hint(error), path) from None
+        raise refusal(what, error, creating, path) from None
     except Invalid as error:
         raise ProviderError(f"{what} was refused: {error}", _problems(error), path) from None
     except ClientError as error:
         raise ProviderError(f"{what}: {error}", path=path) from None
 
 
-def _conflict_hint(error: Conflict) -> str:
-    if error.code in ("revision_mismatch", "stale_revision"):
-        return "It changed on the server since the plan; run terraform plan again."
-    return "If it already exists, adopt it with terraform import."
+def created(
+    provider: WeirProvider, type_name: str, import_id: str, *parts: str, tail: str = ""
+) -> Creating:
+    """What a create of ``type_name`` writes, at the API path made of ``parts`` (then ``tail``,
+    already encoded)."""
+    from controlplane.client.transport import API, endpoint
+
+    return Creating(type_name, import_id, f"{provider.client.url}{API}{endpoint(*parts)}{tail}")
 
 
 def _problems(error: Invalid) -> str:

@@ -16,6 +16,7 @@ from controlplane.provider.flows import declared, same_flow
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
+    created,
     read_or_none,
     split_id,
     writing,
@@ -192,7 +193,12 @@ class FlowResource(WeirResource):
     def _put(self, change: Change, if_match: int) -> State:
         planned = change.planned
         namespace, flow_id = planned["namespace"], planned["flow_id"]
-        with writing(f"{self.what} {namespace}/{flow_id}", ["content"]):
+        creating = None
+        if if_match == 0:
+            creating = created(
+                self.provider, self.type_name, f"{namespace}/{flow_id}", "flows", namespace, flow_id
+            )
+        with writing(f"{self.what} {namespace}/{flow_id}", ["content"], creating):
             saved = self.provider.client.flows.put(
                 planned["content"], namespace=namespace, flow_id=flow_id, if_match=if_match
             )

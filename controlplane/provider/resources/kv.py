@@ -19,6 +19,7 @@ from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
     check_pattern,
+    created,
     id_attribute,
     namespace_attribute,
     read_or_none,
@@ -165,7 +166,19 @@ class KvResource(WeirResource):
     def _set(self, planned: State, if_match: int) -> State:
         kind = planned["type"]
         value = to_json(planned["value"], kind)
-        with writing(f"KV pair {_label(planned)}"):
+        namespace, key = planned["namespace"], planned["key"]
+        creating = None
+        if if_match == 0:
+            creating = created(
+                self.provider,
+                self.type_name,
+                f"{namespace}/{key}",
+                "namespaces",
+                namespace,
+                "kv",
+                key,
+            )
+        with writing(f"KV pair {_label(planned)}", creating=creating):
             saved = self.provider.client.kv.set(
                 planned["namespace"],
                 planned["key"],

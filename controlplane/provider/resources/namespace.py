@@ -8,6 +8,7 @@ from controlplane.client.models import Namespace
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
+    created,
     read_or_none,
     string_map,
     writing,
@@ -65,7 +66,10 @@ class NamespaceResource(WeirResource):
 
     def _put(self, planned: State, if_match: int | None) -> State:
         name = planned["name"]
-        with writing(f"namespace {name}"):
+        creating = None
+        if if_match == 0:
+            creating = created(self.provider, self.type_name, name, "namespaces", name)
+        with writing(f"namespace {name}", creating=creating):
             saved = self.provider.client.namespaces.put(
                 name,
                 description=planned["description"],

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from controlplane.client.models import FileMeta
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
+    created,
     id_attribute,
     namespace_attribute,
     read_or_none,
@@ -160,7 +162,14 @@ class NamespaceFileResource(WeirResource):
                 "Run terraform plan (or apply) again to upload its current bytes.",
                 ["source"],
             )
-        with writing(f"file {_label(planned)}"):
+        namespace, path = planned["namespace"], planned["path"]
+        creating = None
+        if if_match == 0:
+            creating = created(
+                self.provider, self.type_name, f"{namespace}/{path}",
+                "namespaces", namespace, "files", tail="/" + quote(path, safe="/"),
+            )  # fmt: skip
+        with writing(f"file {_label(planned)}", creating=creating):
             saved = self.provider.client.files.write(
                 planned["namespace"], planned["path"], data, if_match=if_match
             )

@@ -19,6 +19,7 @@ from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
     check_pattern,
+    created,
     id_attribute,
     namespace_attribute,
     read_or_none,
@@ -143,7 +144,14 @@ class SecretResource(WeirResource):
                 "Set value_wo to the secret's value, for example from a sensitive variable.",
                 ["value_wo"],
             )
-        with writing(f"secret {_label(planned)}"):
+        namespace, name = planned["namespace"], planned["name"]
+        creating = None
+        if if_match == 0:
+            creating = created(
+                self.provider, self.type_name, f"{namespace}/{name}",
+                "namespaces", namespace, "secrets", name,
+            )  # fmt: skip
+        with writing(f"secret {_label(planned)}", creating=creating):
             saved = self.provider.client.secrets.set(
                 planned["namespace"], planned["name"], value, if_match=if_match
             )

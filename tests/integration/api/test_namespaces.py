@@ -60,6 +60,33 @@ def test_an_object_managed_by_another_manager_is_read_only_unless_forced(api: Ap
     assert forced.ok and forced.json()["managed_by"] is None
 
 
+def test_a_refused_namespace_delete_names_what_still_lives_there(api: Api) -> None:
+    flow = "id: left\nnamespace: held.ns\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    assert api.put("/namespaces/held.ns", json={}).ok
+    assert api.post("/flows", data=flow, headers={"Content-Type": "application/x-yaml"}).ok
+    for key in ("a", "b", "c", "d", "e", "f", "g"):
+        tf = {"X-Weir-Manager": "terraform"}
+        assert api.put(f"/namespaces/held.ns/kv/{key}", json={"value": 1}, headers=tf).ok
+    refused = api.delete("/namespaces/held.ns")
+    assert (refused.status_code, refused.json()["code"]) == (409, "namespace_not_empty")
+    assert refused.json()["message"] == (
+        "namespace held.ns still holds 1 flow: held.ns/left; 7 KV pairs: "
+        "a (managed by terraform), b (managed by terraform), c (managed by terraform), "
+        "d (managed by terraform), e (managed by terraform) and 2 more; delete them first"
+    )
+    contents = refused.json()["details"]["contents"]
+    assert contents["flows"] == [{"name": "held.ns/left", "managed_by": None}]
+    assert [k["name"] for k in contents["KV pairs"]] == list("abcdefg")
+    assert refused.json()["details"]["holds"] == ["1 flow", "7 KV pairs"]
+
+
+def test_a_create_over_an_existing_object_says_who_manages_it(api: Api) -> None:
+    api.put("/namespaces/exists.ns", json={}, headers={"X-Weir-Manager": "gitops:main"})
+    again = api.put("/namespaces/exists.ns", json={}, headers={"If-Match": "0"})
+    assert again.status_code == 409
+    assert again.json()["details"] == {"revision": 1, "managed_by": "gitops:main"}
+
+
 def test_bad_requests_get_4xx_with_a_stable_body(api: Api) -> None:
     unknown = api.put("/namespaces/bad.req", json={"descriptio": "typo"})
     assert unknown.status_code == 422
