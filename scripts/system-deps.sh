@@ -10,3 +10,5 @@ apt-get install -y -qq git postgresql kubernetes-client >/dev/null
 apt-get install -y -qq etcd-server golang-go jq rsync make curl openssl >/dev/null
 # The web UI's end-to-end tests (tests/e2e/ui): headless Chromium, driven by Playwright
 apt-get install -y -qq chromium >/dev/null
+# Task processes run in a bubblewrap sandbox (util-linux gives prlimit and setpriv)
+apt-get install -y -qq bubblewrap util-linux >/dev/null

@@ -21,6 +21,7 @@ from controlplane import __version__
 from controlplane.api import errors
 from controlplane.api.errors import body
 from controlplane.api.routers import (
+    callers,
     contents,
     executions,
     files,
@@ -39,6 +40,7 @@ API_PREFIX = "/api/v1"
 ROUTERS = (
     namespaces.router,
     contents.router,
+    callers.router,
     flows.router,
     flows.namespace_router,
     executions.router,

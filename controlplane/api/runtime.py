@@ -7,6 +7,7 @@ workers and the schedulers in the process). ``open_executor``, ``open_worker`` a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import socket
@@ -26,6 +27,15 @@ from controlplane.store import open_store
 def process_id(role: str) -> str:
     """Names this process in leases: role, host, pid and a random part (pids are reused)."""
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def worker_settings(settings: ApiSettings) -> WorkerSettings:
+    """Attempts work under ``<home>/work``; their processes never see the home nor the storage
+    (only their own directories, each mounted alone)."""
+    store = settings.store
+    hidden = (*settings.sandbox.hidden, store.home, store.storage_root)
+    sandbox = dataclasses.replace(settings.sandbox, hidden=hidden)
+    return WorkerSettings(temp_root=store.home / "work", sandbox=sandbox)
 
 
 def _engine_settings(settings: ApiSettings, **more: object) -> EngineSettings:
@@ -48,7 +58,7 @@ def open_runtime(settings: ApiSettings) -> Iterator[tuple[Store, Engine]]:
     standalone = settings.role == "standalone"
     worker = Worker(
         store,
-        WorkerSettings(temp_root=settings.store.home / "work"),
+        worker_settings(settings),
         concurrency=settings.worker_threads,
     )
     engine = Engine(store, worker, _engine_settings(settings, remote=not standalone))
@@ -125,7 +135,7 @@ def open_worker(
     store = open_store(settings.store)
     worker = QueueWorker(
         store,
-        WorkerSettings(temp_root=settings.store.home / "work"),
+        worker_settings(settings),
         QueueSettings(
             worker_id=process_id("worker"),
             group=group,

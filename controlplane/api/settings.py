@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from controlplane.engine.sandbox import SandboxSettings
 from controlplane.store import StoreSettings
 
 Role = Literal["standalone", "api"]
@@ -23,3 +24,5 @@ class ApiSettings:
     """How long running tasks may go on after SIGTERM before they are stopped."""
     max_body_bytes: int = 100 * 1024 * 1024
     max_flow_bytes: int = 5 * 1024 * 1024
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    """How task processes are confined; WEIR_HOME and the storage are always hidden from them."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.ports import FlowRecord, Store
+from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.variables import environment_variables
 from controlplane.engine.worker import Worker, WorkerSettings
 from controlplane.spec.problems import FlowInvalid
@@ -24,7 +25,10 @@ def embedded(worker_threads: int = 8) -> Iterator[tuple[Store, Engine]]:
     settings = StoreSettings.from_env(os.environ)
     store = open_store(settings)
     work_root = settings.home / "work"
-    worker = Worker(store, WorkerSettings(temp_root=work_root), concurrency=worker_threads)
+    sandbox = SandboxSettings.from_env(os.environ, hidden=(settings.home, settings.storage_root))
+    worker = Worker(
+        store, WorkerSettings(temp_root=work_root, sandbox=sandbox), concurrency=worker_threads
+    )
     engine = Engine(
         store, worker, EngineSettings(work_root=work_root, envs=environment_variables())
     )

@@ -78,6 +78,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--grace", type=float, default=30.0, help="seconds running tasks get to finish on stop"
     )
+    parser.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run task processes unconfined, as the server's user, with a view of WEIR_HOME, the "
+        "key and the database (also WEIR_SANDBOX=off); only where every flow author is trusted",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -118,12 +124,30 @@ def run(args: argparse.Namespace) -> int:
         role="api" if args.role == "api" else "standalone",
         worker_threads=args.workers,
         grace_seconds=args.grace,
+        sandbox=_sandbox(args, console),
     )
     if args.load and not _load(args.load, settings, console):
         return 1
     if args.role in ("executor", "scheduler", "worker"):
         return _part(args, settings, console)
     return _serve(settings, args.host, args.port, console)
+
+
+def _sandbox(args: argparse.Namespace, console: Console) -> Any:
+    """The sandbox settings from WEIR_SANDBOX* and the flag; says loudly when it is off or
+    cannot start (task processes then fail, naming the opt-out)."""
+    import dataclasses
+
+    from controlplane.engine.sandbox import SandboxSettings, check
+
+    sandbox = SandboxSettings.from_env(os.environ)
+    if args.unsafe_no_sandbox:
+        sandbox = dataclasses.replace(sandbox, enabled=False)
+    if args.role in ("standalone", "worker"):
+        problem = check(sandbox)
+        if problem is not None:
+            console.print(f"WARNING: {problem}", style="bold red")
+    return sandbox
 
 
 def _load(paths: list[str], settings: Any, console: Console) -> bool:

@@ -164,6 +164,34 @@ class FlowRevision:
 
 
 @dataclass(frozen=True)
+class FlowCaller:
+    """A flow that calls another (``GET /flows/callers``): its latest revision and source, and
+    each reference it makes (``kind`` subflow, foreach or trigger, at a YAML ``path``)."""
+
+    namespace: str
+    id: str
+    revision: int
+    managed_by: str | None
+    source: str
+    references: list[Json]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.id}"
+
+    @classmethod
+    def from_json(cls, data: Json) -> FlowCaller:
+        return cls(
+            namespace=data["namespace"],
+            id=data["id"],
+            revision=data["revision"],
+            managed_by=data.get("managed_by"),
+            source=data["source"],
+            references=list(data.get("references") or []),
+        )
+
+
+@dataclass(frozen=True)
 class Problem:
     """One thing wrong (or doubtful, for a warning) in a flow, at a line and column."""
 

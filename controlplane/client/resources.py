@@ -17,6 +17,7 @@ from controlplane.client.models import (
     ApplyResult,
     FileMeta,
     Flow,
+    FlowCaller,
     FlowRevision,
     FlowSummary,
     KvMeta,
@@ -177,9 +178,17 @@ class Flows:
     def validate(self, yaml_text: str) -> list[Validation]:
         """Validate one or more flows (documents separated by ``---``) without saving them."""
         answer = self._t.request(
-            "POST", "/flows/validate", body=_utf8(yaml_text), content_type=YAML
+            "POST", "/flows/validate", body=_utf8(yaml_text), content_type=YAML, idempotent=True
         )
         return [Validation.from_json(v) for v in answer.json()]
+
+    def callers(self, namespace: str, flow_id: str | None = None) -> list[FlowCaller]:
+        """The flows whose latest revision calls ``namespace/flow_id`` (any flow of the
+        namespace when ``flow_id`` is None), with their sources, from the server's index."""
+        answer = self._t.request(
+            "GET", "/flows/callers", params={"namespace": namespace, "id": flow_id}
+        )
+        return [FlowCaller.from_json(c) for c in answer.json()]
 
     def apply_namespace(
         self,

@@ -99,6 +99,7 @@ class Transport:
         accept: Collection[int] = (),
         sensitive: Collection[str] = (),
         api: bool = True,
+        idempotent: bool = False,
     ) -> requests.Response:
         """Send a request to ``path`` (under ``/api/v1`` unless ``api`` is false) and return the
         answer when it is a success or its status is in ``accept``; raise a
@@ -106,7 +107,8 @@ class Transport:
 
         Writes carry ``X-Weir-Manager`` when the client has a manager, ``If-Match: "<n>"`` when
         ``if_match`` is given, and ``force=true`` when ``force``. ``sensitive`` values (a secret
-        being set) are kept out of error messages.
+        being set) are kept out of error messages. ``idempotent`` marks a POST that only reads
+        (validation), so that it is repeated like a GET when the connection breaks.
         """
         url = f"{self.url}{API if api else ''}{path}"
         sent = dict(headers or {})
@@ -119,6 +121,7 @@ class Transport:
         query = {key: value for key, value in (params or {}).items() if value is not None}
         if force:
             query["force"] = "true"
+        safe = idempotent or method in IDEMPOTENT
         attempts, attempt = self.retries + 1, 0
         while True:
             attempt += 1
@@ -135,7 +138,7 @@ class Transport:
                     stream=stream,
                 )
             except TRANSPORT_ERRORS as error:
-                repeatable = method in IDEMPOTENT or _never_sent(error)
+                repeatable = safe or _never_sent(error)
                 reason = self._reason(error)
                 if not repeatable:
                     reason += "; the request may have been carried out, so it was not repeated"
@@ -148,7 +151,7 @@ class Transport:
                 status in RETRY_STATUSES
                 and status not in accept
                 and attempt < attempts
-                and (method in IDEMPOTENT or status == 503)
+                and (safe or status == 503)
             ):
                 response.close()
                 self._pause(

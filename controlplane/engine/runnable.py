@@ -15,6 +15,7 @@ Implementations register by the property model they run::
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
@@ -107,6 +108,11 @@ class RunContext(ABC):
     @abstractmethod
     def working_dir(self) -> Path:
         """A directory for this attempt (shared by the tasks of a WorkingDirectory)."""
+
+    def scratch_dir(self, prefix: str) -> Path:
+        """A new folder of this attempt beside its working directory (so that ``outputFiles``
+        globs never match it); the task removes it. Its processes may write it."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.working_dir.parent))
 
     @abstractmethod
     def put_file(self, name: str, data: bytes | BinaryIO | Path) -> str:

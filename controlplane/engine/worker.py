@@ -16,6 +16,7 @@ the task logged something: log lines are buffered and written in batches (every 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -23,17 +24,17 @@ import posixpath
 import re
 import secrets as _random
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from controlplane.engine.control import StoreControlPlane
 from controlplane.engine.envsecrets import env_secret
-from controlplane.engine.taskcache import run_cached
 from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import (
     KvEntry,
@@ -53,6 +54,15 @@ from controlplane.engine.runnable import (
     TaskKilled,
     runner_for,
 )
+from controlplane.engine.sandbox import (
+    UNSAFE_WARNING,
+    SandboxSettings,
+    SandboxUnavailable,
+    confine,
+    give_to,
+    unavailable_message,
+)
+from controlplane.engine.taskcache import run_cached
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.expr import ExpressionError, Renderer, needs_context
 from controlplane.spec.durations import format_duration
@@ -73,6 +83,8 @@ class WorkerSettings:
     log_flush_lines: int = 200
     kill_grace_seconds: float = 5.0
     """Between SIGTERM and SIGKILL of a process group."""
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    """How task processes are confined (see controlplane.engine.sandbox)."""
 
 
 # -- durations and globs (shared with the task implementations) ---------------------------------
@@ -279,6 +291,8 @@ class AttemptContext(RunContext):
         self._scope: _Scope | None = None
         self._dir: Path | None = item.working_dir
         self._dir_owned = False
+        self._scratch: list[Path] = []
+        self._unsafe_noted = False
         self._readable = [execution_storage_path(*p) for p in item.parent_executions]
         self._readable.insert(
             0, execution_storage_path(item.namespace, item.flow_id, item.execution_id)
@@ -396,6 +410,11 @@ class AttemptContext(RunContext):
             name = f"{self.task_run_id}-{self.attempt}-{_random.token_hex(4)}"
             self._dir = self.settings.temp_root / name
         return self._dir
+
+    def scratch_dir(self, prefix: str) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.working_dir.parent))
+        self._scratch.append(path)
+        return path
 
     def remove_working_dir(self) -> None:
         if self._dir_owned and self._dir is not None:
@@ -542,14 +561,40 @@ class AttemptContext(RunContext):
         on_line: Callable[[str, bool], None] | None = None,
     ) -> int:
         handler: LineHandler = on_line or self._log_line
+        workdir = cwd or self.working_dir
+        command, full_env = self._confined(args, env or {}, workdir)
         return run_process(
-            args,
-            env={**_inherited_env(), **(env or {})},
-            cwd=cwd or self.working_dir,
+            command,
+            env=full_env,
+            cwd=workdir,
             on_line=handler,
             cancelled=self.cancelled,
             grace_seconds=self.settings.kill_grace_seconds,
         )
+
+    def _confined(
+        self, args: list[str], env: Mapping[str, str], cwd: Path
+    ) -> tuple[list[str], dict[str, str]]:
+        """The sandboxed command line and environment of a process of this attempt."""
+        if not self.settings.sandbox.enabled:
+            if not self._unsafe_noted:
+                self._unsafe_noted = True
+                self.warning(UNSAFE_WARNING)
+            return args, {**_inherited_env(), **env}
+        writable = [self.working_dir, *self._scratch]
+        if not any(cwd.is_relative_to(path) for path in writable):
+            cwd = self.working_dir  # a folder outside the attempt's is not shown (git clone's)
+        try:
+            confined = confine(self._sandbox_settings(), args, env=env, cwd=cwd, writable=writable)
+        except SandboxUnavailable as exc:
+            raise TaskFailed(unavailable_message(str(exc))) from None
+        give_to(confined.owner, confined.writable)
+        return confined.args, confined.env
+
+    def _sandbox_settings(self) -> SandboxSettings:
+        """The settings with the attempts' root hidden too (other attempts' directories)."""
+        sandbox = self.settings.sandbox
+        return dataclasses.replace(sandbox, hidden=(*sandbox.hidden, self.settings.temp_root))
 
     def _log_line(self, line: str, is_stderr: bool) -> None:
         self.log("ERROR" if is_stderr else "INFO", line)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 from controlplane.engine.model import now
 from controlplane.engine.ports import FlowRecord
 from controlplane.store.columns import in_namespace
+from controlplane.store.references import insert_references
 from controlplane.store.tables import FLOWS
 
 
@@ -184,6 +185,8 @@ class SqlFlowRepository:
                 latest=True,
             )
         )
+        if not deleted:
+            insert_references(self._db, namespace, flow_id, revision, source)
         return record
 
 

@@ -37,6 +37,7 @@ from controlplane.store.logs import SqlLogRepository
 from controlplane.store.metrics import SqlMetricRepository
 from controlplane.store.namespace_files import SqlNamespaceFileRepository
 from controlplane.store.namespaces import SqlNamespaceRepository
+from controlplane.store.references import SqlFlowReferenceRepository
 from controlplane.store.secrets import SecretCipher, SqlSecretRepository
 from controlplane.store.settings import StoreSettings, resolve_secret_key
 from controlplane.store.tokens import SqlTokenRepository
@@ -60,6 +61,7 @@ class SqlRepositories:
     commands: CommandRepository
     triggers: TriggerRepository
     work: WorkRepository
+    references: SqlFlowReferenceRepository
 
     @classmethod
     def bind(cls, connection: Connection, cipher: SecretCipher) -> SqlRepositories:
@@ -76,6 +78,7 @@ class SqlRepositories:
             commands=SqlCommandRepository(connection),
             triggers=SqlTriggerRepository(connection),
             work=SqlWorkRepository(connection),
+            references=SqlFlowReferenceRepository(connection),
         )
 
 

@@ -89,6 +89,26 @@ class FlowRow(StoreTable, table=True):
     updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
+class FlowReferenceRow(StoreTable, table=True):
+    """A revision's reference to another flow (Subflow, ForEachItem, Flow trigger): the index
+    of who calls whom, kept with the revision it was read from."""
+
+    __tablename__ = "flow_references"
+    __table_args__ = (
+        Index("ix_flow_references_target", "target_namespace", "target_flow_id"),
+        Index("ix_flow_references_source", "namespace", "flow_id", "revision"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    namespace: str = Field(sa_type=String())
+    flow_id: str = Field(sa_type=String())
+    revision: int
+    target_namespace: str = Field(sa_type=String())
+    target_flow_id: str = Field(sa_type=String())
+    kind: str = Field(sa_type=String())
+    path: str = Field(sa_type=String())
+
+
 class ExecutionRow(StoreTable, table=True):
     """An execution; ``document`` is ``Execution.to_dict()`` without its task runs."""
 
@@ -315,6 +335,7 @@ def _table(name: str) -> Table:
 
 NAMESPACES = _table("namespaces")
 FLOWS = _table("flows")
+FLOW_REFERENCES = _table("flow_references")
 EXECUTIONS = _table("executions")
 TASK_RUNS = _table("task_runs")
 LOGS = _table("logs")

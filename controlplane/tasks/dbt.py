@@ -22,7 +22,6 @@ import os
 import re
 import shlex
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -178,7 +177,7 @@ class DbtScriptRun(ScriptRun):
 
     def execute(self, task: ScriptTask, commands: list[str]) -> dict[str, Any]:
         ctx = self.ctx
-        snapshots = Path(tempfile.mkdtemp(prefix="weir-dbt-", dir=ctx.working_dir.parent))
+        snapshots = ctx.scratch_dir("weir-dbt-")
         self.env[_SNAPSHOTS] = str(snapshots)
         failure: TaskFailed | None = None
         try:

@@ -17,7 +17,6 @@ import secrets
 import shlex
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +273,7 @@ def _install_dependencies(
     dependencies = props.string_list(ctx, task.dependencies, "dependencies")
     if not dependencies:
         return
-    target = Path(tempfile.mkdtemp(prefix="weir-deps-", dir=ctx.working_dir.parent))
+    target = ctx.scratch_dir("weir-deps-")
     scratch.append(target)
     ctx.info(f"Installing Python dependencies {', '.join(dependencies)} into {target}")
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]

@@ -12,7 +12,6 @@ import os
 import shlex
 import shutil
 import ssl
-import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +66,7 @@ class Remote:
     def __enter__(self) -> Remote:
         if shutil.which("git") is None:
             raise TaskFailed("git is not installed on this worker: put the git CLI on its PATH")
-        self.scratch = Path(tempfile.mkdtemp(prefix="weir-git-"))
+        self.scratch = self.ctx.scratch_dir("weir-git-")
         try:
             self.env = self._environment()
         except BaseException:

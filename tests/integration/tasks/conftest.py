@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 import controlplane.tasks  # noqa: F401  (registers the implementations)
 from controlplane.engine.model import new_id, now
 from controlplane.engine.ports import LogEntry, Store
+from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.engine.worker import WorkerSettings, run_attempt
 from controlplane.spec.tasks import Task, TaskSpec
@@ -129,7 +130,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> WorkerSettings:
-    return WorkerSettings(temp_root=tmp_path / "work", kill_grace_seconds=2.0)
+    return WorkerSettings(
+        temp_root=tmp_path / "work",
+        kill_grace_seconds=2.0,
+        sandbox=SandboxSettings(hidden=(tmp_path / "home",)),
+    )
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import pytest
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
 from controlplane.engine.ports import Store, namespace_file_path
+from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.worker import Worker, WorkerSettings
 from controlplane.store import StoreSettings, open_store
 from tests.integration.tasks.conftest import Runner
@@ -53,6 +54,13 @@ ALL_NODES = {
     "test.weir_demo.unique_stg_orders_order_id.e3b841c71a",
     "test.weir_demo.not_null_customer_totals_customer.f66703040a",
 }
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> WorkerSettings:
+    """Task processes see the dbt virtualenv (read-only), as an operator would list it."""
+    sandbox = SandboxSettings(read_only=(CACHE,), hidden=(tmp_path / "home",))
+    return WorkerSettings(temp_root=tmp_path / "work", kill_grace_seconds=2.0, sandbox=sandbox)
 
 
 @pytest.fixture(scope="session")
@@ -419,7 +427,8 @@ tasks:
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[tuple[Store, Engine]]:
     store = open_store(StoreSettings(home=tmp_path / "home"))
-    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work"))
+    sandbox = SandboxSettings(read_only=(CACHE,), hidden=(tmp_path / "home",))
+    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work", sandbox=sandbox))
     running = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
     running.start()
     yield store, running

@@ -19,6 +19,7 @@ import pytest
 from controlplane.engine.control import StoreControlPlane
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
+from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.work import AttemptResult
 from controlplane.engine.worker import Worker, WorkerSettings
 from controlplane.store import StoreSettings, open_store
@@ -42,8 +43,9 @@ _GIT_ENV = {
 
 def git(*args: str, cwd: Path) -> str:
     env = {**os.environ, **_GIT_ENV}
+    # A clone made by a task belongs to the sandbox's user, not to the one running the tests.
     done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+        ["git", "-c", "safe.directory=*", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
 
@@ -73,6 +75,17 @@ class Repo:
 
     def branch(self, name: str) -> None:
         git("checkout", "-q", "-b", name, cwd=self.work)
+
+
+def git_settings(tmp_path: Path) -> WorkerSettings:
+    """Task processes may read the file:// origins (as an operator would list a mirror)."""
+    sandbox = SandboxSettings(read_only=(tmp_path / "origin",), hidden=(tmp_path / "home",))
+    return WorkerSettings(temp_root=tmp_path / "work", kill_grace_seconds=2.0, sandbox=sandbox)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> WorkerSettings:
+    return git_settings(tmp_path)
 
 
 @pytest.fixture
@@ -336,7 +349,8 @@ def test_a_private_key_reaches_ssh_as_a_private_file_that_is_removed(
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-f", str(key)], check=True
     )
-    record = tmp_path / "ssh-record.txt"
+    workdir = tmp_path / "wd"
+    record = workdir / ".ssh-record.txt"  # in the sandbox, ssh may write only there
     fake = tmp_path / "bin" / "ssh"
     fake.parent.mkdir()
     fake.write_text(
@@ -354,7 +368,6 @@ def test_a_private_key_reaches_ssh_as_a_private_file_that_is_removed(
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     runner.put_secret(NS, "SSH_KEY", key.read_text())
-    workdir = tmp_path / "wd"
     result = runner.run(
         {
             "id": "c",
@@ -381,7 +394,7 @@ def test_clone_of_a_file_url_in_a_working_directory_feeds_the_next_task(
 ) -> None:
     repo.commit({"data/hello.txt": "hello from git\n"})
     store = open_store(StoreSettings(home=tmp_path / "home"))
-    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work"))
+    worker = Worker(store, git_settings(tmp_path))
     engine = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
     source = f"""
 id: clone_and_read

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import secrets
 import threading
 import time
 import zipfile
@@ -21,6 +23,21 @@ SHELL_SCRIPT = "io.kestra.plugin.scripts.shell.Script"
 PYTHON = "io.kestra.plugin.scripts.python.Script"
 PYTHON_COMMANDS = "io.kestra.plugin.scripts.python.Commands"
 PROCESS = {"type": "io.kestra.plugin.core.runner.Process"}
+
+
+def _running(marker: str) -> list[int]:
+    """The live processes whose command line is ``sleep <marker>``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmdline[:2] == [b"sleep", marker.encode()] and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -201,20 +218,21 @@ def test_warning_on_stderr_logs_warnings_and_ends_in_warning(runner: Runner) -> 
 
 
 def test_timeout_kills_the_children_of_the_script(runner: Runner) -> None:
+    # The sandbox has its own PID namespace: the child is found on the host by its command line.
+    marker = f"100.{secrets.randbelow(10**6)}"
     started = time.monotonic()
     result = runner.run(
-        {"id": "sh", "type": SHELL, "commands": ["sleep 100 &", "echo child $!", "wait"]},
+        {"id": "sh", "type": SHELL, "commands": [f"sleep {marker} &", "echo child", "wait"]},
         timeout=timedelta(seconds=1),
     )
     assert result.state is State.FAILED
     assert "Timeout after PT1S" in (result.error or "")
     assert time.monotonic() - started < 10
-    child = next(m for m in runner.messages(result) if m.startswith("child "))
-    pid = int(child.split()[1])
+    assert "child" in runner.messages(result)
     deadline = time.monotonic() + 2
-    while _alive(pid) and time.monotonic() < deadline:
+    while _running(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(pid)
+    assert not _running(marker)
 
 
 def test_kill_from_outside_ends_the_attempt_killed(runner: Runner) -> None:
@@ -270,11 +288,16 @@ def _wheel(folder: Path) -> Path:
 
 
 def test_dependencies_are_installed_into_a_private_path(runner: Runner, tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    # The sandbox shows a host folder only when the operator lists it.
+    sandbox = dataclasses.replace(runner.settings.sandbox, read_only=(wheels,))
+    runner.settings = dataclasses.replace(runner.settings, sandbox=sandbox)
     result = runner.run(
         {
             "id": "py",
             "type": PYTHON,
-            "dependencies": [str(_wheel(tmp_path))],
+            "dependencies": [str(_wheel(wheels))],
             "script": "import weirdemo; print(weirdemo.VALUE)",
         },
     )
