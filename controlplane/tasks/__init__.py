@@ -17,6 +17,7 @@ from controlplane.tasks import (
     notifications,
     remote,
     scripts,
+    serdes,
     storage,
     terraform,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "notifications",
     "remote",
     "scripts",
+    "serdes",
     "storage",
     "terraform",
 ]

@@ -28,6 +28,9 @@ REJECTED_BY_KESTRA = {
     "RNA4219__pulse-kestra__kestra__flows__notifier-resend.yaml": (
         "`concurrency.key` is not a property"
     ),
+    "guglxni__lighthouse-kestra__flows__ingest__rss.yaml": (
+        "jdbc.postgresql.Queries has no `sqlType` property, and its required `url` is missing"
+    ),
     "joaoblasques__data-pipeline-orchestration-kestra__flows__04_gcp_kv_template.yaml": (
         "kv.Set `value` is null (a template left unfilled); Kestra requires it"
     ),
@@ -50,8 +53,8 @@ REFUSED_BY_WEIR = {
 
 # Figures stated in the closing note of the work that registered the current types; they change
 # when types are added, and then this test says by how much.
-EXPECTED_VALID = 250
-EXPECTED_UNKNOWN_TYPE = 144
+EXPECTED_VALID = 251
+EXPECTED_UNKNOWN_TYPE = 142
 
 
 def _manifest(corpus: Path) -> dict[str, dict[str, str]]:
