@@ -1,7 +1,9 @@
-"""``weir demo``: a real pipeline end to end on the embedded engine.
+"""``weir demo``: a real pipeline end to end, on the embedded engine or on a running server.
 
 Serves a generated orders dataset over HTTP on 127.0.0.1, then runs the example pipeline
-(download, transform with Python, aggregate) against it and prints what it found.
+(download, transform with Python, aggregate) against it and prints what it found. With
+``--server URL`` the pipeline runs on that server (started with ``--load flows/``, on this
+machine so that it reaches the dataset), its logs and result read back through the API.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from controlplane.cli.run import follow, summarize
 from controlplane.cli.validate import collect
 from controlplane.engine.model import State
 
+NAMESPACE = "company.team"
 PIPELINE = "orders_pipeline"
 EXAMPLES = Path(__file__).parent.parent / "flows" / "examples"
 CATEGORIES = ("books", "games", "garden", "kitchen", "music", "sports")
@@ -42,6 +45,15 @@ def add_parser(commands: Any) -> None:
         help="the example flows' folder (default: the ones installed with Weir)",
     )
     parser.add_argument("--orders", type=int, default=2000, help="how many orders to generate")
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        default=None,
+        const="",
+        nargs="?",
+        help="run on this server instead (no URL: $WEIR_URL, else http://127.0.0.1:8080)",
+    )
+    parser.add_argument("--token", default=None, help="an API token (default: $WEIR_TOKEN)")
     parser.set_defaults(handler=run)
 
 
@@ -88,6 +100,8 @@ def serve(payload: bytes) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.server is not None:
+        return on_server(args)
     from controlplane.cli.embedded import embedded, save_flow_files
 
     out = Console(highlight=False, soft_wrap=True)
@@ -107,3 +121,34 @@ def run(args: argparse.Namespace) -> int:
         final = follow(engine, store, execution.id, out, timeout=300)
         summarize(final, out)
     return 0 if final.state in (State.SUCCESS, State.WARNING) else 1
+
+
+def on_server(args: argparse.Namespace) -> int:
+    """Run the pipeline on a server: its log lines as they come, then the execution as stored."""
+    from controlplane.cli.remote import client_from, explain, fail
+    from controlplane.cli.showing import Secrets, execution_lines
+    from controlplane.client import ClientError, NotFound
+
+    args.server = args.server or None
+    payload = json.dumps(orders(args.orders)).encode()
+    with serve(payload) as url, client_from(args) as client:
+        try:
+            started = client.executions.create(
+                NAMESPACE, PIPELINE, {"dataset_url": url, "min_total": "10"}
+            )
+            print(f"{NAMESPACE}/{PIPELINE} execution {started.id} on {client.url}")
+            for line in client.executions.follow_logs(started.id):
+                print(f"  {line.task_id or '-'} {line.level}: {line.message}")
+            final = client.executions.get(started.id)
+        except NotFound:
+            return fail(
+                "demo",
+                f"{NAMESPACE}/{PIPELINE} is not on the server at {client.url}: start it with "
+                "`weir server standalone --load flows/` from Weir's folder",
+            )
+        except ClientError as error:
+            return fail("demo", explain(error, client.url))
+        for text in execution_lines(final, Secrets.of(client).masked(final)):
+            print(text)
+    print(f"read it again with: weir execution show {final.id}; weir logs {final.id}")
+    return 0 if final.state in (State.SUCCESS.value, State.WARNING.value) else 1

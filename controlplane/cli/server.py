@@ -21,10 +21,12 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from controlplane.cli.paths import absolute_path
 from controlplane.cli.validate import collect
 
 EXIT_USAGE = 2
@@ -51,6 +53,7 @@ def add_parser(commands: Any) -> None:
         "--load",
         action="append",
         default=[],
+        type=absolute_path,
         metavar="PATH",
         help="flow files or folders to save before serving (repeatable)",
     )
@@ -150,13 +153,13 @@ def _sandbox(args: argparse.Namespace, console: Console) -> Any:
     return sandbox
 
 
-def _load(paths: list[str], settings: Any, console: Console) -> bool:
+def _load(paths: list[Path], settings: Any, console: Console) -> bool:
     """Validate every flow under ``paths`` and save them (a new revision only when changed)."""
     from controlplane.cli.embedded import save_flow_files
     from controlplane.spec.problems import FlowInvalid
     from controlplane.store import open_store
 
-    files, missing = collect(paths)
+    files, missing = collect([str(path) for path in paths])
     if missing:
         console.print(f"Not serving: no such file or folder: {', '.join(missing)}", style="red")
         return False
@@ -168,7 +171,7 @@ def _load(paths: list[str], settings: Any, console: Console) -> bool:
         return False
     finally:
         store.close()
-    console.print(f"Loaded {len(records)} flows from {', '.join(paths)}")
+    console.print(f"Loaded {len(records)} flows from {', '.join(map(str, paths))}")
     return True
 
 
