@@ -148,7 +148,7 @@ def on_server(args: argparse.Namespace) -> int:
             )
         except ClientError as error:
             return fail("demo", explain(error, client.url))
-        for text in execution_lines(final, Secrets.of(client).masked(final)):
+        for text in execution_lines(final, Secrets(client).masked(final)):
             print(text)
     print(f"read it again with: weir execution show {final.id}; weir logs {final.id}")
     return 0 if final.state in (State.SUCCESS.value, State.WARNING.value) else 1
