@@ -72,6 +72,9 @@ def test(condition: BaseModel, variables: Mapping[str, Any], renderer: Renderer)
     for kind, check in _CHECKS:
         if isinstance(condition, kind):
             return check(condition, variables, renderer)
+    plugged = _PLUGGED.get(type(condition))
+    if plugged is not None:
+        return plugged(condition, variables, renderer)
     if isinstance(condition, spec.MultipleCondition):
         raise NotEvaluable(
             "a MultipleCondition needs a remembered window; only a Flow trigger evaluates it"
@@ -327,3 +330,18 @@ _CHECKS: tuple[tuple[type[BaseModel], _Check], ...] = (
     (spec.DayWeekInMonth, _day_week_in_month),
     (spec.Weekend, _weekend),
 )
+
+_PLUGGED: dict[type[BaseModel], _Check] = {}
+
+
+def checks(model: type[BaseModel]) -> Callable[[_Check], _Check]:
+    """Register how a condition type is evaluated: ``check(condition, variables, renderer)``
+    answers whether it holds (raise NotEvaluable when it cannot be decided)."""
+
+    def decorate(check: _Check) -> _Check:
+        if model in _PLUGGED or any(model is kind for kind, _ in _CHECKS):
+            raise ValueError(f"{model.__name__} has two condition checks")
+        _PLUGGED[model] = check
+        return check
+
+    return decorate

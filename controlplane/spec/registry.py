@@ -10,6 +10,7 @@ with the type, and the package moves of Kestra 0.17/0.20 (``io.kestra.core.tasks
 from __future__ import annotations
 
 import difflib
+import importlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ class TypeRegistry:
         self._types: dict[Kind, dict[str, TypeInfo]] = {kind: {} for kind in Kind}
         self._aliases: dict[Kind, dict[str, str]] = {kind: {} for kind in Kind}
         self._closest: dict[tuple[Kind, str], list[str]] = {}
+        self._plugins_loaded = False
 
     def register(self, kind: Kind, name: str, aliases: Iterable[str] = ()) -> Callable[[M], M]:
         """Class decorator registering a property model under ``name``."""
@@ -128,7 +130,13 @@ class TypeRegistry:
             return table[name]
         canonical = self._aliases[kind].get(name) or modernise(name)
         canonical = self._aliases[kind].get(canonical, canonical)
-        return table.get(canonical)
+        found = table.get(canonical)
+        if found is None and not self._plugins_loaded:
+            # A name Weir does not know may come from an installed plugin: load them, once.
+            self._plugins_loaded = True
+            importlib.import_module("controlplane.spec.plugins.entry_points")
+            return self.resolve(kind, name)
+        return found
 
     def closest(self, kind: Kind, name: str, limit: int = 3) -> list[str]:
         """Registered names nearest to ``name``, compared by class name (cached)."""
