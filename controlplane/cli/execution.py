@@ -98,19 +98,19 @@ def _start(client: WeirClient, args: argparse.Namespace) -> int:
     labels = dict(_pair(pair, "--label") for pair in args.label)
     started = client.executions.create(args.namespace, args.flow, inputs, labels, files)
     if not args.wait:
-        _print(started, args.json, Secrets.of(client))
+        _print(started, args.json, Secrets(client))
         return 0
     print(f"execution {started.id} of {args.namespace}/{args.flow} started", file=sys.stderr)
     try:
         final = client.executions.wait(started.id, timeout=args.timeout)
     except TimeoutError as exc:
         raise _Refused(f"{exc}; follow it with: weir execution show {started.id}") from None
-    _print(final, args.json, Secrets.of(client))
+    _print(final, args.json, Secrets(client))
     return 0 if final.state in ENDED_WELL else 1
 
 
 def _show(client: WeirClient, args: argparse.Namespace) -> int:
-    _print(client.executions.get(args.id), args.json, Secrets.of(client))
+    _print(client.executions.get(args.id), args.json, Secrets(client))
     return 0
 
 
@@ -118,7 +118,7 @@ def _list(client: WeirClient, args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise _Refused(f"--limit {args.limit}: give a number of executions, 1 or more")
     page = client.executions.search(args.namespace, args.flow, args.state, size=args.limit)
-    secrets = Secrets.of(client)
+    secrets = Secrets(client)
     if args.json:
         json.dump([secrets.masked(e) for e in page.results], sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -27,10 +27,6 @@ class Secrets:
         self._client = client
         self._declared: dict[tuple[str, str, int | None], list[str]] = {}
 
-    @classmethod
-    def of(cls, client: WeirClient) -> Secrets:
-        return cls(client)
-
     def masked(self, execution: Execution) -> dict[str, Any]:
         """The execution's document with every SECRET input's value replaced by a mask."""
         revision = execution.raw.get("flowRevision")
