@@ -26,6 +26,8 @@ POLL_SECONDS = 0.2
 """How often a followed execution's new logs are looked for."""
 KEEP_ALIVE_SECONDS = 15.0
 """How long a log stream may stay silent before a comment keeps proxies from closing it."""
+BATCH = 1000
+"""Log lines read and sent at once: the first of a long history reach the reader early."""
 
 
 class LogLine(BaseModel):
@@ -58,11 +60,17 @@ async def log_events(
         state, over, entries = await run_in_threadpool(
             _poll_logs, store, execution_id, min_level, after
         )
-        for seq, entry in entries:
-            after = seq
-            yield f"id: {seq}\nevent: log\ndata: {LogLine.of(seq, entry).model_dump_json()}\n\n"
+        if entries:
+            # One write for the whole poll: a long history is one chunk, not one per line.
+            after = entries[-1][0]
+            yield "".join(
+                f"id: {seq}\nevent: log\ndata: {LogLine.of(seq, entry).model_dump_json()}\n\n"
+                for seq, entry in entries
+            )
         if state is None:  # deleted while followed
             return
+        if len(entries) == BATCH:
+            continue  # more are waiting: send them before anything else
         if over:
             yield f"event: end\ndata: {json.dumps({'state': state.value})}\n\n"
             return
@@ -79,10 +87,12 @@ async def log_events(
 def _poll_logs(
     store: Store, execution_id: str, min_level: LogLevel, after: int
 ) -> tuple[State | None, bool, list[tuple[int, LogEntry]]]:
-    """The execution's state, whether it is over, and its logs after ``after``.
+    """The execution's state, whether it is over, and its logs after ``after`` (``BATCH`` at
+    most: a long history reaches the reader in parts, the first of them soon).
 
     One transaction, the execution read first: when it is over, every log it wrote is in the
-    same answer. Its task runs are read only once its own state has ended.
+    same answer or, when that holds ``BATCH``, in the next ones. Its task runs are read only
+    once its own state has ended.
     """
     with store.unit(read_only=True) as repos:
         state = repos.executions.read_execution_state(execution_id)
@@ -91,7 +101,7 @@ def _poll_logs(
             execution = repos.executions.read_execution(execution_id)
             if execution is not None:
                 state, over = execution.state, _over(execution)
-        entries = repos.logs.list_logs(execution_id, min_level, after)
+        entries = repos.logs.list_logs(execution_id, min_level, after, limit=BATCH)
     return state, over, entries
 
 

@@ -49,6 +49,9 @@ class NamespaceRecord:
     labels: dict[str, str]
     managed_by: str | None
     revision: int
+    allowed_namespaces: tuple[str, ...] = ()
+    """Other namespaces whose flows may reach this one's flows, KV pairs and files (an entry
+    also allows the namespaces below it; ``*`` allows all)."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,9 @@ class ExecutionFilter:
     after_id: str | None = None
     """The last execution of the previous page: the page holds those that follow it, newest
     first. An offset grows slower with each page; this does not."""
+    count_up_to: int | None = None
+    """Stop counting past this many (the total is then this plus one): a count of a large
+    store is most of a page's cost, and "over 10,000" says enough."""
 
 
 class ExecutionRepository(Protocol):
@@ -263,9 +269,14 @@ class LogRepository(Protocol):
     def create_logs(self, entries: Sequence[LogEntry]) -> None: ...
 
     def list_logs(
-        self, execution_id: str, min_level: LogLevel = "TRACE", after: int = 0
+        self,
+        execution_id: str,
+        min_level: LogLevel = "TRACE",
+        after: int = 0,
+        limit: int | None = None,
     ) -> list[tuple[int, LogEntry]]:
-        """Entries in order with their sequence number; ``after`` skips those already read."""
+        """Entries in order with their sequence number; ``after`` skips those already read,
+        ``limit`` stops after that many."""
 
     def delete_logs(self, execution_id: str, levels: Sequence[LogLevel] = ()) -> int:
         """Delete the execution's log lines (only those of ``levels`` when given)."""
@@ -361,17 +372,25 @@ class TokenRepository(Protocol):
         """Mark the token revoked (it stays listed); False when no such live token."""
 
 
+@dataclass(frozen=True)
+class TakenCommand:
+    seq: int
+    execution_id: str
+    kind: str
+    payload: Any
+
+
 class CommandRepository(Protocol):
     """Commands for executors in other processes (start, kill, resume, restart), in order."""
 
     def create_command(self, execution_id: str, kind: str, payload: Any = None) -> None: ...
 
-    def take_commands(
-        self, limit: int = 100, owner: str | None = None
-    ) -> list[tuple[str, str, Any]]:
-        """Remove and return up to ``limit`` waiting commands as (execution id, kind, payload);
-        two executors never take the same one. With ``owner``: only commands for executions
-        that executor holds."""
+    def take_commands(self, limit: int = 100, owner: str | None = None) -> list[TakenCommand]:
+        """Up to ``limit`` waiting commands, oldest first, left in place until
+        ``delete_commands`` (in the transaction that applies them). With ``owner``: only
+        commands for executions that executor holds."""
+
+    def delete_commands(self, seqs: Sequence[int]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -482,6 +501,10 @@ class WorkRepository(Protocol):
     ) -> list[tuple[str, str | None]]: ...
 
     def renew_executions(self, owner: str, lease: timedelta) -> set[str]: ...
+
+    def hold_executions(self, owner: str, ids: Sequence[str], lease: timedelta) -> set[str]:
+        """Of ``ids``, those ``owner`` still holds, renewed and locked until the transaction
+        ends: a step advances only these."""
 
     def release_executions(self, owner: str) -> None:
         """Let other executors take over at once what ``owner`` holds."""

@@ -224,11 +224,13 @@ class SqlExecutionRepository:
             conditions.append(in_namespace(EXECUTIONS.c.namespace, namespace_prefix))
         if reach:
             conditions.append(or_(*(in_namespace(EXECUTIONS.c.namespace, p) for p in reach)))
-        conditions += _narrowed(narrow or ExecutionFilter())
-        total = self._db.execute(
-            select(func.count()).select_from(EXECUTIONS).where(*conditions)
-        ).scalar_one()
-        if narrow is not None and narrow.after_id is not None:
+        narrow = narrow or ExecutionFilter()
+        conditions += _narrowed(narrow)
+        matching = select(EXECUTIONS.c.id).where(*conditions)
+        if narrow.count_up_to is not None:
+            matching = matching.limit(narrow.count_up_to + 1)
+        total = self._db.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
+        if narrow.after_id is not None:
             after = self._after(narrow.after_id)
             if after is None:
                 return [], int(total)
@@ -241,9 +243,11 @@ class SqlExecutionRepository:
         started = self._db.execute(query).scalar_one_or_none()
         if started is None:
             return None
-        return or_(
-            EXECUTIONS.c.start_date < started,
-            and_(EXECUTIONS.c.start_date == started, EXECUTIONS.c.id < execution_id),
+        # The first term alone is a range of ix_executions_start_date; the OR then only
+        # breaks ties between executions that started at the same instant.
+        return and_(
+            EXECUTIONS.c.start_date <= started,
+            or_(EXECUTIONS.c.start_date < started, EXECUTIONS.c.id < execution_id),
         )
 
     def count_executions_by_state(self) -> dict[State, int]:

@@ -46,11 +46,17 @@ class SqlLogRepository:
         return self._db.execute(query).rowcount
 
     def list_logs(
-        self, execution_id: str, min_level: LogLevel = "TRACE", after: int = 0
+        self,
+        execution_id: str,
+        min_level: LogLevel = "TRACE",
+        after: int = 0,
+        limit: int | None = None,
     ) -> list[tuple[int, LogEntry]]:
         query = select(LOGS).where(LOGS.c.execution_id == execution_id, LOGS.c.seq > after)
         if LEVELS[min_level] > 0:
             query = query.where(LOGS.c.level_no >= LEVELS[min_level])
+        if limit is not None:
+            query = query.limit(limit)
         return [
             (
                 row.seq,

@@ -13,14 +13,15 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from controlplane.ui import executions, flows, namespaces, web
+from controlplane.ui import completions, executions, flows, gitops, namespaces, web
 
 
 def mount(app: FastAPI) -> None:
     """Serve the UI at ``/ui`` and send ``/`` there."""
-    web.install_sign_in_redirect(app)
+    app.add_exception_handler(web.SignInNeeded, web.sign_in_redirect)
     app.mount("/ui/static", StaticFiles(directory=web.STATIC), name="ui-static")
-    for router in (web.router, executions.router, flows.router, namespaces.router):
+    pages = (executions, flows, namespaces, gitops, completions)
+    for router in (web.router, *(module.router for module in pages)):
         app.include_router(router, include_in_schema=False)
 
     @app.get("/", include_in_schema=False)

@@ -26,6 +26,7 @@ from controlplane.ui.web import Viewer, page, store_of
 router = APIRouter(prefix="/ui/executions")
 
 PAGE_SIZE = 50
+COUNT_UP_TO = 10_000
 MASK = "********"
 STATES = [state.value for state in State]
 
@@ -51,6 +52,7 @@ def list_executions(
             since=_instant(since, "since"),
             until=_instant(until, "until"),
             after_id=after or None,
+            count_up_to=COUNT_UP_TO,
         )
         states = [State(s) for s in state or [] if s in STATES] or None
         with store.unit(read_only=True) as repos:
@@ -72,7 +74,7 @@ def list_executions(
         }
         return {
             "executions": found,
-            "total": total,
+            "total": f"over {COUNT_UP_TO:,}" if total > COUNT_UP_TO else f"{total:,}",
             "filters": filters,
             "states": STATES,
             "after": after,

@@ -9,7 +9,6 @@ from typing import Any
 
 from controlplane.api.routers.triggers import TriggerStateOut
 from controlplane.engine.ports import FlowRecord, Repositories, TriggerStateRecord
-from controlplane.ui.topology import callees, load, topology
 
 # Input type -> the HTML control that takes it.
 CONTROLS = {
@@ -103,13 +102,13 @@ def triggers(data: dict[str, Any], states: list[TriggerStateRecord]) -> list[Tri
     return found
 
 
-def callers(repos: Repositories, namespace: str, flow_id: str) -> list[tuple[str, str]]:
-    """The flows whose Subflow tasks call this one (the source must name its id)."""
-    candidates, _ = repos.flows.search_flows(None, flow_id, {})
-    found = []
-    for record in candidates:
-        if (namespace, flow_id) in callees(topology(load(record.source))):
-            found.append((record.namespace, record.flow_id))
+def callers(repos: Repositories, namespace: str, flow_id: str) -> list[tuple[str, str, str]]:
+    """(namespace, id, how) of the flows that call this one, from the server's reference index
+    (Subflow and ForEachItem tasks, Flow triggers)."""
+    found = set()
+    for item in repos.references.list_callers(namespace, flow_id):
+        for reference in item.references:
+            found.add((item.record.namespace, item.record.flow_id, reference.kind))
     return sorted(found)
 
 

@@ -17,7 +17,7 @@ from controlplane.api.errors import NotFound
 from controlplane.api.flowinfo import interface
 from controlplane.engine.model import Execution
 from controlplane.engine.ports import FlowRecord, Repositories
-from controlplane.ui import flowparts
+from controlplane.ui import flowparts, gitops
 from controlplane.ui.highlight import highlight
 from controlplane.ui.topology import callees, load, topology
 from controlplane.ui.web import Viewer, page, store_of
@@ -100,6 +100,7 @@ def read_flow(
                 "tab": tab,
                 "tabs": TABS,
                 "can_write": viewer.can("write") and viewer.sees(namespace),
+                "gitops": _gitops(repos, record),
             }
             context.update(_tab(repos, viewer, record, data, tab, a, b))
         return context
@@ -151,6 +152,20 @@ def _tab(
         mine = [s for s in states if s.flow_id == flow_id]
         return {"triggers": flowparts.triggers(data, mine)}
     return {"recent": _executions(repos, namespace, flow_id, 50)}
+
+
+def _gitops(repos: Repositories, record: FlowRecord) -> dict[str, Any] | None:
+    """The GitOps source that applied this flow, its last reconcile, and whether the flow
+    drifted since (another revision now than the one the reconcile left)."""
+    if not (record.managed_by or "").startswith("gitops:"):
+        return None
+    key = ("flow", record.namespace, record.flow_id)
+    for found in gitops.reconciles(repos, with_drift=False):
+        if key in found.inventory:
+            applied = found.inventory[key]
+            drifted = applied != record.revision
+            return {"reconcile": found, "applied": applied, "drifted": drifted}
+    return None
 
 
 def _revisions(

@@ -138,14 +138,11 @@ def error_page(request: Request, viewer: Principal, status: int, message: str) -
     return html(request, "error.html", context, status)
 
 
-def install_sign_in_redirect(app: Any) -> None:
+async def sign_in_redirect(request: Request, error: Exception) -> Response:
     """A page asked for without a valid token sends the browser to the sign-in page."""
-
-    @app.exception_handler(SignInNeeded)
-    async def sign_in(request: Request, error: SignInNeeded) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        query = urlencode({"next": target, "reason": str(error)})
-        return RedirectResponse(f"/ui/login?{query}", status_code=303)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    query = urlencode({"next": target, "reason": str(error)})
+    return RedirectResponse(f"/ui/login?{query}", status_code=303)
 
 
 def _safe_next(target: str) -> str:

@@ -173,6 +173,7 @@ function startLogs() {
       row.append(at, lvl, name, message);
       fragment.append(row);
     }
+    if (!count) performance.mark("weir:logs-first");
     count += pending.length;
     pending = [];
     box.append(fragment);
@@ -184,7 +185,11 @@ function startLogs() {
       pending.push(JSON.parse(data));
       if (pending.length === 1) requestAnimationFrame(flush);
     }
-    if (kind === "end") flush();
+    if (kind === "end") {
+      flush();
+      // Every line so far is drawn: a mark for bench/ui.py (and the browser's profiler).
+      performance.mark("weir:logs-drawn");
+    }
   };
   readEvents(url, controller.signal, onEvent).catch(() => {});
 }
@@ -419,6 +424,106 @@ function editor() {
   });
   drawGutter();
   validate();
+  completion(area);
+}
+
+// Completion from the flow language's models: task and trigger types after "type:", and the
+// keys a flow or the enclosing task takes. Arrow keys move, Enter or Tab accepts, Escape closes.
+function completion(area) {
+  const list = document.getElementById("completions");
+  if (!list) return;
+  let index = null;
+  fetch("/ui/schema/completions.json", { headers: weir.headers() })
+    .then((r) => (r.ok ? r.json() : null)).then((found) => { index = found; }).catch(() => {});
+  let choices = [];
+  let active = -1;
+  let replace = null;
+  const close = () => {
+    choices = []; active = -1; list.hidden = true; list.replaceChildren();
+    area.removeAttribute("aria-activedescendant");
+    area.setAttribute("aria-expanded", "false");
+  };
+  const draw = () => {
+    list.replaceChildren(...choices.map((choice, i) => {
+      const item = document.createElement("li");
+      item.id = `completion-${i}`;
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", String(i === active));
+      item.textContent = choice.label;
+      item.addEventListener("mousedown", (event) => { event.preventDefault(); accept(i); });
+      return item;
+    }));
+    list.hidden = !choices.length;
+    area.setAttribute("aria-expanded", String(Boolean(choices.length)));
+    if (active >= 0) area.setAttribute("aria-activedescendant", `completion-${active}`);
+  };
+  const accept = (i) => {
+    const choice = choices[i];
+    if (!choice || !replace) return;
+    area.setRangeText(choice.insert, replace[0], replace[1], "end");
+    close();
+    area.dispatchEvent(new Event("input"));
+  };
+  const suggest = () => {
+    if (!index) return close();
+    const caret = area.selectionStart;
+    const before = area.value.slice(0, caret);
+    const lineStart = before.lastIndexOf("\n") + 1;
+    const line = before.slice(lineStart);
+    const typed = line.match(/^(\s*(?:-\s+)?type:\s*)(\S*)$/);
+    if (typed) {
+      const word = typed[2].toLowerCase();
+      replace = [caret - typed[2].length, caret];
+      choices = Object.keys(index.types).filter((t) => t.toLowerCase().includes(word))
+        .slice(0, 12).map((t) => ({ label: `${t} (${index.types[t].kind})`, insert: t }));
+    } else {
+      const key = line.match(/^(\s*)(-\s+)?([A-Za-z]*)$/);
+      if (!key || (!key[3] && !key[2])) return close();
+      const indent = key[1].length + (key[2] ? key[2].length : 0);
+      const keys = keysAt(area.value, lineStart, indent);
+      replace = [caret - key[3].length, caret];
+      choices = keys.filter((k) => k.key.toLowerCase().startsWith(key[3].toLowerCase()))
+        .slice(0, 12).map((k) => ({ label: `${k.key}${k.required ? " (required)" : ""}`, insert: `${k.key}: ` }));
+    }
+    active = choices.length ? 0 : -1;
+    draw();
+  };
+  const keysAt = (text, lineStart, indent) => {
+    if (indent === 0) return index.flow;
+    // The enclosing item: the lines at this indentation around the caret, up to its "- ".
+    const lines = text.split("\n");
+    let at = text.slice(0, lineStart).split("\n").length - 1;
+    const own = (l) => l.length - l.trimStart().length;
+    let start = at;
+    while (start > 0 && own(lines[start - 1]) >= indent && !/^\s*-\s/.test(lines[start])) start -= 1;
+    let end = at;
+    while (end + 1 < lines.length && own(lines[end + 1]) >= indent && !/^\s*-\s/.test(lines[end + 1])) end += 1;
+    for (let i = start; i <= end; i += 1) {
+      const found = lines[i].match(/^\s*(?:-\s+)?type:\s*(\S+)/);
+      if (found && index.types[found[1]]) return index.types[found[1]].keys;
+    }
+    return [];
+  };
+  area.setAttribute("role", "combobox");
+  area.setAttribute("aria-autocomplete", "list");
+  area.setAttribute("aria-controls", "completions");
+  area.setAttribute("aria-expanded", "false");
+  area.addEventListener("input", (event) => { if (event.isTrusted !== false) suggest(); });
+  area.addEventListener("blur", close);
+  area.addEventListener("keydown", (event) => {
+    if (!choices.length) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      active = (active + (event.key === "ArrowDown" ? 1 : choices.length - 1)) % choices.length;
+      draw();
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      accept(active);
+    } else if (event.key === "Escape") {
+      close();
+    }
+  }, true);
 }
 
 // -- keyboard --------------------------------------------------------------------------------

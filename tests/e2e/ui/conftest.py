@@ -61,9 +61,9 @@ class Server:
 
 def _token(env: dict[str, str], cwd: Path, name: str, *options: str) -> str:
     done = subprocess.run(
-        [WEIR, "token", "create", name, *options],
-        env=env, cwd=cwd, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [WEIR, "token", "create", name, *options], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip().splitlines()[-1]
 
 

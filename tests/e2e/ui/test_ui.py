@@ -277,3 +277,68 @@ def test_a_restricted_token_sees_only_its_namespaces(page: Page, flows: Server) 
     expect(page.get_by_role("alert")).to_contain_text("does not reach namespace 'ui.shop'")
     page.goto(flows.url + "/ui/executions")
     expect(page.get_by_role("row", name="ui.shop")).to_have_count(0)
+
+
+SYNCED = """id: synced
+namespace: ui.git
+tasks:
+  - id: step
+    type: io.kestra.plugin.core.log.Log
+    message: from git
+"""
+
+
+def test_gitops_source_and_drift(page: Page, flows: Server, artifacts: Path) -> None:
+    flows.put_flow(SYNCED, manager="gitops:platform")
+    status = {
+        "source": "platform",
+        "location": "https://git.example.com/platform.git",
+        "commit": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+        "environment": None,
+        "finished": "2026-01-02T03:04:05+00:00",
+        "ready": True,
+        "reason": "ReconciliationSucceeded",
+        "message": "applied 1 object",
+        "counts": {"created": 1},
+        "inventory": {"flow": {"ui.git": {"synced": 1}}},
+    }
+    flows.api("PUT", "/namespaces/system/kv/gitops.platform", json={"value": status})
+    sign_in(page, flows, flows.admin, "/ui/flows/ui.git/synced")
+    managed = page.locator(".managed")
+    expect(managed).to_contain_text("GitOps source platform, commit 4b825dc642cb")
+    expect(managed).to_contain_text("No drift.")
+
+    # A change made in Weir (forced past the manager) is drift, on the flow and its source.
+    flows.put_flow(SYNCED.replace("from git", "changed by hand"), manager="gitops:platform")
+    page.reload()
+    expect(managed).to_contain_text("Drift: it applied revision 1, the flow is now at revision 2")
+    page.get_by_role("link", name="GitOps", exact=True).click()
+    source = page.get_by_role("region", name="platform")
+    expect(source).to_contain_text("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+    expect(source).to_contain_text("flow ui.git/synced: revision 1 → 2 (by gitops:platform)")
+    shot(page, artifacts, "gitops")
+
+
+def test_editor_completes_types_and_keys(page: Page, flows: Server, artifacts: Path) -> None:
+    sign_in(page, flows, flows.admin, "/ui/flows/new")
+    editor = page.get_by_label("Flow YAML")
+    editor.fill("id: typed\nnamespace: ui.shop\ntasks:\n  - id: hello\n")
+    editor.press("Control+End")
+    editor.press_sequentially("    type: core.log.Lo")
+    completions = page.get_by_role("listbox", name="Completions")
+    expect(completions.get_by_role("option").first).to_have_text(
+        "io.kestra.plugin.core.log.Log (task)"
+    )
+    shot(page, artifacts, "editor-completion")
+    editor.press("Enter")
+    editor.press_sequentially("\n    mess")
+    expect(completions.get_by_role("option").first).to_have_text("message (required)")
+    editor.press("Enter")
+    editor.press_sequentially("hello from the editor")
+    expect(editor).to_have_value(
+        "id: typed\nnamespace: ui.shop\ntasks:\n  - id: hello\n"
+        "    type: io.kestra.plugin.core.log.Log\n    message: hello from the editor"
+    )
+    expect(page.locator("#validity")).to_have_text("Valid.")
+    page.get_by_role("button", name="Create").click()
+    expect(page).to_have_url(re.compile(r"/ui/flows/ui.shop/typed\?tab=revisions"))
