@@ -62,7 +62,11 @@ def _configuration(
             namespace = pod_namespace.read_text().strip() or None
         return configuration, namespace
     try:
-        kube_config.load_kube_config(client_configuration=configuration, persist_config=False)  # type: ignore[no-untyped-call]
+        kube_config.load_kube_config(
+            config_file=os.environ.get("KUBECONFIG") or None,  # read now, not at import
+            client_configuration=configuration,
+            persist_config=False,
+        )  # type: ignore[no-untyped-call]
     except (ConfigException, OSError) as exc:
         raise TaskFailed(
             "No Kubernetes API to talk to: give the task a connection with masterUrl, run Weir in "

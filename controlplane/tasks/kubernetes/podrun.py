@@ -23,7 +23,6 @@ from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
 from controlplane.spec.durations import format_duration
 from controlplane.tasks.kubernetes.api import Kube, KubeError, Obj, path
 
-_STARTED = ("Running", "Succeeded", "Failed", "Unknown")
 _ENDED = ("Succeeded", "Failed")
 
 
@@ -84,10 +83,11 @@ def run_pod(kube: Kube, ctx: RunContext, plan: PodPlan, on_line: Callable[[str],
     dog = _Watchdog(kube, ctx, pod_path)
     dog.start()
     try:
-        pod = _wait(kube, ctx, plan, pod, _is_started, plan.wait_running, "start")
+        started = _started(plan.container)
+        pod = _wait(kube, ctx, plan, pod, started, plan.wait_running, "start")
         if plan.wait_completion is not None:
             dog.deadline = time.monotonic() + plan.wait_completion.total_seconds()
-        _follow(kube, plan, on_line)
+        _follow(kube, ctx, plan, on_line)
         pod = _wait(kube, ctx, plan, pod, _is_ended, None, "end", dog)
     finally:
         dog.done.set()
@@ -142,8 +142,20 @@ def _cleanup(kube: Kube, ctx: RunContext, plan: PodPlan) -> None:
         ctx.warning(f"Could not delete the Pod {plan.namespace}/{plan.name}: {exc}")
 
 
-def _is_started(pod: Obj) -> bool:
-    return (pod.get("status") or {}).get("phase") in _STARTED
+def _started(container: str) -> Callable[[Obj], bool]:
+    """Whether the Pod ended, or ``container`` runs or ran (its log can be read)."""
+
+    def started(pod: Obj) -> bool:
+        status = pod.get("status") or {}
+        if status.get("phase") in _ENDED:
+            return True
+        for entry in status.get("containerStatuses") or []:
+            state = entry.get("state") or {}
+            if entry.get("name") == container and ("running" in state or "terminated" in state):
+                return True
+        return False
+
+    return started
 
 
 def _is_ended(pod: Obj) -> bool:
@@ -238,7 +250,7 @@ def _why(pod: Obj) -> str:
     return f"phase {status.get('phase', 'Pending')}"
 
 
-def _follow(kube: Kube, plan: PodPlan, on_line: Callable[[str], None]) -> None:
+def _follow(kube: Kube, ctx: RunContext, plan: PodPlan, on_line: Callable[[str], None]) -> None:
     """Every line the container writes, as it writes it, until it ends (or the Pod goes)."""
     log_path = path(plan.namespace, "pods", plan.name) + "/log"
     query = {"container": plan.container, "follow": True}
@@ -246,8 +258,10 @@ def _follow(kube: Kube, plan: PodPlan, on_line: Callable[[str], None]) -> None:
         for raw in kube.stream(log_path, query):
             on_line(raw.decode("utf-8", errors="replace").rstrip("\r"))
     except KubeError as exc:
-        if exc.status not in (400, 404):  # the Pod went, or its container never ran
+        if exc.status not in (400, 404):
             raise
+        if not ctx.cancelled.is_set():  # a kill deletes the Pod: its log goes with it
+            ctx.warning(f"The log of the Pod {plan.namespace}/{plan.name} ended early: {exc}")
 
 
 def exit_code(pod: Obj, container: str) -> int | None:
