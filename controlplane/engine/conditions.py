@@ -18,6 +18,7 @@ Nothing here raises to the caller.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -281,6 +282,32 @@ def _weekend(condition: spec.Weekend, variables: Mapping[str, Any], renderer: Re
     return parse_local_date(_render(condition.date, variables, renderer)).weekday() >= 5
 
 
+def _public_holiday(
+    condition: spec.PublicHoliday, variables: Mapping[str, Any], renderer: Renderer
+) -> bool:
+    import holidays  # loads its country tables: only when a flow asks for them
+
+    day = parse_local_date(_render(condition.date, variables, renderer))
+    country = condition.country or _default_country()
+    try:
+        calendar = holidays.country_holidays(country, subdiv=condition.subDivision, years=day.year)
+    except NotImplementedError:
+        raise NotEvaluable(
+            f"no public holidays are known for country '{country}' "
+            f"and subdivision '{condition.subDivision}' (use an ISO 3166 code such as FR, US-CA)"
+        ) from None
+    return day in calendar
+
+
+def _default_country() -> str:
+    """Kestra defaults to the JVM's locale; Weir to the LANG country (en_US.UTF-8 -> US)."""
+    lang = os.environ.get("LANG", "")
+    territory = lang.split(".")[0].partition("_")[2]
+    if not territory:
+        raise NotEvaluable("PublicHoliday needs 'country' (an ISO 3166 code such as FR)")
+    return territory
+
+
 def parse_zoned(text: str, name: str = "date") -> datetime:
     """An ISO-8601 date-time with a zone or offset (``2024-05-01T10:00:00Z``, ``...+02:00``,
     ``...+02:00[Europe/Paris]``)."""
@@ -329,6 +356,7 @@ _CHECKS: tuple[tuple[type[BaseModel], _Check], ...] = (
     (spec.DayWeek, _day_week),
     (spec.DayWeekInMonth, _day_week_in_month),
     (spec.Weekend, _weekend),
+    (spec.PublicHoliday, _public_holiday),
 )
 
 _PLUGGED: dict[type[BaseModel], _Check] = {}

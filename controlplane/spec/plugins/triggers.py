@@ -209,3 +209,11 @@ class DayWeekInMonth(_DateCondition):
 @condition(f"{_CONDITION}.Weekend")
 class Weekend(_DateCondition):
     pass
+
+
+@condition(f"{_CONDITION}.PublicHoliday")
+class PublicHoliday(_DateCondition):
+    """Holds on a public holiday of ``country`` (ISO 3166 code), and ``subDivision`` if set."""
+
+    country: str | None = None
+    subDivision: str | None = None

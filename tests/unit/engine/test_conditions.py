@@ -235,6 +235,26 @@ def test_weekend(renderer: Renderer) -> None:
     assert not holds(weekend, at("2024-05-06"), renderer)
 
 
+def test_public_holiday_of_a_country_and_subdivision(renderer: Renderer) -> None:
+    # The condition of kestra-io/blueprints schedule-condition-publicholiday.yaml.
+    france = conditions({"type": C + "PublicHoliday", "country": "FR"})
+    assert holds(france, at("2026-07-14T11:00:00+02:00"), renderer)
+    assert not holds(france, at("2026-07-15T11:00:00+02:00"), renderer)
+    bavaria = conditions({"type": C + "PublicHoliday", "country": "DE", "subDivision": "BY"})
+    germany = conditions({"type": C + "PublicHoliday", "country": "DE"})
+    assert holds(bavaria, at("2026-01-06"), renderer)  # Epiphany, in Bavaria only
+    assert not holds(germany, at("2026-01-06"), renderer)
+
+
+def test_public_holiday_of_an_unknown_country_does_not_hold(
+    renderer: Renderer, caplog: pytest.LogCaptureFixture
+) -> None:
+    nowhere = conditions({"type": C + "PublicHoliday", "country": "XX"})
+    with caplog.at_level(logging.WARNING):
+        assert not holds(nowhere, at("2026-01-01"), renderer)
+    assert "no public holidays are known for country 'XX'" in caplog.text
+
+
 def test_date_conditions_render_their_date(renderer: Renderer) -> None:
     weekend = conditions({"type": C + "Weekend", "date": "{{ inputs.day }}"})
     assert holds(weekend, {"inputs": {"day": "2024-05-04"}}, renderer)
