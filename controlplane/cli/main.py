@@ -1,48 +1,64 @@
-"""The ``weir`` command: one subcommand per module of this package."""
+"""The ``weir`` command: one subcommand per module of this package.
+
+Only the module of the command being run is imported: ``weir --help`` lists the others from
+:data:`COMMANDS`, so a command does not pay for what the others import.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from controlplane import __version__
-from controlplane.cli import (
-    backfill,
-    demo,
-    execution,
-    gitops,
-    logs,
-    run,
-    schema,
-    secret,
-    server,
-    terraform,
-    token,
-    validate,
-)
 
 EXIT_USAGE = 2
 
+COMMANDS: dict[str, str] = {
+    "validate": "validate flow files and folders",
+    "run": "run a flow on the embedded engine",
+    "execution": "start, show and list executions on a server",
+    "logs": "print an execution's logs from a server, or follow them",
+    "server": "run Weir as a server",
+    "token": "create, list or revoke API tokens",
+    "secret": "seal secrets for a Git repository",
+    "gitops": "plan and apply a desired-state Git repository",
+    "demo": "run the example data pipeline against a dataset served locally",
+    "schema": "print the JSON Schema of the flow language, or the API's OpenAPI document",
+    "terraform": "install Weir's Terraform provider",
+    "backfill": "replay the past slots of a Schedule trigger on a server",
+}
+"""Every command, in the order ``weir --help`` lists them, with its help line; each is the
+module ``controlplane.cli.<name>`` whose ``add_parser`` defines it (a test keeps both equal)."""
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or only of the commands in ``only`` (the rest by name)."""
     parser = argparse.ArgumentParser(
         prog="weir",
         description="Weir: a declarative workflow orchestrator that runs Kestra flows.",
     )
     parser.add_argument("--version", action="version", version=f"weir {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (
-        validate, run, execution, logs, server, token, secret, gitops, demo, schema, terraform,
-        backfill,
-    ):  # fmt: skip
-        module.add_parser(commands)
+    for name, help_line in COMMANDS.items():
+        if only is None or name in only:
+            importlib.import_module(f"controlplane.cli.{name}").add_parser(commands)
+        else:
+            commands.add_parser(name, help=help_line)
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> list[str]:
+    """The command named on the line (the first word that is not an option), if it is one."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return [first] if first in COMMANDS else []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_of(words))
+    args = parser.parse_args(words)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -199,6 +199,9 @@ class Spec(BaseModel):
         populate_by_name=True,
         frozen=True,
         json_schema_extra=_schema_extra,
+        # A model's validator is built on its first use, not when its module is imported:
+        # most commands touch a few of the registered types.
+        defer_build=True,
     )
 
     @model_validator(mode="before")

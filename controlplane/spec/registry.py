@@ -5,19 +5,28 @@ properties and the aliases Kestra still accepts. Old names resolve in two ways: 
 with the type, and the package moves of Kestra 0.17/0.20 (``io.kestra.core.tasks.flows.If`` ->
 ``io.kestra.plugin.core.flow.If``, ``...condition.ExecutionStatusCondition`` ->
 ``...condition.ExecutionStatus``) that apply to every type.
+
+Building the models of every type takes most of a second, so nothing is imported up front: the
+registry knows from :mod:`controlplane.spec.typeindex` which module of
+``controlplane.spec.plugins`` registers a name, and imports that module on the first lookup. A
+name the index does not know loads every plugin module before it is refused, so a type added
+without regenerating the index is still found (only slower).
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
 from pydantic import BaseModel
+
+from controlplane.spec.typeindex import MODULES
 
 
 class Kind(StrEnum):
@@ -98,14 +107,22 @@ def modernise(name: str) -> str:
 
 M = TypeVar("M", bound=type[BaseModel])
 
+_ENTRY_POINTS = "entry_points"
+"""The module of the plugin package that loads the types of installed plugins, not Weir's own."""
+
 
 class TypeRegistry:
     """Types by kind; lookups accept current names, declared aliases and Kestra's old names."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, package: str | None = None, index: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
         self._types: dict[Kind, dict[str, TypeInfo]] = {kind: {} for kind in Kind}
         self._aliases: dict[Kind, dict[str, str]] = {kind: {} for kind in Kind}
         self._closest: dict[tuple[Kind, str], list[str]] = {}
+        self._package = package
+        self._index = index
+        self._complete = package is None
         self._plugins_loaded = False
 
     def register(self, kind: Kind, name: str, aliases: Iterable[str] = ()) -> Callable[[M], M]:
@@ -125,25 +142,53 @@ class TypeRegistry:
         return decorate
 
     def resolve(self, kind: Kind, name: str) -> TypeInfo | None:
+        found = self._lookup(kind, name)
+        if found is not None or self._package is None:
+            return found
+        module = self._module_of(kind, name)
+        if module is not None and not self._complete:
+            importlib.import_module(f"{self._package}.{module}")
+            found = self._lookup(kind, name)
+        if found is None:
+            self.load_all()
+            found = self._lookup(kind, name)
+        if found is None and not self._plugins_loaded:
+            # A name Weir does not know may come from an installed plugin: load them, once.
+            self._plugins_loaded = True
+            importlib.import_module(f"{self._package}.{_ENTRY_POINTS}")
+            found = self._lookup(kind, name)
+        return found
+
+    def _lookup(self, kind: Kind, name: str) -> TypeInfo | None:
         table = self._types[kind]
         if name in table:
             return table[name]
         canonical = self._aliases[kind].get(name) or modernise(name)
         canonical = self._aliases[kind].get(canonical, canonical)
-        found = table.get(canonical)
-        if found is None and not self._plugins_loaded:
-            # A name Weir does not know may come from an installed plugin: load them, once.
-            self._plugins_loaded = True
-            importlib.import_module("controlplane.spec.plugins.entry_points")
-            return self.resolve(kind, name)
-        return found
+        return table.get(canonical)
+
+    def _module_of(self, kind: Kind, name: str) -> str | None:
+        known = (self._index or {}).get(kind.value, {})
+        return known.get(name) or known.get(modernise(name))
+
+    def load_all(self) -> None:
+        """Import every module of Weir's own types (installed plugins are loaded on a miss)."""
+        if self._complete or self._package is None:
+            return
+        package = importlib.import_module(self._package)
+        for module in sorted(info.name for info in pkgutil.iter_modules(package.__path__)):
+            if module != _ENTRY_POINTS:
+                importlib.import_module(f"{self._package}.{module}")
+        self._complete = True
+        self._closest.clear()
 
     def closest(self, kind: Kind, name: str, limit: int = 3) -> list[str]:
         """Registered names nearest to ``name``, compared by class name (cached)."""
+        self.load_all()
         key = (kind, name)
         if key not in self._closest:
             shorts: dict[str, list[str]] = {}
-            for registered in self._types[kind]:
+            for registered in sorted(self._types[kind]):
                 shorts.setdefault(registered.rsplit(".", 1)[-1].lower(), []).append(registered)
             short = name.rsplit(".", 1)[-1].lower()
             matches = difflib.get_close_matches(short, list(shorts), n=limit, cutoff=0.7)
@@ -151,14 +196,17 @@ class TypeRegistry:
         return self._closest[key]
 
     def types(self, kind: Kind) -> list[TypeInfo]:
+        self.load_all()
         return sorted(self._types[kind].values(), key=lambda info: info.name)
 
     def names(self, kind: Kind) -> set[str]:
+        self.load_all()
         return set(self._types[kind])
 
 
-registry = TypeRegistry()
-"""The registry of the types Weir implements; filled by importing ``controlplane.spec.plugins``."""
+registry = TypeRegistry("controlplane.spec.plugins", MODULES)
+"""The registry of the types Weir implements; each filled in as ``controlplane.spec.plugins``
+modules are imported (on first lookup)."""
 
 
 def task(name: str, *aliases: str) -> Callable[[M], M]:

@@ -13,7 +13,6 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-import controlplane.spec.plugins  # noqa: F401  (registers every type)
 from controlplane.spec.flow import Flow
 from controlplane.spec.registry import Kind, legacy_names, registry
 from controlplane.spec.tasks import SCHEMA_REF

@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-import controlplane.spec.plugins  # noqa: F401  (registers every type)
 from controlplane.expr import has_expression
 from controlplane.spec import checks
 from controlplane.spec.flow import Flow, PluginDefault

@@ -1,37 +1,6 @@
-"""Property models of every type Weir implements; importing this package registers them."""
+"""Property models of every type Weir implements, one module per plugin family.
 
-from controlplane.spec.plugins import (
-    admin,
-    core,
-    dbt,
-    flow,
-    git,
-    gitops,
-    jdbc,
-    kubernetes,
-    notifications,
-    scripts,
-    serdes,
-    storage,
-    syncs,
-    terraform,
-    triggers,
-)
-
-__all__ = [
-    "admin",
-    "core",
-    "dbt",
-    "flow",
-    "git",
-    "gitops",
-    "jdbc",
-    "kubernetes",
-    "notifications",
-    "scripts",
-    "serdes",
-    "storage",
-    "syncs",
-    "terraform",
-    "triggers",
-]
+Importing a module registers its types. Nothing is imported here: the registry imports the module
+that holds a type when a flow first names it (see ``controlplane.spec.typeindex``), and
+``registry.load_all()`` imports every module of this package.
+"""

@@ -1,0 +1,62 @@
+"""``weir`` imports only the module of the command it runs, and still lists every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from controlplane.cli.main import COMMANDS, build_parser
+
+
+def test_the_help_of_the_listed_commands_matches_their_modules() -> None:
+    assert build_parser().format_help() == build_parser(only=[]).format_help()
+
+
+def test_every_command_of_the_parser_is_listed() -> None:
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if a.dest == "command")
+    assert commands.choices is not None
+    assert list(commands.choices) == list(COMMANDS)
+
+
+def _modules_after(argv: list[str]) -> dict[str, object]:
+    script = (
+        "import json, sys\n"
+        "from controlplane.cli.main import main\n"
+        f"code = main({argv!r})\n"
+        "loaded = [m for m in sys.modules if m.startswith('controlplane.')]\n"
+        "print(json.dumps({'code': code, 'loaded': loaded}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    last: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return last
+
+
+def test_the_command_list_imports_no_command_module() -> None:
+    result = _modules_after([])
+    assert result["code"] == 2
+    loaded = result["loaded"]
+    assert isinstance(loaded, list)
+    assert [name for name in loaded if name.startswith("controlplane.cli.")] == [
+        "controlplane.cli.main"
+    ]
+    assert "controlplane.spec.validate" not in loaded
+
+
+def test_validate_imports_neither_the_engine_nor_the_other_commands(tmp_path: Path) -> None:
+    flow = tmp_path / "hello.yaml"
+    flow.write_text(
+        "id: hello\nnamespace: company.team\ntasks:\n"
+        "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
+    result = _modules_after(["validate", str(flow)])
+    assert result["code"] == 0
+    loaded = result["loaded"]
+    assert isinstance(loaded, list)
+    assert "controlplane.cli.validate" in loaded
+    assert "controlplane.cli.run" not in loaded
+    assert not [
+        name for name in loaded if name.startswith(("controlplane.engine", "controlplane.store"))
+    ]
