@@ -7,6 +7,7 @@ Every write goes through one :class:`~controlplane.client.WeirClient` whose mana
 from __future__ import annotations
 
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 from controlplane.provider.flows import FlowReads
@@ -17,6 +18,7 @@ from controlplane.provider.runtime.values import UNKNOWN
 
 if TYPE_CHECKING:
     from controlplane.client import WeirClient
+    from controlplane.provider.contracts import PlannedFlows
 
 MANAGER = "terraform"
 SOURCE_ADDRESS = "registry.terraform.io/weir/weir"
@@ -67,6 +69,8 @@ class WeirProvider(Provider):
         self.data_source_types = DATA_SOURCE_TYPES
         self._client: WeirClient | None = None
         self._flows: FlowReads | None = None
+        self._contracts: PlannedFlows | None = None
+        self._contracts_lock = threading.Lock()
 
     def validate(self, config: dict[str, Any], diagnostics: Diagnostics) -> None:
         for name in ("timeout", "retries"):
@@ -103,6 +107,7 @@ class WeirProvider(Provider):
             retries=DEFAULT_RETRIES if config.get("retries") is None else int(config["retries"]),
         )
         self._flows = FlowReads(self._client)
+        self._contracts = None  # made on the first changed flow: a no-change plan parses none
 
     @property
     def client(self) -> WeirClient:
@@ -116,3 +121,13 @@ class WeirProvider(Provider):
         if self._flows is None:
             raise ProviderError("the weir provider is not configured")
         return self._flows
+
+    @property
+    def contracts(self) -> PlannedFlows:
+        """The subflow contract check of this plan (see :mod:`controlplane.provider.contracts`)."""
+        with self._contracts_lock:
+            if self._contracts is None:
+                from controlplane.provider.contracts import PlannedFlows
+
+                self._contracts = PlannedFlows(self.client, self.flows)
+            return self._contracts
