@@ -43,6 +43,7 @@ from tests.kube import KubeCluster, issue_cert
 
 Obj = dict[str, Any]
 NODE = "weir-fake-node"
+LABELS = {"kubernetes.io/hostname": NODE, "kubernetes.io/os": "linux"}
 
 
 def _now() -> str:
@@ -98,7 +99,7 @@ class FakeKubelet:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _register(self, port: int) -> None:
-        node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE}}
+        node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE, "labels": LABELS}}
         self.kube.request("POST", "/api/v1/nodes", body=node)
         status = {
             "status": {
@@ -142,7 +143,10 @@ class FakeKubelet:
                 self._confirm_deletion(key)
             return
         if not spec.get("nodeName"):
-            self._bind(key)
+            if (spec.get("nodeSelector") or {}).items() <= LABELS.items():
+                self._bind(key)
+            else:
+                self._unschedulable(pod)
             return
         phase = (pod.get("status") or {}).get("phase", "Pending")
         with self.lock:
@@ -163,6 +167,24 @@ class FakeKubelet:
             self.kube.request(
                 "POST", f"/api/v1/namespaces/{key[0]}/pods/{key[1]}/binding", body=binding
             )
+
+    def _unschedulable(self, pod: Obj) -> None:
+        """What the scheduler reports of a Pod no node suits."""
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        if any(c.get("reason") == "Unschedulable" for c in conditions):
+            return
+        condition = {
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/1 nodes are available: 1 node(s) didn't match node selector.",
+            "lastTransitionTime": _now(),
+        }  # fmt: skip
+        meta = pod["metadata"]
+        with contextlib.suppress(KubeError):
+            self.kube.request(
+                "PATCH", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/status",
+                body={"status": {"conditions": [condition]}},
+                content_type="application/strategic-merge-patch+json",
+            )  # fmt: skip
 
     def _confirm_deletion(self, key: tuple[str, str]) -> None:
         with self.lock:

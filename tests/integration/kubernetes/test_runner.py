@@ -214,3 +214,36 @@ def test_in_cluster_config_with_a_bound_service_account_token(
     assert result.state is State.SUCCESS, runner.messages(result)
     assert "in-cluster" in runner.messages(result)
     assert any(f"Created the Pod {namespace}/" in m for m in runner.messages(result))
+
+
+def test_a_pod_no_node_suits_fails_after_wait_until_running(
+    runner: Runner, kubelet: FakeKubelet, kube: Kube, namespace: str, connection: dict[str, Any]
+) -> None:
+    runner_props = {"nodeSelector": {"gpu": "a100"}, "waitUntilRunning": "PT1S"}
+    task = _task(connection, namespace, type=SHELL, commands=["true"], runner=runner_props)
+    result = runner.run(task)
+    assert result.state is State.FAILED
+    assert (
+        "did not start within PT1S (0/1 nodes are available: 1 node(s) didn't match node selector.)"
+        in (result.error or "")
+    )
+    kubelet.wait_no_pods(kube, namespace)
+
+
+def test_an_attempt_run_again_follows_its_existing_pod(
+    runner: Runner, kubelet: FakeKubelet, kube: Kube, namespace: str, connection: dict[str, Any]
+) -> None:
+    """What a worker restarted during an attempt does (resume: true): no second Pod."""
+    task = _task(
+        connection, namespace, type=SHELL, commands=["echo once"], runner={"delete": False}
+    )
+    item = runner.item(task)
+    first = run_attempt(item, runner.store, runner.settings)
+    again = run_attempt(item, runner.store, runner.settings)
+    assert first.state is State.SUCCESS and again.state is State.SUCCESS
+    (pod,) = _pods(kube, namespace)
+    assert any(
+        m == f"Resuming the Pod {namespace}/{pod['metadata']['name']} of this attempt"
+        for m in runner.messages(again)
+    )
+    assert runner.messages(again).count("once") == 2  # the Pod's log, read by both
