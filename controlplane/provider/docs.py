@@ -71,7 +71,14 @@ _ABOUT = """Weir is a declarative workflow orchestrator that runs Kestra flows. 
 talks to a Weir server through its HTTP API, exactly as any other client does. Every object it \
 writes is recorded as managed by `terraform`: the server then refuses changes to it from other \
 writers (the API, a GitOps reconciler) unless they force them, and `terraform plan` shows any \
-change made outside Terraform as a difference to put back."""
+change made outside Terraform as a difference to put back.
+
+Terraform creates only what does not exist yet. A create that meets an object the server already \
+holds (loaded with `weir server standalone --load`, written through the API or by GitOps) fails \
+and says what exists (its revision and who manages it) and the two ways out: adopt it with an \
+`import` block or `terraform import`, or delete it on the server. A namespace is deleted only \
+once it holds nothing: a destroy that meets flows, secrets, KV pairs or files left in it names \
+them, to be deleted (or destroyed with the resources that declare them) first."""
 
 
 class DocsError(WeirError):
