@@ -9,14 +9,17 @@ otherwise fail with "database is locked" instead of waiting for each other.
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from controlplane.store.errors import StoreConfigError
 
@@ -89,6 +92,8 @@ def _sqlite_engine(url: URL) -> Engine:
 
 def migration_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration built in code: no ``alembic.ini``, wherever the package lies."""
+    from alembic.config import Config
+
     config = Config()
     # ConfigParser interpolates '%'.
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -102,8 +107,45 @@ MIGRATION_LOCK = 0x5745_4952
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every migration not yet applied, in one transaction."""
+    """Apply every migration not yet applied, in one transaction.
+
+    A database already at the head is only read: Alembic (which imports every migration to find
+    the head) runs only when :func:`head_revision` differs from the stored version.
+    """
+    head = head_revision()
+    if head is not None and stored_revision(engine) == head:
+        return
+    from alembic import command
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         command.upgrade(migration_config(connection), "head")
+
+
+_REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*["\']?([\w]+)', re.MULTILINE)
+
+
+@cache
+def head_revision() -> str | None:
+    """The one revision no migration revises, read from the scripts' ``revision`` lines; None
+    when the scripts do not name exactly one (Alembic then decides)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        found = {m.group(1): m.group(2) for m in _REVISION.finditer(script.read_text())}
+        if "revision" in found:
+            revisions.add(found["revision"])
+        if found.get("down_revision", "None") != "None":
+            revised.add(found["down_revision"])
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None when it has none (a new database)."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    return str(rows[0][0]) if len(rows) == 1 else None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from controlplane.store import SqlStore, StoreConfigError, StoreSettings, open_store
-from controlplane.store.database import create_store_engine, database_url, migration_config
+from controlplane.store.database import (
+    create_store_engine,
+    database_url,
+    head_revision,
+    migration_config,
+)
 from controlplane.store.tables import STORE_METADATA
 
 TABLES = {
@@ -22,7 +30,7 @@ TABLES = {
     "namespace_files", "api_tokens", "commands",
     "trigger_states", "trigger_fires", "execution_ends", "execution_leases", "work_queue",
 }  # fmt: skip
-HEAD = "0005"
+HEAD = "0006"
 
 
 def test_opening_an_empty_database_creates_the_schema_of_the_tables(store: SqlStore) -> None:
@@ -129,3 +137,29 @@ def test_an_unsupported_database_is_refused_without_its_password(tmp_path: Path)
     with pytest.raises(StoreConfigError, match="not supported") as caught:
         open_store(settings)
     assert "hunter2" not in str(caught.value)
+
+
+def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(migration_config()).get_current_head()
+    assert head_revision() == HEAD
+
+
+def test_a_database_at_the_head_opens_without_running_alembic(
+    store: SqlStore, store_settings: StoreSettings
+) -> None:
+    store.close()
+    key = store_settings.secret_key
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from controlplane.store import StoreSettings, open_store\n"
+        f"settings = StoreSettings(home=Path({str(store_settings.home)!r}), "
+        f"database_url={store_settings.database_url!r}, secret_key={key!r})\n"
+        "open_store(settings).close()\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('alembic'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
