@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from controlplane.engine.model import TERMINAL, Execution, State, TaskRun
-from controlplane.engine.ports import ExecutionFilter
+from controlplane.engine.ports import ExecutionFilter, LastRun
 from controlplane.store.columns import in_namespace
 from controlplane.store.errors import MissingRecordError
 from controlplane.store.tables import EXECUTIONS, LOGS, METRICS, TASK_RUNS
@@ -249,6 +249,44 @@ class SqlExecutionRepository:
             EXECUTIONS.c.start_date <= started,
             or_(EXECUTIONS.c.start_date < started, EXECUTIONS.c.id < execution_id),
         )
+
+    def list_last_runs(self, flows: Sequence[tuple[str, str]]) -> dict[tuple[str, str], LastRun]:
+        if not flows:
+            return {}
+        # Grouped on (namespace, flow_id), which ix_executions_flow_state leads with; ordering
+        # by start date with a limit would walk ix_executions_start_date from the newest row
+        # until each flow's latest, far down for a quiet flow.
+        wanted = or_(
+            *(
+                and_(EXECUTIONS.c.namespace == namespace, EXECUTIONS.c.flow_id == flow_id)
+                for namespace, flow_id in flows
+            )
+        )
+        latest = (
+            select(
+                EXECUTIONS.c.namespace,
+                EXECUTIONS.c.flow_id,
+                func.max(EXECUTIONS.c.start_date).label("started"),
+            )
+            .where(wanted)
+            .group_by(EXECUTIONS.c.namespace, EXECUTIONS.c.flow_id)
+            .subquery()
+        )
+        query = select(
+            EXECUTIONS.c.id, EXECUTIONS.c.namespace, EXECUTIONS.c.flow_id, EXECUTIONS.c.state,
+            EXECUTIONS.c.start_date,
+        ).join(
+            latest,
+            and_(
+                EXECUTIONS.c.namespace == latest.c.namespace,
+                EXECUTIONS.c.flow_id == latest.c.flow_id,
+                EXECUTIONS.c.start_date == latest.c.started,
+            ),
+        )  # fmt: skip
+        found: dict[tuple[str, str], LastRun] = {}
+        for row in self._db.execute(query.order_by(EXECUTIONS.c.id)):
+            found[(row.namespace, row.flow_id)] = LastRun(row.id, State(row.state), row.start_date)
+        return found
 
     def count_executions_by_state(self) -> dict[State, int]:
         query = select(EXECUTIONS.c.state, func.count()).group_by(EXECUTIONS.c.state)

@@ -55,7 +55,7 @@ def list_flows(
         viewer.require("read")
         with store.unit(read_only=True) as repos:
             records, total = _search(repos, viewer, namespace, q, page_number)
-            rows = [_row(repos, record) for record in records]
+            rows = _rows(repos, records)
         return {
             "rows": rows,
             "total": total,
@@ -204,21 +204,29 @@ def _search(
     return visible[offset : offset + PAGE_SIZE], len(visible)
 
 
-def _row(repos: Repositories, record: FlowRecord) -> dict[str, Any]:
-    last = _executions(repos, record.namespace, record.flow_id, 1)
-    states = [
-        s for s in repos.triggers.list_trigger_states(record.namespace)
-        if s.flow_id == record.flow_id
-    ]  # fmt: skip
-    # The flow's source is read only when a trigger has a state: most flows have none.
-    found = flowparts.triggers(load(record.source), states) if states else []
-    upcoming = sorted(t.state.next for t in found if t.state and t.state.next and not t.disabled)
-    return {
-        "record": record,
-        "info": interface(record),
-        "last": last[0] if last else None,
-        "next": upcoming[0] if upcoming else None,
+def _rows(repos: Repositories, records: list[FlowRecord]) -> list[dict[str, Any]]:
+    last = repos.executions.list_last_runs([(r.namespace, r.flow_id) for r in records])
+    triggers = {
+        namespace: repos.triggers.list_trigger_states(namespace)
+        for namespace in {r.namespace for r in records}
     }
+    rows = []
+    for record in records:
+        states = [s for s in triggers[record.namespace] if s.flow_id == record.flow_id]
+        # The flow's source is read only when a trigger has a state: most flows have none.
+        found = flowparts.triggers(load(record.source), states) if states else []
+        upcoming = sorted(
+            t.state.next for t in found if t.state and t.state.next and not t.disabled
+        )
+        rows.append(
+            {
+                "record": record,
+                "info": interface(record),
+                "last": last.get((record.namespace, record.flow_id)),
+                "next": upcoming[0] if upcoming else None,
+            }
+        )
+    return rows
 
 
 def _executions(repos: Repositories, namespace: str, flow_id: str, limit: int) -> list[Execution]:

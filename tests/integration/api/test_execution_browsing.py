@@ -134,3 +134,18 @@ def test_a_long_history_is_followed_in_batches(
     assert logged == [f"line {i}" for i in range(8)]
     assert [name for name, _, _ in events][-1] == "end"
     assert [name for name, _, _ in events].count("end") == 1
+
+
+def test_the_last_run_of_each_flow(store: Store, executions: list[Execution]) -> None:
+    other = ended("ex.browse2", T0 - timedelta(days=1))
+    with store.unit() as repos:
+        repos.executions.create_execution(other)
+    with store.unit(read_only=True) as repos:
+        found = repos.executions.list_last_runs(
+            [("ex.browse", "browse"), ("ex.browse2", "browse"), ("ex.none", "browse")]
+        )
+    assert {key: run.execution_id for key, run in found.items()} == {
+        ("ex.browse", "browse"): executions[0].id,
+        ("ex.browse2", "browse"): other.id,
+    }
+    assert found[("ex.browse", "browse")].started == executions[0].started
