@@ -22,9 +22,28 @@ from controlplane.tasks import props
 from controlplane.tasks.kubernetes import podspec
 from controlplane.tasks.kubernetes.connection import connect
 from controlplane.tasks.kubernetes.podrun import PodPlan, exit_code, run_pod
-from controlplane.tasks.scripts import ScriptRun, _env, _input_files, _store_outputs, target_path
+from controlplane.tasks.scripts import (
+    ScriptRun,
+    _env,
+    _input_files,
+    _store_outputs,
+    localise,
+    target_path,
+)
 
 _DEFAULT_IMAGES = {True: "python:3.11-slim", False: "ubuntu:24.04"}
+
+
+def _labels(ctx: RunContext, runner: KubernetesRunner) -> dict[str, str]:
+    labels = {
+        **podspec.MANAGED,
+        "weir.io/taskrun-id": podspec.label_value(ctx.task_run_id),
+        "weir.io/attempt": str(ctx.attempt),
+        "weir.io/execution-id": podspec.label_value(ctx.execution_id),
+        "weir.io/flow-id": podspec.label_value(ctx.flow_id),
+    }
+    labels.update({k: props.text(ctx, v) for k, v in (runner.labels or {}).items()})
+    return labels
 
 
 def prepare_pod(task: ScriptTask, ctx: RunContext) -> ScriptRun:
@@ -86,36 +105,14 @@ class PodScriptRun(ScriptRun):
         if runner.namespace == "default" and default_namespace:
             namespace = default_namespace
         name = podspec.pod_name(task.id)
-        workdir = str(ctx.working_dir)
-        labels = {
-            **podspec.MANAGED,
-            "weir.io/taskrun-id": podspec.label_value(ctx.task_run_id),
-            "weir.io/attempt": str(ctx.attempt),
-            "weir.io/execution-id": podspec.label_value(ctx.execution_id),
-            "weir.io/flow-id": podspec.label_value(ctx.flow_id),
-        }
-        labels.update({k: props.text(ctx, v) for k, v in (runner.labels or {}).items()})
+        labels = _labels(ctx, runner)
+        command = self._command(task, ctx, commands)  # may download files: before the Secret
         files = podspec.working_files(ctx.working_dir)
         secret, env_refs, items = podspec.attempt_secret(
             name, namespace, labels, self.env, files, task.id
         )
-        volumes, mounts = podspec.file_volumes(name, items, workdir)
-        collect = "all" if task.outputFiles else "dir"
-        container: dict[str, Any] = {
-            "name": podspec.MAIN,
-            "image": self._image(task, ctx),
-            "imagePullPolicy": props.text(ctx, runner.pullPolicy),
-            "command": podspec.wrap(self._command(task, ctx, commands)),
-            "env": [*podspec.wrapper_env(workdir, OUTPUT_DIR_NAME, collect), *env_refs],
-            "workingDir": workdir,
-            "volumeMounts": mounts,
-        }
-        limits = podspec.resources(runner.resources.model_dump() if runner.resources else None)
-        if limits:
-            container["resources"] = {
-                kind: {k: props.text(ctx, v) for k, v in values.items()}
-                for kind, values in limits.items()
-            }
+        volumes, mounts = podspec.file_volumes(name, items, str(ctx.working_dir))
+        container = self._container(task, ctx, runner, command, env_refs, mounts)
         spec: dict[str, Any] = {
             "restartPolicy": "Never",
             "enableServiceLinks": False,
@@ -127,35 +124,53 @@ class PodScriptRun(ScriptRun):
             spec["serviceAccountName"] = props.text(ctx, runner.serviceAccountName)
         if runner.nodeSelector:
             spec["nodeSelector"] = {k: props.text(ctx, v) for k, v in runner.nodeSelector.items()}
+        annotations = {"weir.io/flow": f"{ctx.namespace}/{ctx.flow_id}", "weir.io/task": task.id}
+        metadata = {"name": name, "namespace": namespace, "labels": labels}
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {
-                "name": name,
-                "namespace": namespace,
-                "labels": labels,
-                "annotations": {
-                    "weir.io/flow": f"{ctx.namespace}/{ctx.flow_id}",
-                    "weir.io/task": task.id,
-                },
-            },
+            "metadata": {**metadata, "annotations": annotations},
             "spec": spec,
         }
-        selector = (
-            f"weir.io/taskrun-id={labels['weir.io/taskrun-id']},weir.io/attempt={ctx.attempt}"
-        )
-        completion = props.duration(ctx, runner.waitUntilCompletion, "waitUntilCompletion")
         return PodPlan(
             namespace=namespace,
             pod=pod,
             secret=secret,
             container=podspec.MAIN,
-            selector=selector,
+            selector=f"weir.io/taskrun-id={labels['weir.io/taskrun-id']},weir.io/attempt={ctx.attempt}",
             delete=props.boolean(ctx, runner.delete),
             resume=props.boolean(ctx, runner.resume),
             wait_running=props.duration(ctx, runner.waitUntilRunning, "waitUntilRunning"),
-            wait_completion=completion,
+            wait_completion=props.duration(ctx, runner.waitUntilCompletion, "waitUntilCompletion"),
         )
+
+    def _container(
+        self,
+        task: ScriptTask,
+        ctx: RunContext,
+        runner: KubernetesRunner,
+        command: list[str],
+        env_refs: list[dict[str, Any]],
+        mounts: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        workdir = str(ctx.working_dir)
+        collect = "all" if task.outputFiles else "dir"
+        container: dict[str, Any] = {
+            "name": podspec.MAIN,
+            "image": self._image(task, ctx),
+            "imagePullPolicy": props.text(ctx, runner.pullPolicy),
+            "command": podspec.wrap(command),
+            "env": [*podspec.wrapper_env(workdir, OUTPUT_DIR_NAME, collect), *env_refs],
+            "workingDir": workdir,
+            "volumeMounts": mounts,
+        }
+        limits = podspec.resources(runner.resources.model_dump() if runner.resources else None)
+        if limits:
+            container["resources"] = {
+                kind: {k: props.text(ctx, v) for k, v in values.items()}
+                for kind, values in limits.items()
+            }
+        return container
 
     def _image(self, task: ScriptTask, ctx: RunContext) -> str:
         if task.containerImage is not None:
@@ -170,7 +185,8 @@ class PodScriptRun(ScriptRun):
             if dependencies:
                 pip = "python -m pip install --quiet --disable-pip-version-check"
                 before.insert(0, " ".join([pip, *map(shlex.quote, dependencies)]))
-        lines = [*before, *commands]
+        # kestra:// URIs named in the commands become files of the working directory.
+        lines = [localise(ctx, line) for line in (*before, *commands)]
         if props.boolean(ctx, task.failFast) and interpreter[0].rsplit("/", 1)[-1] in (
             "sh", "bash", "dash", "zsh", "ksh",
         ):  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 from controlplane.engine.model import State
 from controlplane.engine.process import CancelEvent
 from controlplane.engine.work import AttemptResult
-from controlplane.engine.worker import run_attempt
+from controlplane.engine.worker import AttemptContext, default_renderer, run_attempt
 from controlplane.tasks.kubernetes.api import Kube
 from tests.fakekubelet import FakeKubelet
 from tests.integration.tasks.conftest import Runner
@@ -247,3 +247,15 @@ def test_an_attempt_run_again_follows_its_existing_pod(
         for m in runner.messages(again)
     )
     assert runner.messages(again).count("once") == 2  # the Pod's log, read by both
+
+
+def test_a_stored_file_named_in_the_commands_reaches_the_pod(
+    runner: Runner, kubelet: FakeKubelet, namespace: str, connection: dict[str, Any]
+) -> None:
+    producer = runner.item({"id": "r", "type": "io.kestra.plugin.core.debug.Return"})
+    ctx = AttemptContext(producer, runner.store, runner.settings, default_renderer())
+    uri = ctx.put_file("rows.csv", b"a,b\n1,2\n")
+    task = _task(connection, namespace, type=SHELL, commands=[f"wc -l < {uri}"])
+    result = runner.run(task, execution_id=producer.execution_id)
+    assert result.state is State.SUCCESS, runner.messages(result)
+    assert "2" in runner.messages(result)
