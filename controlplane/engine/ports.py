@@ -184,6 +184,34 @@ class FlowRepository(Protocol):
     def delete_flow(self, namespace: str, flow_id: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class FlowReference:
+    """One reference of a flow revision to another flow."""
+
+    kind: str
+    """``subflow``, ``foreach`` or ``trigger``."""
+    path: str
+    """Where in the referencing flow's source, as a YAML path (``tasks[0]``)."""
+    target_namespace: str
+    target_flow_id: str
+
+
+@dataclass
+class FlowCaller:
+    """A flow's latest revision and its references into the flows asked about."""
+
+    record: FlowRecord
+    references: list[FlowReference] = field(default_factory=list)
+
+
+class FlowReferenceRepository(Protocol):
+    """The index of who calls whom, written with each flow revision."""
+
+    def list_callers(self, namespace: str, flow_id: str | None = None) -> list[FlowCaller]:
+        """The live flows whose latest revision references ``namespace/flow_id`` (any flow
+        of ``namespace`` when ``flow_id`` is None), ordered by namespace then id."""
+
+
 class NamespaceRepository(Protocol):
     def update_namespace(self, record: NamespaceRecord) -> NamespaceRecord:
         """Create or replace; the revision returned is one more than the stored one."""
@@ -211,15 +239,6 @@ class ExecutionFilter:
     count_up_to: int | None = None
     """Stop counting past this many (the total is then this plus one): a count of a large
     store is most of a page's cost, and "over 10,000" says enough."""
-
-
-@dataclass(frozen=True)
-class LastRun:
-    """A flow's latest execution, as a list of flows shows it."""
-
-    execution_id: str
-    state: State
-    started: datetime
 
 
 class ExecutionRepository(Protocol):
@@ -261,9 +280,6 @@ class ExecutionRepository(Protocol):
         and how many match in all. ``namespace_prefix`` matches that namespace and those below
         it; ``reach`` keeps the executions in or below one of its namespaces (all when empty);
         ``narrow`` adds labels, a time range and a keyset cursor."""
-
-    def list_last_runs(self, flows: Sequence[tuple[str, str]]) -> dict[tuple[str, str], LastRun]:
-        """The latest execution of each (namespace, flow id) that has one."""
 
     def count_executions_by_state(self) -> dict[State, int]:
         """How many executions are in each state; states without any are left out."""
@@ -537,6 +553,7 @@ class Repositories(Protocol):
     commands: CommandRepository
     triggers: TriggerRepository
     work: WorkRepository
+    references: FlowReferenceRepository
 
 
 class FileStorage(Protocol):

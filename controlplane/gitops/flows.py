@@ -5,7 +5,8 @@ unchanged: it is neither parsed nor validated (the server validated it when it w
 Every other file is validated like ``weir validate`` does, with problems at file:line.
 
 For review, a change is shown field by field (:func:`field_changes`), with the schedules it
-changes (:func:`schedule_changes`) and the subflow contracts it breaks (:func:`broken_contracts`).
+changes (:func:`schedule_changes`); the subflow contracts it breaks are checked in
+:mod:`controlplane.gitops.contracts`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from controlplane.client.models import Flow as ServerFlow
 from controlplane.gitops.actual import Observed
 from controlplane.gitops.inventory import Desired, Key
 from controlplane.gitops.load import FlowFile
@@ -245,88 +245,4 @@ def _schedules(text: str | None) -> dict[str, str]:
         cron = trigger.get("cron", "?")
         zone = trigger.get("timezone")
         found[str(trigger.get("id"))] = f"{cron} ({zone})" if zone else str(cron)
-    return found
-
-
-@dataclass(frozen=True)
-class BrokenContract:
-    subflow: str
-    caller: str
-    location: Location
-    message: str
-
-
-def broken_contracts(
-    key: Key, before: ServerFlow | None, after: Validated | None, callers: list[Validated]
-) -> list[BrokenContract]:
-    """Callers among ``callers`` that the new interface of ``key`` breaks: an input they pass
-    that is gone or retyped, a required input without default that they do not pass; or every
-    call, when the flow is deleted (``after`` None)."""
-    from controlplane.spec.plugins.flow import Subflow
-
-    if before is None:
-        return []
-    old = {i.id: i.type for i in before.inputs}
-    new: dict[str, tuple[str, bool]] = {}
-    if after is not None and after.flow is not None:
-        for item in after.flow.inputs:
-            spec: Any = item
-            needed = bool(spec.required) and spec.defaults is None
-            new[spec.id] = (str(spec.type), needed)
-    found: list[BrokenContract] = []
-    for caller in callers:
-        if caller.flow is None or caller.source is None:
-            continue
-        for path, task in caller.flow.all_tasks():
-            if not isinstance(task, Subflow) or (task.namespace, task.flowId) != (
-                key.namespace,
-                key.name,
-            ):
-                continue
-            passed: dict[str, Any] = task.inputs
-            where = caller.source.locate((*path, "flowId"))
-            if after is None:
-                found.append(
-                    BrokenContract(key.ref, caller.flow.ref, where, "calls a flow being deleted")
-                )
-                continue
-            for name in passed:
-                at = caller.source.locate((*path, "inputs", name))
-                if name in old and name not in new:
-                    message = f"passes input {name!r}, which {key.ref} no longer declares"
-                    found.append(BrokenContract(key.ref, caller.flow.ref, at, message))
-                elif name in old and new[name][0] != old[name]:
-                    message = (
-                        f"passes input {name!r}, whose type changes from {old[name]} to "
-                        f"{new[name][0]}"
-                    )
-                    found.append(BrokenContract(key.ref, caller.flow.ref, at, message))
-            for name, (_, needed) in new.items():
-                if needed and name not in old and name not in passed:
-                    message = f"does not pass {name!r}, a new required input of {key.ref}"
-                    found.append(BrokenContract(key.ref, caller.flow.ref, where, message))
-    return found
-
-
-def callers_of(
-    key: Key, texts: dict[Key, str], files: dict[Key, str], parsed: dict[Key, Validated]
-) -> list[Validated]:
-    """The flows among ``texts`` that call ``key`` through a Subflow task. Only texts that
-    mention the flow id are parsed."""
-    from controlplane.spec.validate import flow_references, validate_text
-
-    found: list[Validated] = []
-    for other, text in texts.items():
-        if other == key or key.name not in text:
-            continue
-        result = parsed.get(other)
-        if result is None:
-            result = validate_text(text, files.get(other, other.ref))
-            parsed[other] = result
-        if result.flow is None:
-            continue
-        if any(
-            (ns, fid) == (key.namespace, key.name) for _, ns, fid in flow_references(result.flow)
-        ):
-            found.append(result)
     return found

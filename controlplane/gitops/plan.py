@@ -14,18 +14,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from controlplane.client.errors import ClientError, Unreachable
-from controlplane.client.models import Flow as ServerFlow
 from controlplane.gitops.actual import Observed, read_actual
 from controlplane.gitops.config import Config, load_config
+from controlplane.gitops.contracts import ContractCheck
 from controlplane.gitops.diff import Change, Diff, diff
 from controlplane.gitops.errors import Stalled, Transient
 from controlplane.gitops.flows import (
-    BrokenContract,
     FieldChange,
     Resolved,
     ScheduleChange,
-    broken_contracts,
-    callers_of,
     field_changes,
     resolve_flows,
     schedule_changes,
@@ -34,6 +31,7 @@ from controlplane.gitops.inventory import Desired, Inventory, Key
 from controlplane.gitops.load import Loaded, SecretFile, load
 from controlplane.gitops.source import Checkout
 from controlplane.gitops.status import Status, read_status
+from controlplane.spec.contracts import Breach
 from controlplane.spec.problems import Problem, Severity
 from controlplane.spec.sealing import SealError, sealed_digest
 
@@ -52,7 +50,7 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     fields: dict[Key, list[FieldChange]] = field(default_factory=dict)
     schedules: list[ScheduleChange] = field(default_factory=list)
-    contracts: list[BrokenContract] = field(default_factory=list)
+    contracts: list[Breach] = field(default_factory=list)
     last: Status | None = None
     desired: Inventory = field(default_factory=Inventory)
     observed: Observed = field(default_factory=Observed)
@@ -136,7 +134,7 @@ def _plan(
         last=last,
     )
     _missing_subflows(plan, loaded)
-    _review(plan, resolved)
+    _review(client, plan, resolved)
     plan.problems.sort(key=lambda p: (p.severity is not Severity.ERROR, p.location.file,
                                       p.location.line))  # fmt: skip
     return plan
@@ -194,7 +192,7 @@ def _missing_subflows(plan: Plan, loaded: Loaded) -> None:
             )
 
 
-def _review(plan: Plan, resolved: Resolved) -> None:
+def _review(client: WeirClient, plan: Plan, resolved: Resolved) -> None:
     flows = plan.observed.flows
     for change in plan.diff.changes + plan.diff.conflicts + plan.diff.deletes:
         key = change.key
@@ -205,30 +203,9 @@ def _review(plan: Plan, resolved: Resolved) -> None:
         if change.action == "update":
             plan.fields[key] = field_changes(before, after)
         plan.schedules.extend(schedule_changes(key, before, after))
-        if change.action == "create":
-            continue
-        _contracts(plan, key, flows.get(key), resolved)
-
-
-def _contracts(
-    plan: Plan,
-    key: Key,
-    before: ServerFlow | None,
-    resolved: Resolved,
-) -> None:
-    texts, parsed = resolved.texts, resolved.parsed
-    after = parsed.get(key)
-    if key not in texts:
-        if not plan.prune:
-            return  # not deleted by this apply
-        after = None
-    elif (
-        after is None
-        or before is None
-        or [(i.id, i.type) for i in before.inputs]
-        == [(i.id, str(i.type)) for i in (after.flow.inputs if after.flow is not None else [])]
-    ):
-        return
-    plan.contracts.extend(
-        broken_contracts(key, before, after, callers_of(key, texts, resolved.files, parsed))
+    deletes = plan.diff.deletes if plan.prune else []
+    server: dict[Key, str | None] = {key: flow.source for key, flow in flows.items()}
+    check = ContractCheck(client, resolved, server)
+    plan.contracts = check.run(
+        plan.diff.changes + plan.diff.conflicts + deletes, {c.key for c in deletes}
     )

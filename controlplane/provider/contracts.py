@@ -50,9 +50,9 @@ class PlannedFlows:
         self._callers: dict[str, list[FlowCaller]] = {}
         self._reported: set[tuple[str, str, str]] = set()
 
-    def check(self, content: str, diagnostics: Diagnostics) -> None:
+    def check(self, content: str, diagnostics: Diagnostics, prior: str | None = None) -> None:
         """Add an error to ``diagnostics`` for each call that the planned ``content`` breaks,
-        as a subflow or as a caller."""
+        as a subflow or as a caller; ``prior`` is the source in the state, if any."""
         try:
             doc = load_source(content, "content")
         except SourceError:
@@ -61,7 +61,7 @@ class PlannedFlows:
         key = (str(data.get("namespace")), str(data.get("id")))
         with self._lock:
             self._planned[key] = doc
-        found = self._as_subflow(key, doc) + self._as_caller(key, doc)
+        found = self._as_subflow(key, doc, _contract_in(prior)) + self._as_caller(key, doc)
         grouped: dict[tuple[str, str], list[tuple[Breach, str]]] = {}
         for breach, where in found:
             if self._first_time(breach):
@@ -69,7 +69,9 @@ class PlannedFlows:
         for (caller, subflow), breaches in grouped.items():
             _report(caller, subflow, breaches, diagnostics)
 
-    def _as_subflow(self, key: FlowKey, doc: SourceDocument) -> list[tuple[Breach, str]]:
+    def _as_subflow(
+        self, key: FlowKey, doc: SourceDocument, before: Contract | None
+    ) -> list[tuple[Breach, str]]:
         contract = contract_of(doc.data)
         callers: dict[FlowKey, tuple[SourceDocument, str]] = {}
         for found in self._server_callers(key):
@@ -89,7 +91,8 @@ class PlannedFlows:
                 callers[caller_key] = (caller_doc, "planned in this configuration")
         out: list[tuple[Breach, str]] = []
         for caller_doc, where in callers.values():
-            out += [(b, where) for b in check_caller(caller_doc, {key: contract})]
+            breaches = check_caller(caller_doc, {key: contract}, {key: before})
+            out += [(b, where) for b in breaches]
         return out
 
     def _as_caller(self, key: FlowKey, doc: SourceDocument) -> list[tuple[Breach, str]]:
@@ -136,6 +139,15 @@ class PlannedFlows:
                 return False
             self._reported.add(seen)
             return True
+
+
+def _contract_in(source: str | None) -> Contract | None:
+    if not isinstance(source, str):
+        return None
+    try:
+        return contract_of(load_source(source).data)
+    except SourceError:
+        return None
 
 
 def _report(

@@ -143,8 +143,12 @@ Contracts = Mapping[FlowKey, Contract | None]
 """The flows calls are checked against; None for a flow that is gone (deleted)."""
 
 
-def check_caller(caller: SourceDocument, contracts: Contracts) -> list[Breach]:
-    """Each call of ``caller`` to a flow in ``contracts`` that does not fit its contract."""
+def check_caller(
+    caller: SourceDocument, contracts: Contracts, previous: Contracts | None = None
+) -> list[Breach]:
+    """Each call of ``caller`` to a flow in ``contracts`` that does not fit its contract. With
+    the ``previous`` contracts, an input passed as an expression whose type changes is one
+    too: what the expression gives fitted the old type, not necessarily the new one."""
     data = caller.data
     name = f"{data.get('namespace')}/{data.get('id')}" if isinstance(data, dict) else "?"
     found: list[Breach] = []
@@ -160,12 +164,15 @@ def check_caller(caller: SourceDocument, contracts: Contracts) -> list[Breach]:
             continue
         if ref.inputs is None:
             continue
-        for message, path in _misfits(ref, contract):
+        before = (previous or {}).get(ref.target)
+        for message, path in _misfits(ref, contract, before):
             found.append(Breach(target, name, caller.locate(path), message))
     return found
 
 
-def _misfits(ref: Reference, contract: Contract) -> Iterator[tuple[str, YamlPath]]:
+def _misfits(
+    ref: Reference, contract: Contract, before: Contract | None
+) -> Iterator[tuple[str, YamlPath]]:
     passed = ref.inputs or {}
     for input_id, value in passed.items():
         at = (*ref.path, "inputs", input_id)
@@ -173,7 +180,13 @@ def _misfits(ref: Reference, contract: Contract) -> Iterator[tuple[str, YamlPath
             yield f"passes input '{input_id}', which {contract.ref} does not declare", at
             continue
         expected = contract.inputs[input_id][0]
-        if not _fits(value, expected):
+        was = before.inputs.get(input_id) if before is not None else None
+        if was is not None and was[0] != expected and _is_expression(value):
+            yield (
+                f"passes input '{input_id}', whose type changes from {was[0]} to {expected}",
+                at,
+            )
+        elif not _fits(value, expected):
             given = type(value).__name__
             yield (
                 (
@@ -190,10 +203,14 @@ def _misfits(ref: Reference, contract: Contract) -> Iterator[tuple[str, YamlPath
             )
 
 
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, str) and has_expression(value)
+
+
 def _fits(value: Any, expected: str) -> bool:
     """Whether a literal value can be an input of type ``expected``. Expressions are only
     known at run time and always fit."""
-    if isinstance(value, str) and has_expression(value):
+    if _is_expression(value):
         return True
     if expected == "INT":
         return _int_like(value)

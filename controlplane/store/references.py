@@ -8,31 +8,14 @@ the references it had.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select
 
-from controlplane.engine.ports import FlowRecord
+from controlplane.engine.ports import FlowCaller, FlowReference
 from controlplane.spec.contracts import references
 from controlplane.spec.problems import format_path
 from controlplane.store.tables import FLOW_REFERENCES, FLOWS
-
-
-@dataclass(frozen=True)
-class FlowReference:
-    kind: str
-    path: str
-    target_namespace: str
-    target_flow_id: str
-
-
-@dataclass
-class FlowCaller:
-    """A flow's latest revision and its references into the flows asked about."""
-
-    record: FlowRecord
-    references: list[FlowReference] = field(default_factory=list)
 
 
 def reference_rows(

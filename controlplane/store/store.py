@@ -14,6 +14,7 @@ from controlplane.engine.ports import (
     CommandRepository,
     ExecutionRepository,
     FileStorage,
+    FlowReferenceRepository,
     FlowRepository,
     KvRepository,
     LogRepository,
@@ -61,7 +62,7 @@ class SqlRepositories:
     commands: CommandRepository
     triggers: TriggerRepository
     work: WorkRepository
-    references: SqlFlowReferenceRepository
+    references: FlowReferenceRepository
 
     @classmethod
     def bind(cls, connection: Connection, cipher: SecretCipher) -> SqlRepositories:

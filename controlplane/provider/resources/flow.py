@@ -109,7 +109,8 @@ class FlowResource(WeirResource):
             return
         if plan.creating or plan.changed("content"):
             self.check_content(plan, content)
-            self.provider.contracts.check(content, plan.diagnostics)
+            prior = (plan.prior or {}).get("content")
+            self.provider.contracts.check(content, plan.diagnostics, prior)
         namespace, flow_id = plan.planned.get("namespace"), plan.planned.get("flow_id")
         if isinstance(namespace, str) and isinstance(flow_id, str):
             plan.planned["id"] = f"{namespace}/{flow_id}"

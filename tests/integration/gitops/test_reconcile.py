@@ -46,7 +46,10 @@ def test_first_apply_creates_everything_and_a_second_plan_has_nothing(
     repo: Repo, live_server: LiveServer, weir: WeirClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo.write("weir.yaml", "name: first\nnamespaces: [first.team]\n")
-    repo.write("namespaces/first.team/namespace.yaml", "description: Team\nvariables: {a: 1}\n")
+    repo.write(
+        "namespaces/first.team/namespace.yaml",
+        "description: Team\nvariables: {a: 1}\nallowedNamespaces: [partner.team]\n",
+    )
     repo.flow("first.team", "hello", extra=SCHEDULE)
     repo.write("namespaces/first.team/files/scripts/etl.py", "print('etl')\n")
     repo.write("namespaces/first.team/kv.yaml", "region: eu\nlimits: {type: JSON, value: {n: 2}}\n")
@@ -61,6 +64,7 @@ def test_first_apply_creates_everything_and_a_second_plan_has_nothing(
     assert code == 0, out
     assert "Ready (ReconciliationSucceeded): 5 created" in out
     assert weir.namespaces.get("first.team").description == "Team"
+    assert weir.namespaces.get("first.team").allowed_namespaces == ("partner.team",)
     flow = weir.flows.get("first.team", "hello")
     assert flow.managed_by == "gitops:first"
     assert weir.kv.get("first.team", "limits").value == {"n": 2}
@@ -314,8 +318,8 @@ def test_a_retyped_input_that_a_caller_passes_is_a_broken_contract(
     code, out = gitops(capsys, live_server, "plan", "--source", str(repo.root))
     assert code == 2
     assert (
-        "namespaces/tenth.team/flows/parent.yaml:9:7: tenth.team/parent passes input 'size', "
-        "whose type changes from STRING to INT"
+        "namespaces/tenth.team/flows/parent.yaml:9:7: tenth.team/parent passes input 'size' as "
+        "a str ('large'), but tenth.team/child declares it INT"
     ) in out
     # Deleting the subflow breaks the call too, once pruning would delete it.
     repo.flow("tenth.team", "child", extra=inputs.format("STRING", "small"))
@@ -323,7 +327,7 @@ def test_a_retyped_input_that_a_caller_passes_is_a_broken_contract(
     repo.commit()
     code, out = gitops(capsys, live_server, "plan", "--source", str(repo.root), "--prune")
     assert code == 2
-    assert "tenth.team/parent calls a flow being deleted" in out
+    assert "tenth.team/parent calls tenth.team/child, which is deleted" in out
 
 
 def test_an_environment_moves_namespaces_and_the_references_to_them(
