@@ -241,6 +241,15 @@ class ExecutionFilter:
     store is most of a page's cost, and "over 10,000" says enough."""
 
 
+@dataclass(frozen=True)
+class LastRun:
+    """A flow's latest execution, as a list of flows shows it."""
+
+    execution_id: str
+    state: State
+    started: datetime
+
+
 class ExecutionRepository(Protocol):
     def create_execution(self, execution: Execution) -> None: ...
 
@@ -280,6 +289,9 @@ class ExecutionRepository(Protocol):
         and how many match in all. ``namespace_prefix`` matches that namespace and those below
         it; ``reach`` keeps the executions in or below one of its namespaces (all when empty);
         ``narrow`` adds labels, a time range and a keyset cursor."""
+
+    def list_last_runs(self, flows: Sequence[tuple[str, str]]) -> dict[tuple[str, str], LastRun]:
+        """The latest execution of each (namespace, flow id) that has one."""
 
     def count_executions_by_state(self) -> dict[State, int]:
         """How many executions are in each state; states without any are left out."""
