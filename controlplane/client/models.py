@@ -57,6 +57,8 @@ class Namespace:
     managed_by: str | None
     revision: int
     updated: datetime | None
+    allowed_namespaces: tuple[str, ...] = ()
+    """Other namespaces whose flows may reach this one's (an entry allows those below it)."""
 
     @classmethod
     def from_json(cls, data: Json) -> Namespace:
@@ -69,6 +71,7 @@ class Namespace:
             managed_by=data.get("managed_by"),
             revision=data["revision"],
             updated=parse_time(data.get("updated")),
+            allowed_namespaces=tuple(data.get("allowed_namespaces") or ()),
         )
 
 

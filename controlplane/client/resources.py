@@ -8,7 +8,7 @@ exist") and ``force`` (take over an object another manager manages): see docs/ap
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -57,12 +57,15 @@ class Namespaces:
         labels: Mapping[str, str] | None = None,
         if_match: int | None = None,
         force: bool = False,
+        allowed_namespaces: Sequence[str] = (),
     ) -> Namespace:
-        """Create the namespace, or replace its description, variables and labels."""
+        """Create the namespace, or replace its description, variables, labels and the other
+        namespaces whose flows may reach it."""
         body = {
             "description": description,
             "variables": dict(variables or {}),
             "labels": dict(labels or {}),
+            "allowed_namespaces": list(allowed_namespaces),
         }
         answer = self._t.request(
             "PUT", endpoint("namespaces", namespace), json=body, if_match=if_match, force=force

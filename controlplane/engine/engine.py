@@ -36,6 +36,7 @@ from controlplane.engine.ports import (
     StoreUnavailable,
     execution_storage_path,
 )
+from controlplane.engine.reach import check_reach
 from controlplane.engine.sharing import SharedState, killed_before_start, queued_work, share
 from controlplane.engine.stats import EngineStats
 from controlplane.engine.work import (
@@ -511,6 +512,7 @@ class Engine:
         key = f"subflow:{start.parent_run_id}"
         try:
             with self.store.unit() as repos:
+                check_reach(repos, parent.namespace, start.namespace, "the flows")
                 child = self._new_execution(
                     repos, start.namespace, start.flow_id, start.inputs, labels, None,
                     start.revision, ref, True,

@@ -29,6 +29,7 @@ Only ended executions are seen: a trigger listening for RUNNING or PAUSED never 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -51,6 +52,7 @@ from controlplane.engine.engine import Engine
 from controlplane.engine.model import Execution, now
 from controlplane.engine.ports import FlowRecord, Repositories, Store
 from controlplane.engine.preconditions import Group, groups_of, remember, reset
+from controlplane.engine.reach import may_reach
 from controlplane.engine.variables import Lineage, nest_dotted, outputs_tree
 from controlplane.errors import WeirError
 from controlplane.spec.flow import Flow
@@ -152,6 +154,7 @@ class FlowTriggers:
                 return started
             self._refresh(repos)
             disabled = self._disabled(repos)
+            read = functools.lru_cache(maxsize=None)(repos.namespaces.read_namespace)
             for _, execution_id in taken:
                 execution = repos.executions.read_execution(execution_id)
                 if execution is None:
@@ -161,6 +164,8 @@ class FlowTriggers:
                 for listener in self._index.listeners:
                     if (listener.flow.namespace, listener.flow.id, listener.trigger.id) in disabled:
                         continue
+                    if not may_reach(read, listener.flow.namespace, execution.namespace):
+                        continue  # another namespace's executions, which it does not share
                     made = self._consider(listener, execution, context)
                     if made is not None:
                         started.append(made)

@@ -42,11 +42,13 @@ from controlplane.engine.ports import (
     LogEntry,
     LogLevel,
     Metric,
+    Repositories,
     Store,
     execution_storage_path,
     namespace_file_path,
 )
 from controlplane.engine.process import CancelEvent, LineHandler, Scheduler, Timer, run_process
+from controlplane.engine.reach import may_reach, refusal
 from controlplane.engine.runnable import (
     ControlPlane,
     RunContext,
@@ -171,6 +173,8 @@ def _kv(
     attempt = _attempt_of(context, "kv")
     start = namespace or attempt.namespace
     for candidate in namespace_chain(start):
+        if candidate != start and not attempt.may_reach(candidate, inherited=True):
+            continue  # an ancestor of another namespace, which this one may not read
         entry = attempt.kv_get(candidate, key)
         if entry is not None:
             return plain_value(entry.value)
@@ -441,6 +445,12 @@ class AttemptContext(RunContext):
     def checked_uri(self, uri: str) -> str:
         """The storage URI of ``uri`` when this attempt may read it; else TaskFailed naming it."""
         path = self.storage_path(uri)
+        if path is not None and not any(path.startswith(p) for p in self._allowed()):
+            owner = _files_namespace(path)
+            if owner is not None and not self.may_reach(owner):
+                raise TaskFailed(refusal(self.namespace, owner, "the namespace files").message)
+            if owner is not None:
+                return "kestra:///" + path
         if path is None or not any(path.startswith(prefix) for prefix in self._allowed()):
             raise TaskFailed(
                 f"the file {uri} belongs to another execution or namespace: a task may read its "
@@ -500,6 +510,7 @@ class AttemptContext(RunContext):
 
     def kv_get(self, namespace: str, key: str) -> KvEntry | None:
         with self.store.unit() as repos:
+            self._reach(repos, namespace, "the KV pairs", inherited=True)
             return repos.kv.read_kv(namespace, key)
 
     def kv_set(
@@ -507,16 +518,34 @@ class AttemptContext(RunContext):
     ) -> None:
         expires = now() + timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None
         with self.store.unit() as repos:
+            self._reach(repos, namespace, "the KV pairs")
+            _refuse_managed(repos.kv.read_kv(namespace, key), "overwrite")
             repos.kv.update_kv(namespace, key, value, type, expires)
 
     def kv_delete(self, namespace: str, key: str) -> bool:
         with self.store.unit() as repos:
+            self._reach(repos, namespace, "the KV pairs")
+            _refuse_managed(repos.kv.read_kv(namespace, key), "delete")
             return repos.kv.delete_kv(namespace, key)
 
     def kv_keys(self, namespace: str, prefix: str | None = None) -> list[str]:
         with self.store.unit() as repos:
+            self._reach(repos, namespace, "the KV pairs", inherited=True)
             entries = repos.kv.list_kv(namespace)
         return [e.key for e in entries if prefix is None or e.key.startswith(prefix)]
+
+    def may_reach(self, namespace: str, inherited: bool = False) -> bool:
+        """Whether this flow may reach ``namespace`` (see controlplane.engine.reach)."""
+        with self.store.unit(read_only=True) as repos:
+            read = repos.namespaces.read_namespace
+            return may_reach(read, self.namespace, namespace, inherited=inherited)
+
+    def _reach(
+        self, repos: Repositories, namespace: str, what: str, inherited: bool = False
+    ) -> None:
+        read = repos.namespaces.read_namespace
+        if not may_reach(read, self.namespace, namespace, inherited=inherited):
+            raise TaskFailed(refusal(self.namespace, namespace, what).message)
 
     def secret(self, name: str) -> str:
         if name in self._secrets:
@@ -544,7 +573,11 @@ class AttemptContext(RunContext):
 
     def read_execution(self, execution_id: str | None = None) -> Execution | None:
         with self.store.unit(read_only=True) as repos:
-            return repos.executions.read_execution(execution_id or self.execution_id)
+            found = repos.executions.read_execution(execution_id or self.execution_id)
+            parents = {parent[2] for parent in self.item.parent_executions}
+            if found is not None and found.id not in parents:
+                self._reach(repos, found.namespace, "the executions")
+            return found
 
     @property
     def control(self) -> ControlPlane:
@@ -604,10 +637,27 @@ class AttemptContext(RunContext):
         self.cancelled.set()
 
 
+def _refuse_managed(entry: KvEntry | None, action: str) -> None:
+    """A task writes KV pairs as the API does for a request that names no manager."""
+    if entry is None or entry.managed_by is None:
+        return
+    raise TaskFailed(
+        f"Cannot {action} the KV pair '{entry.key}' of namespace '{entry.namespace}': it is "
+        f"managed by {entry.managed_by}; change it there, or take it out of {entry.managed_by}'s "
+        "hands first"
+    )
+
+
 def _inherited_env() -> dict[str, str]:
     """The worker's environment without Weir's own settings (WEIR_SECRET_KEY, database URL)
     and the secrets given as SECRET_* variables."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("WEIR_", "SECRET_"))}
+
+
+def _files_namespace(path: str) -> str | None:
+    """The namespace whose namespace files ``path`` is one of, None for other storage."""
+    folder, found, _ = path.partition("/_files/")
+    return folder.replace("/", ".") if found and folder else None
 
 
 def _safe_relative(name: str) -> str:

@@ -44,6 +44,7 @@ def read_actual(client: WeirClient, namespaces: Iterable[str]) -> Observed:
                 "description": ns.description,
                 "variables": ns.variables,
                 "labels": ns.labels,
+                "allowed_namespaces": list(ns.allowed_namespaces),
             }
             found.add(Actual(Key("namespace", name, name), value, ns.managed_by, ns.revision))
         for flow in contents.flows:

@@ -129,6 +129,7 @@ def _write(client: WeirClient, item: Desired, if_match: int) -> int:
             variables=settings.get("variables"),
             labels=settings.get("labels"),
             if_match=if_match,
+            allowed_namespaces=settings.get("allowed_namespaces") or (),
         ).revision
     if key.kind == "flow":
         return client.flows.put(item.value, namespace=ns, flow_id=name, if_match=if_match).revision

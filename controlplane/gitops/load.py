@@ -36,7 +36,7 @@ from controlplane.spec.source import SourceDocument, SourceError, load_source
 NAMESPACES_DIR = "namespaces"
 _NAMESPACE = re.compile(NAMESPACE_PATTERN)
 _KV_KEY = re.compile(KV_KEY_PATTERN)
-_NAMESPACE_KEYS = ("description", "variables", "labels")
+_NAMESPACE_KEYS = ("description", "variables", "labels", "allowedNamespaces")
 _SKIPPED = {".gitkeep", ".DS_Store"}
 _NAMESPACE_LINE = re.compile(
     r"(?m)^(?P<lead>[ \t]*(?:-[ \t]+)?namespace:[ \t]*)(?P<q>[\"']?)"
@@ -224,7 +224,8 @@ def _namespace_settings(doc: SourceDocument, problems: list[Problem]) -> dict[st
         problems.append(
             Problem.error(
                 doc.locate((name,)),
-                f"unknown key {name!r}; namespace.yaml has description, variables and labels",
+                f"unknown key {name!r}; namespace.yaml has description, variables, labels "
+                "and allowedNamespaces",
                 "invalid_namespace",
             )
         )
@@ -241,9 +242,24 @@ def _namespace_settings(doc: SourceDocument, problems: list[Problem]) -> dict[st
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         problems.append(Problem.error(doc.locate(("labels",)), "must map names to text", "invalid"))
         ok = False
+    allowed = data.get("allowedNamespaces") or []
+    if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+        problems.append(
+            Problem.error(
+                doc.locate(("allowedNamespaces",)),
+                "must be a list of namespaces (or *) whose flows may reach this one",
+                "invalid",
+            )
+        )
+        ok = False
     if not ok:
         return None
-    return {"description": description, "variables": _jsonable(variables), "labels": labels}
+    return {
+        "description": description,
+        "variables": _jsonable(variables),
+        "labels": labels,
+        "allowed_namespaces": list(allowed),
+    }
 
 
 def _load_kv(root: Path, path: Path, namespace: str, loaded: Loaded) -> None:

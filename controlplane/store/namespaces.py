@@ -21,6 +21,7 @@ def _record(row: Row[Any]) -> NamespaceRecord:
         labels=row.labels,
         managed_by=row.managed_by,
         revision=row.revision,
+        allowed_namespaces=tuple(row.allowed_namespaces or ()),
     )
 
 
@@ -37,6 +38,7 @@ class SqlNamespaceRepository:
             "labels": saved.labels,
             "managed_by": saved.managed_by,
             "revision": saved.revision,
+            "allowed_namespaces": list(saved.allowed_namespaces),
             "updated": now(),
         }
         if stored is None:

@@ -56,6 +56,10 @@ class NamespaceRow(StoreTable, table=True):
     managed_by: str | None = Field(default=None, sa_type=String())
     revision: int
     updated: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    allowed_namespaces: list[str] = Field(
+        sa_column=Column(Json, nullable=False, server_default="[]")
+    )
+    """Other namespaces whose flows may reach this one's flows, KV pairs and files."""
 
 
 class FlowRow(StoreTable, table=True):

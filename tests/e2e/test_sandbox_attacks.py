@@ -113,7 +113,8 @@ def test_a_tenant_script_sees_nothing_of_the_server(tenants: tuple[Path, str, st
     assert "stolen" not in report
     assert report["server_env"] is False
     # Nothing of the server's environment but PATH (the shell sets PWD, SHLVL and _ itself).
-    shared = {"PATH", "LANG", "HOME", "TMPDIR", "PWD", "OLDPWD", "SHLVL", "_"}
+    # Script tasks set WORKING_DIR, OUTPUT_DIR and PYTHONUNBUFFERED themselves.
+    shared = {"PATH", "LANG", "HOME", "TMPDIR", "PWD", "OLDPWD", "SHLVL", "_", "PYTHONUNBUFFERED"}
     assert not (set(report["env_names"]) & (set(os.environ) | {"SERVER_ONLY"})) - shared  # type: ignore[arg-type]
     assert report["uid"] == 65534 if os.geteuid() == 0 else report["uid"] != 0
     assert not probe.exists()  # its /tmp was its own

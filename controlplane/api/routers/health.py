@@ -2,7 +2,7 @@
 
 ``/api/v1/health`` and ``/api/v1/ready`` need no token, so that probes need no secret;
 ``/metrics`` (at the root, where Prometheus looks) needs ``read`` when the server requires
-tokens.
+tokens, from a token that reaches every namespace: the counts are the whole server's.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from controlplane.api.auth import Caller
 from controlplane.api.deps import EngineDep, SettingsDep, StoreDep
-from controlplane.api.errors import body
+from controlplane.api.errors import Forbidden, body
 from controlplane.engine.model import State
 from controlplane.engine.stats import BUCKETS, Histogram
 
@@ -74,6 +74,13 @@ def metrics(caller: Caller, store: StoreDep, engine: EngineDep) -> PlainTextResp
     """Executions by state, the executor's queue depth and task attempt durations, in the
     Prometheus text format 0.0.4."""
     caller.require("read")
+    if not caller.unrestricted:
+        raise Forbidden(
+            "/metrics counts every namespace's executions: it needs a token that is not limited "
+            f"to namespaces (this one reaches {', '.join(caller.namespaces)}); create one with "
+            "'weir token create NAME --scope read'",
+            {"namespaces": list(caller.namespaces)},
+        )
     with store.unit(read_only=True) as repos:
         counts = repos.executions.count_executions_by_state()
     lines = [

@@ -5,21 +5,33 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from controlplane.api.auth import Caller
 from controlplane.api.control import Intent, check_write, tag
 from controlplane.api.deps import ApiModel, NamespacePath, Page, PageDep, StoreDep
 from controlplane.api.errors import NotEmpty, NotFound
 from controlplane.engine.ports import NamespaceRecord, Repositories
+from controlplane.spec.names import NAMESPACE_PATTERN
 
 router = APIRouter(prefix="/namespaces", tags=["namespaces"])
+
+
+AllowedNamespace = Annotated[
+    str, StringConstraints(pattern=NAMESPACE_PATTERN.replace("^", "^(\\*|", 1) + ")$")
+]
 
 
 class NamespaceIn(ApiModel):
     description: str | None = Field(None, max_length=10_000)
     variables: dict[str, Any] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
+    allowed_namespaces: list[AllowedNamespace] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Other namespaces whose flows may reach this one's flows, KV pairs and "
+        "files (Kestra's allowedNamespaces); an entry also allows those below it, * all",
+    )
 
 
 class Namespace(BaseModel):
@@ -30,6 +42,7 @@ class Namespace(BaseModel):
     labels: dict[str, str]
     managed_by: str | None
     revision: int
+    allowed_namespaces: list[str] = []
 
     @classmethod
     def of(cls, record: NamespaceRecord) -> Namespace:
@@ -42,6 +55,7 @@ class Namespace(BaseModel):
             labels=record.labels,
             managed_by=record.managed_by,
             revision=record.revision,
+            allowed_namespaces=list(record.allowed_namespaces),
         )
 
 
@@ -97,6 +111,7 @@ def put_namespace(
                 labels=body.labels,
                 managed_by=intent.manager,
                 revision=0,
+                allowed_namespaces=tuple(body.allowed_namespaces),
             )
         )
     if stored is None:

@@ -209,6 +209,7 @@ class Namespace(cdktf.TerraformResource):
         id: str,
         *,
         name: str,
+        allowed_namespaces: Sequence[str] | None = None,
         description: str | None = None,
         labels: Mapping[str, str] | None = None,
         variables: Mapping[str, str] | None = None,
@@ -230,6 +231,7 @@ class Namespace(cdktf.TerraformResource):
             lifecycle=lifecycle,
         )
         self._config = {
+            "allowed_namespaces": allowed_namespaces,
             "description": description,
             "labels": labels,
             "name": name,
@@ -238,6 +240,10 @@ class Namespace(cdktf.TerraformResource):
 
     def _synthesize_attributes(self) -> dict[str, Any]:
         return _present(self._config)
+
+    @property
+    def allowed_namespaces(self) -> list[str]:
+        return self.get_list_attribute("allowed_namespaces")  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:

@@ -14,7 +14,7 @@ from controlplane.provider.resources.common import (
     writing,
 )
 from controlplane.provider.runtime.resource import Change, Current, State
-from controlplane.provider.runtime.schema import STRING, Attribute, Schema, map_of
+from controlplane.provider.runtime.schema import STRING, Attribute, Schema, list_of, map_of
 
 
 class NamespaceResource(WeirResource):
@@ -39,6 +39,15 @@ class NamespaceResource(WeirResource):
                 optional=True,
             ),
             Attribute("labels", map_of(STRING), "Labels of the namespace.", optional=True),
+            Attribute(
+                "allowed_namespaces",
+                list_of(STRING),
+                "Other namespaces whose flows may reach this one's flows (Subflow, Flow "
+                "triggers), KV pairs and namespace files (Kestra's `allowedNamespaces`). An "
+                "entry also allows the namespaces below it; `*` allows every namespace. None by "
+                "default: the namespace is a wall.",
+                optional=True,
+            ),
             REVISION,
         ),
     )
@@ -76,6 +85,7 @@ class NamespaceResource(WeirResource):
                 variables=planned["variables"],
                 labels=planned["labels"],
                 if_match=if_match,
+                allowed_namespaces=planned.get("allowed_namespaces") or (),
             )
         return _state(saved, planned)
 
@@ -87,5 +97,13 @@ def _state(found: Namespace, prior: dict[str, Any]) -> State:
         "description": found.description,
         "variables": string_map(found.variables, prior.get("variables")),
         "labels": string_map(found.labels, prior.get("labels")),
+        "allowed_namespaces": _allowed(found.allowed_namespaces, prior.get("allowed_namespaces")),
         "revision": found.revision,
     }
+
+
+def _allowed(value: tuple[str, ...], prior: Any) -> list[str] | None:
+    """An empty list as null when the state had null (so an unset attribute is no diff)."""
+    if not value:
+        return [] if prior == [] else None
+    return list(value)

@@ -117,6 +117,7 @@ def test_probes_need_no_token_but_metrics_need_read(tmp_path: Path) -> None:
     try:
         store: Store = server.server.config.app.state.store
         _, reader = issue_token(store, "prometheus", "read")
+        _, tenant = issue_token(store, "team-a", "admin", ["team.a"])
         assert Api(server.url).get("/health").status_code == 200
         assert Api(server.url).get("/ready").status_code == 200
         assert requests.get(f"{server.url}/metrics", timeout=10).status_code == 401
@@ -125,5 +126,12 @@ def test_probes_need_no_token_but_metrics_need_read(tmp_path: Path) -> None:
         )
         assert allowed.status_code == 200
         assert "weir_queue_depth 0" in allowed.text
+        # The counts are every namespace's: a token limited to namespaces does not see them.
+        limited = requests.get(
+            f"{server.url}/metrics", headers={"Authorization": f"Bearer {tenant}"}, timeout=10
+        )
+        assert limited.status_code == 403
+        assert "not limited to namespaces" in limited.json()["message"]
+        assert "weir_executions" not in limited.text
     finally:
         server.stop()

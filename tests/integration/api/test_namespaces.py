@@ -17,9 +17,16 @@ def test_a_namespace_is_created_read_listed_and_deleted(api: Api) -> None:
         "labels": {"a": "b"},
         "managed_by": None,
         "revision": 1,
+        "allowed_namespaces": [],
     }
-    replaced = api.put("/namespaces/acme.data", json={"variables": {"region": "eu"}})
+    replaced = api.put(
+        "/namespaces/acme.data",
+        json={"variables": {"region": "eu"}, "allowed_namespaces": ["acme.web", "*"]},
+    )
     assert (replaced.status_code, replaced.json()["revision"]) == (200, 2)
+    assert replaced.json()["allowed_namespaces"] == ["acme.web", "*"]
+    invalid = api.put("/namespaces/acme.data", json={"allowed_namespaces": ["Not A Namespace"]})
+    assert invalid.status_code == 422
     api.put("/namespaces/acme.data.raw", json={})
     api.put("/namespaces/acmecorp", json={})
     listed = api.get("/namespaces", params={"prefix": "acme"}).json()

@@ -23,6 +23,7 @@ import controlplane.tasks  # noqa: F401  (registers the task implementations)
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.flowtriggers import FlowTriggers
 from controlplane.engine.model import Execution, State
+from controlplane.engine.ports import NamespaceRecord
 from controlplane.engine.worker import Worker, WorkerSettings
 from controlplane.store import SqlStore, StoreSettings, open_store
 from controlplane.store.tables import EXECUTION_ENDS
@@ -51,6 +52,12 @@ class World:
         lines = dict(line.split(": ", 1) for line in source.splitlines()[:2])
         with self.store.unit() as repos:
             repos.flows.create_flow_revision(lines["namespace"], lines["id"], source, None)
+
+    def allow(self, namespace: str, *callers: str) -> None:
+        """Let flows of ``callers`` see ``namespace``'s executions (its allowedNamespaces)."""
+        record = NamespaceRecord(namespace, None, {}, {}, None, 0, tuple(callers))
+        with self.store.unit() as repos:
+            repos.namespaces.update_namespace(record)
 
     def run(
         self,
@@ -155,6 +162,7 @@ def upstream_ids(executions: list[Execution]) -> list[str]:
 
 def test_a_trigger_fires_on_the_states_it_listens_for_only(world: World) -> None:
     ops = "company.ops"
+    world.allow(NS, ops)
     world.save(upstream("extract"))
     world.save(listener("on_success", f"""
 conditions:
@@ -205,6 +213,8 @@ def test_the_namespace_wide_listener_fires_for_other_listeners_once_they_end(wor
 def test_labels_and_namespaces_select_the_upstream_executions(world: World) -> None:
     world.save(upstream("extract", "company.team.sales"))
     world.save(upstream("extract", "other"))
+    world.allow("company.team.sales", NS)
+    world.allow("other", NS)
     world.save(listener("prod_sales", f"""
 conditions:
   - type: {C}ExecutionNamespace
@@ -416,6 +426,7 @@ def test_without_reset_each_new_match_in_the_window_fires_again(world: World) ->
 
 
 def test_where_filters_and_the_legacy_multiple_condition(world: World) -> None:
+    world.allow("company.team.ingest", NS)
     world.save(upstream("extract_a", "company.team.ingest"))
     world.save(upstream("extract_b", "company.team.ingest"))
     world.save(listener("filtered", """

@@ -91,3 +91,27 @@ def test_the_provider_logs_into_terraforms_log_and_exits_when_asked(
     assert "plugin exited" in log and "failed to exit gracefully" not in log
     terraform.env = {k: v for k, v in terraform.env.items() if k != "TF_LOG"}
     terraform.destroy()
+
+
+def test_allowed_namespaces_open_the_wall_and_an_unset_one_is_no_diff(
+    terraform: Terraform, weir: WeirClient
+) -> None:
+    terraform.write(
+        """
+resource "weir_namespace" "shared" {
+  name               = "company.shared"
+  allowed_namespaces = ["company.team", "partners"]
+}
+resource "weir_namespace" "closed" {
+  name = "company.closed"
+}
+"""
+    )
+    terraform.init()
+    terraform.apply()
+    assert weir.namespaces.get("company.shared").allowed_namespaces == ("company.team", "partners")
+    assert weir.namespaces.get("company.closed").allowed_namespaces == ()
+    assert terraform.plan()[0] == 0
+    weir.namespaces.put("company.shared", allowed_namespaces=["*"], force=True)
+    code, text = terraform.plan()
+    assert code == 2 and '"*"' in text and '"company.team"' in text

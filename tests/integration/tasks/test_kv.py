@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from controlplane.engine.model import State
+from controlplane.engine.ports import NamespaceRecord
 from tests.integration.tasks.conftest import Runner
 
 KV = "io.kestra.plugin.core.kv"
@@ -15,6 +16,14 @@ KV = "io.kestra.plugin.core.kv"
 
 def _set(runner: Runner, **props: Any) -> State:
     return runner.run({"id": "set", "type": f"{KV}.Set", **props}).state
+
+
+def _allow(runner: Runner, namespace: str, *callers: str) -> None:
+    """``namespace`` lets flows of ``callers`` reach its KV pairs (its allowedNamespaces)."""
+    with runner.store.unit() as repos:
+        repos.namespaces.update_namespace(
+            NamespaceRecord(namespace, None, {}, {}, None, 0, tuple(callers))
+        )
 
 
 def _get(runner: Runner, key: str, **props: Any) -> Any:
@@ -91,6 +100,7 @@ def test_get_with_error_on_missing_fails(runner: Runner) -> None:
 
 
 def test_delete_and_get_keys(runner: Runner) -> None:
+    _allow(runner, "shared", "company")
     for key in ("app_a", "app_b", "other"):
         assert _set(runner, key=key, value="x", namespace="shared") is State.SUCCESS
     keys = runner.run({"id": "k", "type": f"{KV}.GetKeys", "prefix": "app_", "namespace": "shared"})
@@ -102,7 +112,8 @@ def test_delete_and_get_keys(runner: Runner) -> None:
 
 
 def test_kv_function_walks_parent_namespaces(runner: Runner) -> None:
-    assert _set(runner, key="region", value="eu", namespace="company") is State.SUCCESS
+    with runner.store.unit() as repos:
+        repos.kv.update_kv("company", "region", "eu", "STRING", None)
     result = runner.run(
         {
             "id": "r",
@@ -111,3 +122,37 @@ def test_kv_function_walks_parent_namespaces(runner: Runner) -> None:
         }
     )
     assert result.outputs == {"value": "eu/none"}
+
+
+def test_another_namespace_is_reached_only_when_it_allows_it(runner: Runner) -> None:
+    with runner.store.unit() as repos:
+        repos.kv.update_kv("other.team", "token", "theirs", "STRING", None)
+    read = runner.run(
+        {"id": "r", "type": "io.kestra.plugin.core.debug.Return",
+         "format": "{{ kv('token', namespace='other.team') }}"}
+    )  # fmt: skip
+    assert read.state is State.FAILED
+    assert "namespace 'company.team' may not reach the KV pairs of namespace 'other.team'" in (
+        read.error or ""
+    )
+    assert "allowedNamespaces of namespace 'other.team'" in (read.error or "")
+    # An ancestor's pairs are readable, not writable.
+    parent = runner.run({"id": "s", "type": f"{KV}.Set", "key": "k", "value": "v",
+                         "namespace": "company"})  # fmt: skip
+    assert parent.state is State.FAILED and "of namespace 'company'" in (parent.error or "")
+    _allow(runner, "other.team", "company.team")
+    assert _get(runner, "token", namespace="other.team") == "theirs"
+
+
+def test_a_managed_pair_is_neither_overwritten_nor_deleted_by_a_task(runner: Runner) -> None:
+    with runner.store.unit() as repos:
+        repos.kv.update_kv("company.team", "owned", "kept", "STRING", None, managed_by="terraform")
+    overwrite = runner.run({"id": "s", "type": f"{KV}.Set", "key": "owned", "value": "x"})
+    delete = runner.run({"id": "d", "type": f"{KV}.Delete", "key": "owned"})
+    for result, action in ((overwrite, "overwrite"), (delete, "delete")):
+        assert result.state is State.FAILED
+        assert (
+            f"Cannot {action} the KV pair 'owned' of namespace 'company.team': it is managed "
+            "by terraform" in (result.error or "")
+        )
+    assert _get(runner, "owned") == "kept"

@@ -1,0 +1,207 @@
+"""Namespaces are walls inside the engine, on the real ``weir server standalone`` with tokens
+required: a write token scoped to ``team.a`` runs flows that try to reach ``team.b`` (its KV
+pairs through ``kv()`` and the KV tasks, its flows through Subflow and Flow triggers), and to
+overwrite a KV pair Terraform manages. Each attempt fails with the message a user sees, naming
+both namespaces and the setting to change; once ``team.b`` allows ``team.a`` the same flows
+reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controlplane.api.auth import issue_token
+from controlplane.client import WeirClient
+from controlplane.client.models import Execution
+from controlplane.store import StoreSettings, open_store
+from tests.standalone import standalone
+
+REFUSED = (
+    "namespace 'team.a' may not reach {what} of namespace 'team.b': 'team.b' does not allow it. "
+    "Add 'team.a' to the allowedNamespaces of namespace 'team.b'"
+)
+
+READ_KV = """\
+id: read_kv
+namespace: team.a
+tasks:
+  - id: read
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ kv('bkey', namespace='team.b') }}"
+"""
+SET_KV = """\
+id: set_kv
+namespace: team.a
+tasks:
+  - id: set
+    type: io.kestra.plugin.core.kv.Set
+    namespace: team.b
+    key: bkey
+    value: overwritten
+"""
+LIST_KV = """\
+id: list_kv
+namespace: team.a
+tasks:
+  - id: keys
+    type: io.kestra.plugin.core.kv.GetKeys
+    namespace: team.b
+"""
+CALL = """\
+id: call
+namespace: team.a
+tasks:
+  - id: child
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: team.b
+    flowId: child
+    wait: true
+"""
+CHILD = """\
+id: child
+namespace: team.b
+tasks:
+  - id: answer
+    type: io.kestra.plugin.core.debug.Return
+    format: "from b"
+outputs:
+  - id: answer
+    type: STRING
+    value: "{{ outputs.answer.value }}"
+"""
+LISTEN = """\
+id: listen
+namespace: team.a
+triggers:
+  - id: on_child
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: io.kestra.plugin.core.condition.ExecutionFlow
+        namespace: team.b
+        flowId: child
+tasks:
+  - id: saw
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.executionId }}"
+"""
+MANAGED = """\
+id: managed
+namespace: team.a
+tasks:
+  - id: set
+    type: io.kestra.plugin.core.kv.Set
+    key: owned
+    value: changed by a flow
+  - id: delete
+    type: io.kestra.plugin.core.kv.Delete
+    key: owned
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """The server's URL, an admin token and a write token of ``team.a``."""
+    home = tmp_path_factory.mktemp("walls")
+    store = open_store(StoreSettings(home=home))
+    try:
+        _, admin = issue_token(store, "admin", "admin")
+        _, team_a = issue_token(store, "team-a", "write", ["team.a"])
+    finally:
+        store.close()
+    env = {**os.environ, "WEIR_HOME": str(home)}
+    env.pop("WEIR_DATABASE_URL", None)
+    with standalone(env, Path(home), "--auth", "tokens") as (url, _):
+        with WeirClient(url, admin, manager=None) as root:
+            root.namespaces.put("team.a")
+            root.namespaces.put("team.b")
+            root.kv.set("team.b", "bkey", "b's value")
+            root.namespaces.put("team.c")
+            root.flows.put(CHILD)
+            root.flows.put(CHILD.replace("namespace: team.b", "namespace: team.c"))
+        with WeirClient(url, admin, manager="terraform") as terraform:
+            terraform.kv.set("team.a", "owned", "terraform's value")
+        yield url, admin, team_a
+
+
+@pytest.fixture(scope="module")
+def team_a(server: tuple[str, str, str]) -> Iterator[WeirClient]:
+    with WeirClient(server[0], server[2], manager=None) as client:
+        listen_c = LISTEN.replace("id: listen", "id: listen_c").replace("team.b", "team.c")
+        for source in (READ_KV, SET_KV, LIST_KV, CALL, LISTEN, listen_c, MANAGED):
+            client.flows.put(source)
+        yield client
+
+
+def _run(client: WeirClient, flow_id: str) -> tuple[Execution, list[str]]:
+    run = client.executions.create("team.a", flow_id)
+    done = client.executions.wait(run.id, timeout=60)
+    return done, [line.message for line in client.executions.logs(run.id)]
+
+
+@pytest.mark.parametrize(
+    ("flow_id", "what"),
+    [("read_kv", "the KV pairs"), ("set_kv", "the KV pairs"), ("list_kv", "the KV pairs")],
+)
+def test_another_namespaces_kv_pairs_are_refused(
+    team_a: WeirClient, flow_id: str, what: str
+) -> None:
+    done, logs = _run(team_a, flow_id)
+    assert done.state == "FAILED"
+    assert any(REFUSED.format(what=what) in line for line in logs), logs
+    assert not any("b's value" in line for line in logs)
+
+
+def test_a_subflow_of_another_namespace_is_refused(team_a: WeirClient) -> None:
+    done, logs = _run(team_a, "call")
+    assert done.state == "FAILED"
+    assert any(REFUSED.format(what="the flows") in line for line in logs), logs
+    assert "from b" not in repr(done.raw)
+
+
+def test_a_kv_pair_terraform_manages_is_not_changed_by_a_flow(
+    server: tuple[str, str, str], team_a: WeirClient
+) -> None:
+    done, logs = _run(team_a, "managed")
+    assert done.state == "FAILED"
+    assert any(
+        "Cannot overwrite the KV pair 'owned' of namespace 'team.a': it is managed by terraform"
+        in line
+        for line in logs
+    ), logs
+    with WeirClient(server[0], server[1], manager=None) as root:
+        assert root.kv.get("team.a", "owned").value == "terraform's value"
+
+
+def test_once_allowed_the_same_flows_reach_the_other_namespace(
+    server: tuple[str, str, str], team_a: WeirClient
+) -> None:
+    url, admin, _ = server
+    with WeirClient(url, admin, manager=None) as root:
+        unheard = root.executions.create("team.c", "child")
+        assert root.executions.wait(unheard.id, timeout=60).state == "SUCCESS"
+        root.namespaces.put("team.b", allowed_namespaces=["team.a"])
+        assert root.namespaces.get("team.b").allowed_namespaces == ("team.a",)
+        allowed = root.executions.create("team.b", "child")
+        assert root.executions.wait(allowed.id, timeout=60).state == "SUCCESS"
+    done, logs = _run(team_a, "read_kv")
+    assert done.state == "SUCCESS", logs
+    assert done.task_runs[0]["outputs"]["value"] == "b's value"
+    done, logs = _run(team_a, "call")
+    assert done.state == "SUCCESS", logs
+    called = done.task_runs[0]["outputs"]["executionId"]
+    # The Flow triggers heard the two ends of team.b's child once team.b allowed team.a (its
+    # own run and the subflow's), and not the end of team.c's, which came first: ends are heard
+    # in order, so it was considered, and refused, before them.
+    deadline = time.monotonic() + 60
+    heard = team_a.executions.search("team.a", "listen").results
+    while len(heard) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # waiting for the trigger's executions to appear, not a timed check
+        heard = team_a.executions.search("team.a", "listen").results
+    ended = [team_a.executions.wait(execution.id, timeout=60) for execution in heard]
+    assert {e.task_runs[0]["outputs"]["value"] for e in ended} == {allowed.id, called}
+    assert team_a.executions.search("team.a", "listen_c").total == 0
