@@ -231,6 +231,22 @@ def schedule_changes(
     ]
 
 
+def active_triggers(text: str | None) -> list[str]:
+    """The triggers of a flow that still fire: ``id (Schedule 0 5 * * *)``, ``id (Flow)``...;
+    none when the flow is disabled."""
+    parsed = _doc(text)
+    if parsed is None or not isinstance(parsed[0], dict) or parsed[0].get("disabled") is True:
+        return []
+    found: list[str] = []
+    for trigger in parsed[0].get("triggers") or []:
+        if not isinstance(trigger, dict) or trigger.get("disabled") is True:
+            continue
+        kind = str(trigger.get("type", "?")).rsplit(".", 1)[-1]
+        cron = f" {trigger['cron']}" if "cron" in trigger else ""
+        found.append(f"{trigger.get('id')} ({kind}{cron})")
+    return found
+
+
 def _schedules(text: str | None) -> dict[str, str]:
     parsed = _doc(text)
     if parsed is None or not isinstance(parsed[0], dict):

@@ -23,6 +23,7 @@ from controlplane.gitops.flows import (
     FieldChange,
     Resolved,
     ScheduleChange,
+    active_triggers,
     field_changes,
     resolve_flows,
     schedule_changes,
@@ -51,6 +52,9 @@ class Plan:
     fields: dict[Key, list[FieldChange]] = field(default_factory=dict)
     schedules: list[ScheduleChange] = field(default_factory=list)
     contracts: list[Breach] = field(default_factory=list)
+    kept: dict[Key, list[str]] = field(default_factory=dict)
+    """Flows no longer declared that stay because prune is off, with the triggers that keep
+    firing."""
     last: Status | None = None
     desired: Inventory = field(default_factory=Inventory)
     observed: Observed = field(default_factory=Observed)
@@ -199,6 +203,9 @@ def _review(client: WeirClient, plan: Plan, resolved: Resolved) -> None:
         if key.kind != "flow":
             continue
         before = flows[key].source if key in flows else None
+        if change.action == "delete" and not plan.prune:
+            plan.kept[key] = active_triggers(before)  # stays, and so do its schedules
+            continue
         after = change.desired.value if change.desired is not None else None
         if change.action == "update":
             plan.fields[key] = field_changes(before, after)

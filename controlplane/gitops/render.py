@@ -28,11 +28,14 @@ def headline(plan: Plan) -> str:
     creates = sum(1 for c in plan.to_apply if c.action == "create")
     updates = sum(1 for c in plan.to_apply if c.action == "update")
     deletes = sum(1 for c in plan.to_apply if c.action == "delete")
+    kept = ""
+    if plan.diff.deletes and not plan.prune:
+        kept = f", {len(plan.diff.deletes)} kept (prune off)"
     if not (creates or updates or deletes):
-        return f"no changes: {plan.diff.unchanged} object(s) in sync"
+        return f"no changes: {plan.diff.unchanged} object(s) in sync{kept}"
     return (
         f"{creates} to create, {updates} to update, {deletes} to delete, "
-        f"{plan.diff.unchanged} unchanged"
+        f"{plan.diff.unchanged} unchanged{kept}"
     )
 
 
@@ -100,8 +103,8 @@ def text(plan: Plan) -> str:
             for s in plan.schedules
         ]
     if plan.diff.deletes and not plan.prune:
-        lines += ["", "Would be pruned with --prune (managed by this source, no longer declared):"]
-        lines += [f"  - {c.key}" for c in plan.diff.deletes]
+        lines += ["", "Kept on the server (no longer declared; prune is off, --prune deletes):"]
+        lines += [f"  = {c.key}{_still(plan, c.key)}" for c in plan.diff.deletes]
     if plan.diff.protected:
         lines += ["", "Kept: in a protected namespace, never pruned:"]
         lines += [f"  {c.key}" for c in plan.diff.protected]
@@ -151,11 +154,18 @@ def markdown(plan: Plan) -> str:
             for s in plan.schedules
         ] + [""]
     if plan.diff.deletes and not plan.prune:
-        out += ["#### Would be pruned (`--prune`)", ""]
-        out += [f"- `{c.key}`" for c in plan.diff.deletes] + [""]
+        out += ["#### Kept on the server: no longer declared, prune is off (`--prune` deletes)", ""]
+        out += [f"- `{c.key}`{_still(plan, c.key)}" for c in plan.diff.deletes] + [""]
     if plan.warnings:
         out += ["#### Warnings", ""] + [f"- `{_code(str(w))}`" for w in plan.warnings] + [""]
     return "\n".join(out)
+
+
+def _still(plan: Plan, key: Key) -> str:
+    triggers = plan.kept.get(key)
+    if not triggers:
+        return ""
+    return "; its triggers stay active: " + ", ".join(triggers)
 
 
 def _code(text: str) -> str:
@@ -194,6 +204,9 @@ def as_json(plan: Plan) -> dict[str, Any]:
         "protected": [_key_json(c.key) for c in plan.diff.protected],
         "unchanged": plan.diff.unchanged,
         "schedules": [vars(s) for s in plan.schedules],
+        "kept": [
+            {**_key_json(key), "active_triggers": triggers} for key, triggers in plan.kept.items()
+        ],
         "contracts": [
             {"subflow": c.subflow, "caller": c.caller, "at": str(c.location), "message": c.message}
             for c in plan.contracts

@@ -112,10 +112,11 @@ def test_a_commit_that_edits_renames_and_deletes_plans_exactly_those_changes(
             "after": "changed",
         }
     ]
-    # Without --prune, the deletes are only announced.
+    # Without --prune, what is no longer declared is kept, and the plan says so.
     code, out = gitops(capsys, live_server, "plan", "--source", str(repo.root))
     assert code == 1
-    assert "Would be pruned with --prune" in out and "- flow second.team/deleted" in out
+    assert "Kept on the server (no longer declared; prune is off" in out
+    assert "= flow second.team/deleted" in out
 
     code, out = gitops(capsys, live_server, "apply", "--source", str(repo.root), "--prune")
     assert code == 0, out
@@ -402,4 +403,7 @@ def test_the_markdown_plan_shows_fields_schedules_and_prunes(
     )
     assert '~ triggers[nightly].cron (line 10): "0 2 * * *" → "30 4 * * *"' in out
     assert "| `thirteenth.team/nightly` | nightly | `0 2 * * *` | `30 4 * * *` |" in out
-    assert "#### Would be pruned (`--prune`)\n\n- `flow thirteenth.team/gone`" in out
+    assert (
+        "#### Kept on the server: no longer declared, prune is off (`--prune` deletes)\n\n"
+        "- `flow thirteenth.team/gone`\n" in out
+    )
