@@ -3,6 +3,7 @@
 from controlplane.tasks import (
     admin,
     airbyte,
+    compress,
     core,
     dbt,
     dbt_cloud,
@@ -26,6 +27,7 @@ from controlplane.tasks import (
 __all__ = [
     "admin",
     "airbyte",
+    "compress",
     "core",
     "dbt",
     "dbt_cloud",
