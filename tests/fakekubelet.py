@@ -210,6 +210,7 @@ class FakeKubelet:
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)  # reaped here, whoever else waits for it
         container.finished.set()
 
     # -- running a Pod ---------------------------------------------------------------------------

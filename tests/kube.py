@@ -59,7 +59,7 @@ def binaries() -> tuple[Path, Path, str]:
         if os.environ.get("CI") != "true":
             pytest.skip(
                 f"kube-apiserver/kube-controller-manager are not in {folder} (WEIR_KUBE_BIN_DIR) or "
-                f"etcd is not on PATH: run {BUILD_SCRIPT.relative_to(ROOT)} once (7-11 minutes; "
+                f"etcd is not on PATH: run {BUILD_SCRIPT.relative_to(ROOT)} once (7 to 20 minutes; "
                 "CI=true builds them instead of skipping)"
             )
         _build(folder)
