@@ -18,6 +18,7 @@ from tests.kube import KubeCluster
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "gitops" / "deploy"
 NAMESPACE = "weir-system"
+IN_CLUSTER_FLOW = DEPLOY / "components" / "reconciler" / "flows" / "gitops-reconcile.yaml"
 KUSTOMIZATIONS = sorted(
     str(p.parent.relative_to(DEPLOY)) for p in DEPLOY.rglob("kustomization.yaml")
     if "kind: Kustomization" in p.read_text()
@@ -64,7 +65,10 @@ def test_the_service_has_a_cluster_ip_behind_the_reconcilers_url(kube: Kube, dep
     assert service["spec"]["clusterIP"].startswith("10.")
     port = service["spec"]["ports"][0]["port"]
     name = service["metadata"]["name"]
-    assert f"http://{name}.{deployed}.svc.cluster.local:{port}" == IN_CLUSTER_SERVER
+    url = f"http://{name}.{deployed}.svc.cluster.local:{port}"
+    assert url == IN_CLUSTER_SERVER  # the Reconcile task's default server
+    flow = yaml.safe_load(IN_CLUSTER_FLOW.read_text())
+    assert next(i for i in flow["inputs"] if i["id"] == "server")["defaults"] == url
 
 
 ALLOWED = {
