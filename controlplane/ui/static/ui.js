@@ -155,22 +155,16 @@ function startLogs() {
     const fragment = document.createDocumentFragment();
     const task = bar.elements.task.value;
     for (const line of pending) {
+      // Two elements a line, fixed-width columns in one text: 10,000 lines stay cheap to lay out.
       const row = document.createElement("div");
       row.className = `log l-${line.level.toLowerCase()}`;
       row.dataset.task = line.taskId || "";
       row.hidden = Boolean(task) && row.dataset.task !== task;
-      const at = document.createElement("time");
-      at.textContent = line.at.slice(11, 23);
-      const lvl = document.createElement("span");
-      lvl.className = "lvl";
-      lvl.textContent = line.level;
-      const name = document.createElement("span");
-      name.className = "task";
-      name.textContent = line.taskId || "";
-      const message = document.createElement("span");
-      message.className = "msg";
-      message.textContent = line.message;
-      row.append(at, lvl, name, message);
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      const name = (line.taskId || "").padEnd(14).slice(0, 14);
+      meta.textContent = `${line.at.slice(11, 23)} ${line.level.padEnd(5)} ${name} `;
+      row.append(meta, line.message);
       fragment.append(row);
     }
     if (!count) performance.mark("weir:logs-first");

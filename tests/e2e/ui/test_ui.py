@@ -248,12 +248,8 @@ def test_backfill_a_schedule(page: Page, flows: Server, artifacts: Path) -> None
 
 
 def test_lists_and_namespaces(page: Page, flows: Server, artifacts: Path) -> None:
-    sign_in(page, flows, flows.admin, "/ui/flows?namespace=ui.shop")
-    row = page.get_by_role("row", name="ui.shop/billing")
-    expect(row).to_contain_text("terraform")
-    shot(page, artifacts, "flows")
     started = flows.api("POST", "/executions/ui.shop/child", json={"labels": {"team": "ops"}})
-    page.goto(flows.url + "/ui/executions?flow=child&labels=team:ops")
+    sign_in(page, flows, flows.admin, "/ui/executions?flow=child&labels=team:ops")
     row = page.get_by_role("row", name="ui.shop/child")
     expect(row).to_have_count(1)
     expect(row.locator(".state")).to_have_text("SUCCESS")  # followed live from the list
@@ -261,6 +257,10 @@ def test_lists_and_namespaces(page: Page, flows: Server, artifacts: Path) -> Non
         "href", f"/ui/executions/{started.json()['id']}"
     )
     shot(page, artifacts, "executions")
+    page.goto(flows.url + "/ui/flows?namespace=ui.shop")
+    expect(page.get_by_role("row", name="ui.shop/billing")).to_contain_text("terraform")
+    expect(page.get_by_role("row", name="ui.shop/child")).to_contain_text("SUCCESS")
+    shot(page, artifacts, "flows")
     page.goto(flows.url + "/ui/namespaces")
     page.get_by_role("link", name="ui.shop").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("ui.shop")
