@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from controlplane.cli.remote import explain, fail
+from controlplane.client.errors import ClientError
 from controlplane.spec.problems import Problem, Severity
 from controlplane.spec.validate import Validated, validate_file, validate_set
 
@@ -35,8 +38,19 @@ def add_parser(commands: Any) -> None:
         action="append",
         default=[],
         metavar="NAMESPACE",
-        help="a namespace these files declare completely: references to flows of it that are "
-        "missing are errors, not warnings (repeatable)",
+        help="a namespace these files declare completely, with the namespaces below it, as "
+        "weir.yaml's namespaces: references to flows of it that are missing are errors, not "
+        "warnings (repeatable)",
+    )
+    parser.add_argument(
+        "--server",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="URL",
+        help="check subflow contracts against the server too: its callers of these flows and "
+        "the flows these call (URL default: $WEIR_URL, else http://127.0.0.1:8080; token: "
+        "$WEIR_TOKEN)",
     )
     parser.set_defaults(handler=run)
 
@@ -74,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     results = [validate_file(path) for path in files]
     set_problems = validate_set(results, owned=args.owns)
+    try:
+        set_problems += _contracts(results, args.server)
+    except ClientError as error:
+        return fail("validate", explain(error, args.server or "$WEIR_URL"))
     by_file: dict[str, list[Problem]] = {r.file: list(r.problems) for r in results}
     for problem in set_problems:
         by_file.setdefault(problem.location.file, []).append(problem)
@@ -81,6 +99,17 @@ def run(args: argparse.Namespace) -> int:
     emit = {"text": _text, "json": _json, "github": _github}[args.format]
     emit(results, by_file, invalid)
     return 1 if invalid else 0
+
+
+def _contracts(results: list[Validated], server: str | None) -> list[Problem]:
+    from controlplane.cli.flowcontracts import contract_problems
+
+    if server is None:
+        return contract_problems(results, None)
+    from controlplane.client import WeirClient
+
+    with WeirClient(server or None, os.environ.get("WEIR_TOKEN")) as client:
+        return contract_problems(results, client)
 
 
 def _has_error(problems: list[Problem]) -> bool:

@@ -90,7 +90,8 @@ def validate_source(doc: SourceDocument) -> Validated:
 def validate_set(results: list[Validated], owned: Iterable[str] = ()) -> list[Problem]:
     """Problems of the set: flows declared twice, references to flows that are not in it.
 
-    A reference into a namespace listed in ``owned`` must resolve inside the set (an error);
+    A reference into a namespace listed in ``owned``, or below one (as ``weir.yaml`` owns
+    namespaces), must resolve inside the set (an error);
     any other unresolved reference is a warning, since the flow may exist on the server.
     """
     owned_namespaces = set(owned)
@@ -131,7 +132,7 @@ def _missing(
     close = difflib.get_close_matches(f"{namespace}/{flow_id}", list(known), n=1, cutoff=0.8)
     hint = f"; did you mean {close[0]}?" if close else ""
     location = result.source.locate(path) if result.source else Location(result.file, 1, 1, path)
-    if namespace in owned:
+    if any(namespace == o or namespace.startswith(o + ".") for o in owned):
         return Problem.error(
             location,
             f"flow {namespace}/{flow_id} does not exist: namespace {namespace} is declared "
