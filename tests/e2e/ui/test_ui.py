@@ -342,3 +342,83 @@ def test_editor_completes_types_and_keys(page: Page, flows: Server, artifacts: P
     expect(page.locator("#validity")).to_have_text("Valid.")
     page.get_by_role("button", name="Create").click()
     expect(page).to_have_url(re.compile(r"/ui/flows/ui.shop/typed\?tab=revisions"))
+
+
+NAP = """id: nap
+namespace: ui.ops
+tasks:
+  - id: sleep
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT60S
+"""
+
+UPLOAD = """id: upload
+namespace: ui.ops
+inputs:
+  - id: data
+    type: FILE
+  - id: token
+    type: SECRET
+tasks:
+  - id: count
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ read(inputs.data) | trim | split('\\n') | length }}"
+outputs:
+  - id: rows
+    type: STRING
+    value: "{{ outputs.count.value }}"
+"""
+
+
+def test_kill_and_replay_from_the_page(page: Page, flows: Server, artifacts: Path) -> None:
+    flows.put_flow(NAP)
+    started = flows.api("POST", "/executions/ui.ops/nap").json()
+    sign_in(page, flows, flows.admin, f"/ui/executions/{started['id']}")
+    summary = page.locator("#live .summary")
+    expect(summary).to_have_attribute("data-state", "RUNNING")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Kill").click()
+    expect(summary).to_have_attribute("data-state", "KILLED")
+    expect(page.get_by_role("button", name="Restart")).to_be_enabled()
+    page.get_by_role("button", name="Replay").click()
+    expect(page).not_to_have_url(re.compile(started["id"]))
+    expect(page.locator("#live .summary")).to_have_attribute("data-state", "RUNNING")
+    replayed = page.url.rsplit("/", 1)[-1]
+    flows.api("DELETE", f"/executions/{replayed}/kill")
+
+
+def test_a_file_input_from_the_form_and_a_secret_never_shown(
+    page: Page, flows: Server, artifacts: Path, tmp_path: Path
+) -> None:
+    flows.put_flow(UPLOAD)
+    data = tmp_path / "rows.csv"
+    data.write_text("a\nb\nc\n")
+    sign_in(page, flows, flows.admin, "/ui/flows/ui.ops/upload")
+    page.get_by_label("data").set_input_files(str(data))
+    page.get_by_label("token").fill("hunter2-do-not-show")
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("#live .summary")).to_have_attribute("data-state", "SUCCESS")
+    outputs = page.locator("section[aria-labelledby=out-h]")
+    expect(outputs).to_contain_text("rows")
+    expect(outputs).to_contain_text("3")
+    inputs = page.locator("section[aria-labelledby=in-h]")
+    expect(inputs).to_contain_text("********")
+    assert "hunter2-do-not-show" not in page.content()
+    with page.expect_download() as download:
+        outputs.get_by_role("link", name="data").click()
+    assert Path(download.value.path()).read_text() == "a\nb\nc\n"
+    shot(page, artifacts, "execution-file-input")
+
+
+def test_keyboard_reaches_the_content_and_the_filters(page: Page, flows: Server) -> None:
+    sign_in(page, flows, flows.admin, "/ui/executions")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("/")
+    expect(page.get_by_label("Namespace")).to_be_focused()
+    page.keyboard.type("ui.shop")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"namespace=ui.shop"))
