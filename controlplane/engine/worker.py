@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 
 from controlplane.engine.control import StoreControlPlane
 from controlplane.engine.envsecrets import env_secret
+from controlplane.engine.masking import Masker
 from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import (
     KvEntry,
@@ -67,12 +68,12 @@ from controlplane.engine.sandbox import (
 from controlplane.engine.taskcache import run_cached
 from controlplane.engine.work import AttemptResult, WorkItem
 from controlplane.expr import ExpressionError, Renderer, needs_context
+from controlplane.expr.budget import interruptible
 from controlplane.spec.durations import format_duration
 
 _log = logging.getLogger(__name__)
 
 _LEVELS: dict[str, int] = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4}
-MASK = "********"
 OUTPUT_DIR_NAME = "_weir_outputs"
 """``{{ outputDir }}``: a folder of the working directory whose files script tasks store."""
 
@@ -285,7 +286,7 @@ class AttemptContext(RunContext):
         self.timed_out = False
         level = item.task.logLevel
         self._min_level = _LEVELS[level] if level else 0
-        self._masks = sorted({v for v in item.secret_values if v}, key=len, reverse=True)
+        self._masker = Masker(v for v in item.secret_values if v)
         self._secrets: dict[str, str] = {}
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -314,10 +315,12 @@ class AttemptContext(RunContext):
         return self._scope
 
     def render(self, value: Any) -> Any:
-        return self.renderer.render_value(value, self.variables())
+        with interruptible(self.cancelled.is_set):
+            return self.renderer.render_value(value, self.variables())
 
     def render_typed(self, value: Any) -> Any:
-        return self.renderer.render_value(value, self.variables(), typed=True)
+        with interruptible(self.cancelled.is_set):
+            return self.renderer.render_value(value, self.variables(), typed=True)
 
     # -- logs and metrics ---------------------------------------------------------------------
 
@@ -363,18 +366,16 @@ class AttemptContext(RunContext):
         self.warned = True
 
     def mask(self, text: str) -> str:
-        """``text`` with every known secret value replaced by ``********``."""
-        for value in self._masks:
-            if value in text:
-                text = text.replace(value, MASK)
-        return text
+        """``text`` with every known secret value (and its common encodings) masked."""
+        return self._masker.mask(text)
+
+    def mask_value(self, value: Any) -> Any:
+        """``value`` (outputs, labels) with every known secret value in its strings masked."""
+        return self._masker.mask_value(value)
 
     def add_mask(self, value: str) -> None:
         """Mask ``value`` from now on (each line of a multi-line value too)."""
-        lines = {line.strip() for line in value.splitlines() if len(line.strip()) > 2}
-        with self._lock:
-            masks = {*self._masks, *lines, *([value] if value else [])}
-            self._masks = sorted(masks, key=len, reverse=True)
+        self._masker.add(value)
 
     def flush(self) -> None:
         """Write the buffered logs and metrics in one unit (nothing when there are none)."""
@@ -718,9 +719,9 @@ def run_attempt(
         state=state,
         started=started,
         ended=now(),
-        outputs=outputs,
-        labels=ctx.labels,
-        error=error,
+        outputs=ctx.mask_value(outputs),
+        labels=ctx.mask_value(ctx.labels),
+        error=ctx.mask(error) if error is not None else None,
     )
 
 
@@ -738,6 +739,8 @@ def _run(item: WorkItem, ctx: AttemptContext) -> tuple[State, dict[str, Any], st
         state, _, error = _failed(ctx, exc.message)
         return state, exc.outputs, error
     except ExpressionError as exc:
+        if ctx.cancelled.is_set():  # a kill or the timeout stopped its rendering
+            return _stopped(ctx, item, "while rendering")
         return _failed(ctx, _expression_message(exc))
     except Exception as exc:
         _log.debug("task run %s failed", item.task_run_id, exc_info=True)

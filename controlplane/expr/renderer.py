@@ -22,6 +22,7 @@ from jinja2.environment import Template, TemplateExpression
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from controlplane.expr.budget import MAX_SECONDS, MAX_STEPS, budget
 from controlplane.expr.emit import VAR_PREFIX
 from controlplane.expr.errors import ExpressionError, ExpressionSyntaxError, SandboxViolation
 from controlplane.expr.filters_data import DATA_FILTERS
@@ -68,8 +69,12 @@ class Renderer:
         functions: Mapping[str, Callable[..., Any]] | None = None,
         filters: Mapping[str, Callable[..., Any]] | None = None,
         max_output: int = 10_000_000,
+        max_steps: int = MAX_STEPS,
+        max_seconds: float = MAX_SECONDS,
     ) -> None:
         self.max_output = max_output
+        self.max_steps = max_steps
+        self.max_seconds = max_seconds
         all_functions = {**PURE_FUNCTIONS, **self._context_functions(), **(functions or {})}
         all_filters = {**TEXT_FILTERS, **DATA_FILTERS, **DATE_FILTERS, **(filters or {})}
         runtime = Runtime(all_functions, all_filters, PREDICATES, max_output)
@@ -96,7 +101,8 @@ class Renderer:
             return template
         compiled = self._run(template, lambda: self._templates.get(template, self._compile))
         variables = _variables(context)
-        return self._run(template, lambda: self._generate(compiled, variables))
+        with budget(self.max_steps, self.max_seconds):
+            return self._run(template, lambda: self._generate(compiled, variables))
 
     def render_typed(self, template: str, context: Mapping[str, Any]) -> Any:
         """The value itself when the template is exactly one ``{{ expr }}``, else ``render``."""
@@ -107,7 +113,8 @@ class Renderer:
             return self.render(template, context)
         expression = self._run(template, lambda: self._expressions.get(source, self._compile_expr))
         variables = _variables(context)
-        return self._run(template, lambda: _defined(expression(**variables)))
+        with budget(self.max_steps, self.max_seconds):
+            return self._run(template, lambda: _defined(expression(**variables)))
 
     def render_value(self, value: Any, context: Mapping[str, Any], typed: bool = False) -> Any:
         """Render every string inside dicts (keys too) and lists."""

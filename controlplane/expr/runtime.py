@@ -18,6 +18,7 @@ from jinja2.sandbox import is_internal_attribute
 
 from controlplane.errors import WeirError
 from controlplane.expr import operators
+from controlplane.expr.budget import metered, spend
 from controlplane.expr.errors import ExpressionError, SandboxViolation
 from controlplane.expr.undefined import extend, missing
 from controlplane.expr.values import is_truthy
@@ -87,6 +88,7 @@ class Runtime:
     # -- access -----------------------------------------------------------------------------
 
     def get(self, obj: Any, key: Any, path: str) -> Any:
+        spend()
         if isinstance(obj, Undefined):
             return extend(obj, path)
         if isinstance(key, Undefined):
@@ -105,6 +107,7 @@ class Runtime:
 
     @pass_context
     def call(self, context: Context, name: str, *args: Any, **kwargs: Any) -> Any:
+        spend()
         function = self.functions.get(name)
         if function is None:
             raise ExpressionError(f"Unknown function '{name}'")
@@ -115,6 +118,7 @@ class Runtime:
 
     @pass_context
     def filter(self, context: Context, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        spend()
         if name == "default":
             return _default(value, *args, **kwargs)
         function = self.filters.get(name)
@@ -149,6 +153,7 @@ class Runtime:
     # -- operators ----------------------------------------------------------------------------
 
     def op(self, op: str, left: Any, right: Any) -> Any:
+        spend()
         undefined = _first_undefined((left, right))
         if undefined is not None:
             return undefined
@@ -190,10 +195,10 @@ class Runtime:
         if value is None:
             return ()
         if isinstance(value, Mapping):
-            return [{"key": key, "value": item} for key, item in value.items()]
+            return metered([{"key": key, "value": item} for key, item in value.items()])
         if isinstance(value, str) or not isinstance(value, Iterable):
             raise ExpressionError(f"cannot loop over a {type(value).__name__}")
-        return value
+        return metered(value)
 
     def loop(self, jinja_loop: Any) -> dict[str, Any]:
         # Pebble's loop.index and loop.revindex count from 0, Jinja's from 1.
