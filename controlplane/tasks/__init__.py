@@ -3,6 +3,7 @@
 from controlplane.tasks import (
     admin,
     airbyte,
+    aws_s3,
     compress,
     core,
     dbt,
@@ -27,6 +28,7 @@ from controlplane.tasks import (
 __all__ = [
     "admin",
     "airbyte",
+    "aws_s3",
     "compress",
     "core",
     "dbt",
