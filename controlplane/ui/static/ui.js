@@ -59,6 +59,10 @@ function liveExecution() {
     if (live.dataset.terminal === "true") return;
     try {
       const response = await fetch(live.dataset.src, { headers: weir.headers() });
+      if (response.redirected) {
+        window.location.reload(); // signed out meanwhile: the page itself goes to sign-in
+        return;
+      }
       if (response.ok) {
         const doc = new DOMParser().parseFromString(await response.text(), "text/html");
         const open = new Set([...live.querySelectorAll("details[open] summary")].map((s) => s.textContent.trim().split(" ")[0]));
