@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote
@@ -204,8 +204,8 @@ def search_executions(
     caller.require("read")
     narrow = ExecutionFilter(
         labels=dict(label.split(":", 1) for label in labels or []),
-        since=since,
-        until=until,
+        since=_utc(since),
+        until=_utc(until),
         after_id=after,
     )
     with store.unit(read_only=True) as repos:
@@ -460,6 +460,11 @@ def download_file(
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def _utc(instant: datetime | None) -> datetime | None:
+    """An instant without an offset is read as UTC."""
+    return instant.replace(tzinfo=UTC) if instant and instant.tzinfo is None else instant
 
 
 def _visible(store: Store, caller: Principal, execution_id: str, scope: Scope) -> model.Execution:

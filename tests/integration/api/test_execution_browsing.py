@@ -91,6 +91,8 @@ def test_search_by_labels_and_time_range(api: Api, executions: list[Execution]) 
         if T0 + timedelta(minutes=1) <= e.started < T0 + timedelta(minutes=3)
     )
     assert window["total"] == 3
+    naive = search(api, since="2026-03-01T12:01:00", until="2026-03-01T12:03:00")
+    assert naive["total"] == 3  # read as UTC
     assert search(api, labels="team:a", since=(T0 + timedelta(minutes=4)).isoformat())["total"] == 0
 
 
