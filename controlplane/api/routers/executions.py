@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -19,7 +20,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -60,6 +68,17 @@ _CHUNK = 1024 * 1024
 
 ExecutionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]+$", max_length=100)]
 Label = Annotated[str, StringConstraints(pattern=r"^[^:]+:.*$", max_length=300)]
+
+
+def _date_and_time(value: Any) -> Any:
+    """A date and a time, as text: not the bare number (seconds since 1970) or the date alone
+    that pydantic would also take for a datetime."""
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", value):
+        raise ValueError("not a date and time such as 2026-01-31T08:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_date_and_time)]
 
 
 class FlowDisabled(Conflict):
@@ -190,8 +209,8 @@ def search_executions(
     labels: Annotated[
         list[Label] | None, Query(max_length=50, description="key:value; every one must match.")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Started at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Started before.")] = None,
+    since: Annotated[Instant | None, Query(description="Started at or after.")] = None,
+    until: Annotated[Instant | None, Query(description="Started before.")] = None,
     after: Annotated[
         str | None,
         Query(
