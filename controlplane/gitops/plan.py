@@ -67,11 +67,7 @@ class Plan:
     def errors(self) -> list[str]:
         """Every reason the plan may not be applied, one line each."""
         found = [str(p) for p in self.problems if p.severity is Severity.ERROR]
-        found += [
-            f"{c.key} is managed by '{c.actual.managed_by if c.actual else '?'}', not by "
-            f"{self.manager}: remove it from one of them, or delete it there first"
-            for c in self.diff.conflicts
-        ]
+        found += [_conflict(c, self.manager) for c in self.diff.conflicts]
         found += [f"{c.location}: {c.caller} {c.message}" for c in self.contracts]
         return found
 
@@ -93,6 +89,23 @@ class Plan:
         if self.errors:
             return 2
         return 1 if self.to_apply else 0
+
+
+def _conflict(change: Change, manager: str) -> str:
+    """A declared object another manager owns, at the line that declares it, with both names
+    and the ways to move it."""
+    owner = change.actual.managed_by if change.actual else "?"
+    where = f"{change.desired.origin}: " if change.desired is not None else ""
+    release = (
+        "forget it in that Terraform state (a removed block with destroy = false)"
+        if owner.startswith("terraform")
+        else f"stop declaring it in {owner}"
+    )
+    return (
+        f"{where}{change.key} is managed by '{owner}', not by '{manager}': declare it in one "
+        f"of them only. To move it here, {release}, then take it over once through the API "
+        f"(force=true, X-Weir-Manager: {manager}); or remove it from this source"
+    )
 
 
 def make_plan(

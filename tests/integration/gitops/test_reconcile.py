@@ -178,7 +178,11 @@ def test_declaring_an_object_another_manager_owns_is_a_conflict_and_nothing_is_w
     repo.commit()
     code, out = gitops(capsys, live_server, "plan", "--source", str(repo.root))
     assert code == 2
-    assert "flow fourth.team/shared is managed by 'terraform'" in out
+    assert (
+        "namespaces/fourth.team/flows/shared.yaml:1:1: flow fourth.team/shared is managed by "
+        "'terraform', not by 'gitops:source': declare it in one of them only. To move it here, "
+        "forget it in that Terraform state (a removed block with destroy = false)" in out
+    )
     code, out = gitops(capsys, live_server, "apply", "--source", str(repo.root))
     assert code == 1
     assert "Stalled (Conflict)" in out

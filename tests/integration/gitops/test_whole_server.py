@@ -121,3 +121,21 @@ def test_with_prune_off_a_removed_flow_is_kept_with_its_triggers_still_active(
     assert main(["gitops", "plan", *base, "--prune"]) == 1
     out = capsys.readouterr().out
     assert f"- flow {ns}/morning" in out and "early: 0 5 * * * → (none)" in out
+
+
+def test_a_terraform_owned_kv_pair_in_the_repository_is_refused_at_its_line(
+    repo: Repo, live_server: LiveServer, weir: WeirClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write("weir.yaml", "name: owned\nnamespaces: [owned]\n")
+    with WeirClient(live_server.url, manager="terraform:prod", retries=0) as terraform:
+        terraform.kv.set("owned.team", "region", "eu")
+    repo.write("namespaces/owned.team/kv.yaml", "batch: 10\nregion: us\n")
+    repo.commit()
+    capsys.readouterr()
+    assert main(["gitops", "plan", "--source", str(repo.root), "--server", live_server.url]) == 2
+    out = capsys.readouterr().out
+    assert (
+        "namespaces/owned.team/kv.yaml:2:1: KV pair owned.team/region is managed by 'terraform:prod', "
+        "not by 'gitops:owned': declare it in one of them only" in out
+    )
+    assert weir.kv.get("owned.team", "region").value == "eu"
