@@ -12,7 +12,7 @@ import secrets
 import socket
 import string
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -20,6 +20,7 @@ import yaml
 from controlplane.expr import javatime
 from controlplane.expr.errors import ExpressionError
 from controlplane.expr.operators import inclusive_range, is_number
+from controlplane.expr.runtime import needs_context
 from controlplane.expr.values import to_text
 
 _ID_ALPHABET = string.digits + string.ascii_letters
@@ -83,6 +84,21 @@ def short_id() -> str:
     return "".join(reversed(chars)).rjust(22, "0")
 
 
+@needs_context
+def current_each_output(context: Mapping[str, Any], output: Any) -> Any:
+    """The part of a looped task's outputs for the current iteration: ``outputs.t`` is keyed
+    by the loop values from the outermost loop in, as Kestra's currentEachOutput walks it."""
+    parents = context.get("parents") or []
+    values = [(p.get("taskrun") or {}).get("value") for p in reversed(parents)]
+    values.append((context.get("taskrun") or {}).get("value"))
+    current = output
+    for value in values:
+        if value is None or not isinstance(current, Mapping) or value not in current:
+            continue
+        current = current[value]
+    return current
+
+
 PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "fromJson": from_json,
     "json": from_json,
@@ -98,4 +114,5 @@ PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "id": short_id,
     "randomInt": random_int,
     "randomPort": random_port,
+    "currentEachOutput": current_each_output,
 }

@@ -21,6 +21,7 @@ from controlplane.tasks import (
     remote,
     scripts,
     serdes,
+    state,
     storage,
     terraform,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "remote",
     "scripts",
     "serdes",
+    "state",
     "storage",
     "terraform",
 ]

@@ -117,3 +117,26 @@ class Template(TaskSpec):
             "in 0.11); put the template's tasks in a subflow and call it with "
             "io.kestra.plugin.core.flow.Subflow",
         )
+
+
+class _State(TaskSpec):
+    """Deprecated in Kestra for the KV store: a named map of values kept per flow."""
+
+    name: Text = "default"
+    namespace: bool = False
+    taskrunValue: DynBool = True
+
+
+@task(f"{_CORE}.state.Set")
+class StateSet(_State):
+    data: dict[str, Any] | Text
+
+
+@task(f"{_CORE}.state.Get")
+class StateGet(_State):
+    errorOnMissing: DynBool = False
+
+
+@task(f"{_CORE}.state.Delete")
+class StateDelete(_State):
+    errorOnMissing: DynBool = False

@@ -23,6 +23,10 @@ NOT_A_PLAIN_RUN = {
     "for-each-item-subflow.yaml": "started only by a ForEachItem parent",
     "inputs-small-files.yaml": "started through the HTTP API with a multipart upload",
     "inputs-large.yaml": "the expectation is about log timing of an 11 kB input",
+    "state.yaml": (
+        "run three times under one fresh state name, and once with state=each: "
+        "tests/integration/compat/test_state.py does that"
+    ),
     "minimal-bis.yaml": "started through the HTTP API",
     "flow-trigger-preconditions-flow-listen.yaml": "started only by its Flow trigger",
     "trigger-flow-listener-namespace-condition.yaml": "started only by its Flow trigger",
