@@ -263,6 +263,12 @@ function liveList() {
   const poll = async () => {
     try {
       const found = await weir.api("GET", `/executions/search?${query}`);
+      const fresh = found.results.filter((e) => !table.querySelector(`tr[data-id="${CSS.escape(e.id)}"]`));
+      if (!page.get("after") && fresh.length) {
+        const more = document.getElementById("newer");
+        more.hidden = false;
+        more.querySelector("span").textContent = `${fresh.length}${fresh.length === 50 ? "+" : ""} newer`;
+      }
       for (const execution of found.results) {
         const cell = table.querySelector(`tr[data-id="${CSS.escape(execution.id)}"] .st .state`);
         const state = execution.state.current;

@@ -257,6 +257,10 @@ def test_lists_and_namespaces(page: Page, flows: Server, artifacts: Path) -> Non
         "href", f"/ui/executions/{started.json()['id']}"
     )
     shot(page, artifacts, "executions")
+    flows.api("POST", "/executions/ui.shop/child", json={"labels": {"team": "ops"}})
+    expect(page.get_by_role("status").filter(has_text="1 newer")).to_be_visible()
+    page.get_by_role("link", name="show them").click()
+    expect(page.get_by_role("row", name="ui.shop/child")).to_have_count(2)
     page.goto(flows.url + "/ui/flows?namespace=ui.shop")
     expect(page.get_by_role("row", name="ui.shop/billing")).to_contain_text("terraform")
     expect(page.get_by_role("row", name="ui.shop/child")).to_contain_text("SUCCESS")
