@@ -15,6 +15,9 @@ from controlplane.tasks.kubernetes.api import Kube
 from tests.integration.kubernetes.incluster import ACCOUNT, bound_token
 from tests.kube import KubeCluster
 
+# One API server per xdist worker: with --dist loadgroup these all share one.
+pytestmark = pytest.mark.xdist_group("kubernetes")
+
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "gitops" / "deploy"
 NAMESPACE = "weir-system"

@@ -19,6 +19,9 @@ from controlplane.store import SqlStore, StoreSettings, open_store
 from controlplane.tasks.kubernetes.api import Kube
 from tests.fakekubelet import FakeKubelet
 
+# One API server per xdist worker: with --dist loadgroup these all share one.
+pytestmark = pytest.mark.xdist_group("kubernetes")
+
 SELECTOR = "app.kubernetes.io/managed-by=weir"
 
 

@@ -24,6 +24,9 @@ from tests.integration.api.conftest import serve
 from tests.integration.kubernetes.incluster import mount_service_account
 from tests.kube import KubeCluster
 
+# One API server per xdist worker: with --dist loadgroup these all share one.
+pytestmark = pytest.mark.xdist_group("kubernetes")
+
 ROOT = Path(__file__).resolve().parents[3]
 TEAM = "team.k8s"
 

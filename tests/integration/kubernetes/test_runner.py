@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from controlplane.engine.model import State
 from controlplane.engine.process import CancelEvent
 from controlplane.engine.work import AttemptResult
@@ -20,6 +22,9 @@ from controlplane.engine.worker import AttemptContext, default_renderer, run_att
 from controlplane.tasks.kubernetes.api import Kube
 from tests.fakekubelet import FakeKubelet
 from tests.integration.tasks.conftest import Runner
+
+# One API server per xdist worker: with --dist loadgroup these all share one.
+pytestmark = pytest.mark.xdist_group("kubernetes")
 
 PYTHON = "io.kestra.plugin.scripts.python.Script"
 SHELL = "io.kestra.plugin.scripts.shell.Commands"

@@ -13,6 +13,9 @@ from tests.fakekubelet import FakeKubelet
 from tests.integration.tasks.conftest import Runner
 from tests.kube import KubeCluster
 
+# One API server per xdist worker: with --dist loadgroup these all share one.
+pytestmark = pytest.mark.xdist_group("kubernetes")
+
 K8S = "io.kestra.plugin.kubernetes"
 
 MANIFESTS = """
