@@ -131,6 +131,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.notifications.slack.SlackIncomingWebhook": "notifications",
         "io.kestra.plugin.notifications.teams.TeamsExecution": "notifications",
         "io.kestra.plugin.notifications.teams.TeamsIncomingWebhook": "notifications",
+        "io.kestra.plugin.openai.ChatCompletion": "openai",
         "io.kestra.plugin.scripts.python.Commands": "scripts",
         "io.kestra.plugin.scripts.python.Script": "scripts",
         "io.kestra.plugin.scripts.shell.Commands": "scripts",
