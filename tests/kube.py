@@ -93,12 +93,14 @@ def _openssl(*args: str | Path) -> None:
     subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
 
 
-def issue_cert(pki: Path, name: str, sans: str) -> tuple[Path, Path]:
-    """A key and a certificate signed by the run's CA, for ``sans`` (openssl subjectAltName)."""
+def issue_cert(pki: Path, name: str, sans: str, subject: str | None = None) -> tuple[Path, Path]:
+    """A key and a certificate signed by the run's CA, for ``sans`` (openssl subjectAltName);
+    the API server takes a client certificate's CN as the user and its O as groups."""
     key, csr, crt, ext = (pki / f"{name}.{s}" for s in ("key", "csr", "crt", "ext"))
     _openssl(
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", key, "-out", csr
-    )
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject or f"/CN={name}",
+        "-keyout", key, "-out", csr,
+    )  # fmt: skip
     ext.write_text(f"subjectAltName={sans}\n")
     _openssl(
         "x509", "-req", "-in", csr, "-CA", pki / "ca.crt", "-CAkey", pki / "ca.key",

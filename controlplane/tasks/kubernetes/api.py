@@ -9,12 +9,14 @@ dict bodies, and answers are parsed as JSON.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import InsecureRequestWarning
 
 from controlplane.errors import WeirError
 
@@ -76,7 +78,10 @@ class Kube:
             auth_settings=["BearerToken"],
         )
         try:
-            return self.api.call_api(method, url, headers, body, post, _request_timeout=timeout)
+            with warnings.catch_warnings():
+                if not self.api.configuration.verify_ssl:  # trustCerts, said once in the logs
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                return self.api.call_api(method, url, headers, body, post, _request_timeout=timeout)
         except ApiException as exc:
             raise KubeError(
                 f"the Kubernetes API at {self.server} could not be reached ({exc.reason})"

@@ -96,6 +96,7 @@ def _explicit(ctx: RunContext, connection: Connection, folder: Path) -> Configur
     )
     if connection.trustCerts is not None and props.boolean(ctx, connection.trustCerts):
         configuration.verify_ssl = False
+        ctx.warning(f"The certificate of {configuration.host} is not checked (trustCerts)")
     hostname_off = connection.disableHostnameVerification
     if hostname_off is not None and props.boolean(ctx, hostname_off):
         configuration.assert_hostname = False

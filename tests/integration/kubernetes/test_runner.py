@@ -264,3 +264,14 @@ def test_a_stored_file_named_in_the_commands_reaches_the_pod(
     result = runner.run(task, execution_id=producer.execution_id)
     assert result.state is State.SUCCESS, runner.messages(result)
     assert "2" in runner.messages(result)
+
+
+def test_a_pod_past_wait_until_completion_is_deleted_and_fails_the_attempt(
+    runner: Runner, kubelet: FakeKubelet, kube: Kube, namespace: str, connection: dict[str, Any]
+) -> None:
+    runner_props = {"waitUntilCompletion": "PT1S"}
+    task = _task(connection, namespace, type=SHELL, commands=["sleep 300"], runner=runner_props)
+    result = runner.run(task)
+    assert result.state is State.FAILED
+    assert "did not end within PT1S (waitUntilCompletion); it was deleted" in (result.error or "")
+    kubelet.wait_no_pods(kube, namespace)

@@ -3,6 +3,7 @@ kube-apiserver and controller-manager; the fake kubelet runs the Pods they lead 
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from controlplane.engine.model import State
 from controlplane.tasks.kubernetes.api import Kube
 from tests.fakekubelet import FakeKubelet
 from tests.integration.tasks.conftest import Runner
-from tests.kube import KubeCluster
+from tests.kube import ADMIN_TOKEN, KubeCluster, issue_cert
 
 # One API server per xdist worker: with --dist loadgroup these all share one.
 pytestmark = pytest.mark.xdist_group("kubernetes")
@@ -186,3 +187,32 @@ def test_get_with_the_kubeconfig(
          "namespace": namespace, "fetchType": "FETCH"},
     )  # fmt: skip
     assert [m["name"] for m in outputs["metadataItems"]] == ["default"]
+
+
+def test_get_with_a_client_certificate_or_trusting_any_certificate(
+    runner: Runner, cluster: KubeCluster, namespace: str
+) -> None:
+    key, cert = issue_cert(
+        cluster.pki, "cert-admin", "DNS:cert-admin", subject="/O=system:masters/CN=cert-admin"
+    )
+    by_certificate = {
+        "masterUrl": cluster.server,
+        "caCertData": base64.b64encode(cluster.ca_file.read_bytes()).decode(),
+        "clientCertData": base64.b64encode(cert.read_bytes()).decode(),
+        "clientKeyData": base64.b64encode(key.read_bytes()).decode(),
+    }
+    trusting = {"masterUrl": cluster.server, "oauthToken": ADMIN_TOKEN, "trustCerts": True}
+    for connection in (by_certificate, trusting):
+        outputs = _run(
+            runner,
+            {"id": "get", "type": f"{K8S}.kubectl.Get", "resourceType": "serviceaccounts",
+             "namespace": namespace, "fetchType": "FETCH", "connection": connection},
+        )  # fmt: skip
+        assert outputs["size"] == 1
+    anonymous = {"masterUrl": cluster.server, "trustCerts": True}
+    result = runner.run(
+        {"id": "get", "type": f"{K8S}.kubectl.Get", "resourceType": "serviceaccounts",
+         "namespace": namespace, "connection": anonymous},
+    )  # fmt: skip
+    assert result.state is State.FAILED
+    assert "403" in (result.error or "")
