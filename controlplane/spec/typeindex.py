@@ -99,6 +99,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.email.MailSend": "mail",
         "io.kestra.plugin.fivetran.connectors.Sync": "syncs",
         "io.kestra.plugin.git.Clone": "git",
+        "io.kestra.plugin.git.PushFlows": "git",
         "io.kestra.plugin.git.Sync": "git",
         "io.kestra.plugin.git.SyncFlows": "git",
         "io.kestra.plugin.git.SyncNamespaceFiles": "git",

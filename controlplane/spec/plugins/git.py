@@ -7,7 +7,7 @@ its API) are accepted and unused: Weir's sync tasks write to the control plane d
 
 from __future__ import annotations
 
-from controlplane.spec.fields import DynBool, DynInt, DynMap, Spec, Text
+from controlplane.spec.fields import DynBool, DynInt, DynMap, DynStrList, Spec, Text
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import TaskSpec
 
@@ -80,3 +80,20 @@ class Sync(GitTask):
     namespaceFilesDirectory: Text | None = None
     branch: Text | None = None
     dryRun: DynBool | None = None
+
+
+@task(f"{_GIT}.PushFlows")
+class PushFlows(GitTask):
+    """Commits the flows of a namespace to a branch of a repository and pushes it."""
+
+    url: Text
+    branch: Text = "main"
+    gitDirectory: Text = "_flows"
+    sourceNamespace: Text = "{{ flow.namespace }}"
+    targetNamespace: Text | None = None
+    flows: DynStrList | None = None
+    includeChildNamespaces: DynBool = False
+    commitMessage: Text | None = None
+    authorName: Text | None = None
+    authorEmail: Text | None = None
+    dryRun: DynBool = False

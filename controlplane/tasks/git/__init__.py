@@ -26,8 +26,9 @@ Modules, each depending only on those above it:
 - ``clone``: the Clone task.
 - ``folder``: reading the synced folder of a checkout, ``.kestraignore`` rules applied.
 - ``sync``: SyncNamespaceFiles, SyncFlows and Sync: plans, changes applied, the diff file.
+- ``push``: PushFlows, the other way: a namespace's flows committed and pushed.
 """
 
-from controlplane.tasks.git import clone, sync
+from controlplane.tasks.git import clone, push, sync
 
-__all__ = ["clone", "sync"]
+__all__ = ["clone", "push", "sync"]
