@@ -50,6 +50,10 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @dataclass
 class _Container:
     log: Path
@@ -67,6 +71,8 @@ class FakeKubelet:
         self.containers: dict[tuple[str, str], _Container] = {}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        self.cut_follow: int | None = None
+        """When set, the next log follow ends after that many lines (then it is unset)."""
         self.server: ThreadingHTTPServer | None = None
         shims = self.folder / "bin"
         shims.mkdir()
@@ -223,16 +229,17 @@ class FakeKubelet:
             return
         try:
             command, env, cwd = self._prepare(pod)
-            with container.log.open("wb") as out:
-                container.process = subprocess.Popen(
-                    command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )  # fmt: skip
+            container.process = subprocess.Popen(
+                command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            container.log.touch()
             container.started.set()  # a kubelet reports a container once it has started it
             self._status(pod, "Running", {"running": {"startedAt": _now()}})
+            self._record(container, container.process)
             code = container.process.wait()
         except (KubeError, OSError, KeyError) as exc:
-            container.log.write_text(f"fake kubelet: {exc}\n")
+            container.log.write_text(f"{_stamp()} fake kubelet: {exc}\n")
             container.started.set()
             code = 128
         container.finished.set()
@@ -243,6 +250,15 @@ class FakeKubelet:
                 self._status(
                     pod, "Succeeded" if code == 0 else "Failed", {"terminated": terminated}
                 )
+
+    def _record(self, container: _Container, process: subprocess.Popen[bytes]) -> None:
+        """The container's output into its log file, each line with its time, as a kubelet's
+        container runtime keeps it."""
+        assert process.stdout is not None
+        with container.log.open("ab") as log, process.stdout:
+            for line in process.stdout:
+                log.write(_stamp().encode() + b" " + line)
+                log.flush()
 
     def _prepare(self, pod: Obj) -> tuple[list[str], dict[str, str], str]:
         meta, spec = pod["metadata"], pod["spec"]
@@ -392,7 +408,8 @@ class _LogHandler(BaseHTTPRequestHandler):
             self._plain(404, "not found")
             return
         _, namespace, name, container_name = parts
-        follow = parse_qs(url.query).get("follow", ["false"])[0] == "true"
+        query = parse_qs(url.query)
+        follow = query.get("follow", ["false"])[0] == "true"
         container = self.kubelet.containers.get((namespace, name))
         if container is None or not container.started.is_set():
             self._plain(
@@ -405,17 +422,38 @@ class _LogHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/plain")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        with container.log.open("rb") as log:
-            while True:
-                done = container.finished.is_set()
-                data = log.read(65536)
-                if data:
-                    self._chunk(data)
-                elif done or not follow:
-                    break
-                else:
-                    time.sleep(0.02)
+        self._lines(container, follow, query)
         self._chunk(b"")
+
+    def _lines(self, container: _Container, follow: bool, query: dict[str, list[str]]) -> None:
+        """The log's lines (from ``sinceTime``, with ``timestamps`` or without) as they come;
+        with :attr:`FakeKubelet.cut_follow` set, a follow ends after that many lines, as a
+        dropped connection ends it."""
+        stamps = query.get("timestamps", ["false"])[0] == "true"
+        since = query.get("sinceTime", [""])[0].rstrip("Z")
+        cut = self.kubelet.cut_follow if follow else None
+        if cut is not None:
+            self.kubelet.cut_follow = None
+        sent, pending = 0, b""
+        with container.log.open("rb") as log:
+            while cut is None or sent < cut:
+                done = container.finished.is_set()
+                pending += log.read(65536)
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    stamp, _, text = line.partition(b" ")
+                    if since and stamp.decode().rstrip("Z") < since:
+                        continue
+                    self._chunk((line if stamps else text) + b"\n")
+                    sent += 1
+                    if cut is not None and sent >= cut:
+                        return
+                if not lines and (done or not follow):
+                    break
+                if not lines:
+                    time.sleep(0.02)
+        if pending:  # a last line without its newline
+            self._chunk(pending if stamps else pending.partition(b" ")[2])
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

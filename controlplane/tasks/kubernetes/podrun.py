@@ -12,6 +12,7 @@ attempt, which the task's retry policy may run again.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from controlplane.spec.durations import format_duration
 from controlplane.tasks.kubernetes.api import Kube, KubeError, Obj, path
 
 _ENDED = ("Succeeded", "Failed")
+_REFOLLOWS = 20
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
 @dataclass
@@ -251,17 +254,61 @@ def _why(pod: Obj) -> str:
 
 
 def _follow(kube: Kube, ctx: RunContext, plan: PodPlan, on_line: Callable[[str], None]) -> None:
-    """Every line the container writes, as it writes it, until it ends (or the Pod goes)."""
+    """Every line the container writes, as it writes it, until it ends (or the Pod goes).
+
+    A stream that ends while the container still runs (a connection dropped by the API server,
+    a proxy or the kubelet) is followed again from the time of its last line, by the
+    timestamps the kubelet puts on each line; the lines seen already are skipped.
+    """
     log_path = path(plan.namespace, "pods", plan.name) + "/log"
-    query = {"container": plan.container, "follow": True}
-    try:
-        for raw in kube.stream(log_path, query):
-            on_line(raw.decode("utf-8", errors="replace").rstrip("\r"))
-    except KubeError as exc:
-        if exc.status not in (400, 404):
-            raise
-        if not ctx.cancelled.is_set():  # a kill deletes the Pod: its log goes with it
-            ctx.warning(f"The log of the Pod {plan.namespace}/{plan.name} ended early: {exc}")
+    last, ended = "", False
+    for _ in range(_REFOLLOWS):
+        query: dict[str, Any] = {"container": plan.container, "follow": True, "timestamps": True}
+        if last:
+            query["sinceTime"] = last[:19] + "Z"
+        try:
+            for raw in kube.stream(log_path, query):
+                stamp, line = _stamped(raw.decode("utf-8", errors="replace").rstrip("\r"))
+                if stamp and stamp <= last:
+                    continue
+                last = stamp or last
+                on_line(line)
+        except KubeError as exc:
+            if exc.status not in (400, 404):
+                raise
+            if not ctx.cancelled.is_set():  # a kill deletes the Pod: its log goes with it
+                ctx.warning(f"The log of the Pod {plan.namespace}/{plan.name} ended early: {exc}")
+            return
+        state = _state(kube, plan)
+        if ctx.cancelled.is_set() or state is None or (state == "terminated" and ended):
+            return
+        # Once more after the end too: the stream may have been cut just before it.
+        ended = state == "terminated"
+        ctx.debug(f"Following the log of the Pod {plan.namespace}/{plan.name} again")
+        ctx.cancelled.wait(0.2 if not ended else 0)
+    ctx.warning(f"The log of the Pod {plan.namespace}/{plan.name} was cut {_REFOLLOWS} times")
+
+
+def _stamped(text: str) -> tuple[str, str]:
+    """A log line's timestamp, normalised to nanoseconds so that text order is time order."""
+    stamp, _, line = text.partition(" ")
+    if not _RFC3339.match(stamp):
+        return "", text
+    seconds, _, fraction = stamp.rstrip("Z").partition(".")
+    return f"{seconds}.{fraction:0<9}", line
+
+
+def _state(kube: Kube, plan: PodPlan) -> str | None:
+    """ "running" or "terminated" for the main container; None when the Pod is gone."""
+    pod = kube.find(path(plan.namespace, "pods", plan.name))
+    if pod is None:
+        return None
+    if (pod.get("status") or {}).get("phase") in _ENDED:
+        return "terminated"
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") == plan.container and "terminated" in (status.get("state") or {}):
+            return "terminated"
+    return "running"
 
 
 def exit_code(pod: Obj, container: str) -> int | None:

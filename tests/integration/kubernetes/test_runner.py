@@ -275,3 +275,16 @@ def test_a_pod_past_wait_until_completion_is_deleted_and_fails_the_attempt(
     assert result.state is State.FAILED
     assert "did not end within PT1S (waitUntilCompletion); it was deleted" in (result.error or "")
     kubelet.wait_no_pods(kube, namespace)
+
+
+def test_a_cut_log_stream_is_followed_again_without_losing_or_repeating_lines(
+    runner: Runner, kubelet: FakeKubelet, namespace: str, connection: dict[str, Any]
+) -> None:
+    lines = [f"echo line-{n}" for n in range(6)]
+    kubelet.cut_follow = 2  # the first follow ends after two lines, the container still runs
+    task = _task(connection, namespace, type=SHELL, commands=[*lines[:3], "sleep 1", *lines[3:]])
+    result = runner.run(task)
+    assert result.state is State.SUCCESS, runner.messages(result)
+    logged = [m for m in runner.messages(result) if m.startswith("line-")]
+    assert logged == [f"line-{n}" for n in range(6)]
+    assert kubelet.cut_follow is None  # the cut did happen
