@@ -163,6 +163,11 @@ class FileCollector:
 
     def extract(self, workdir: Path) -> list[str]:
         """Unpack the received files into ``workdir``; their relative paths."""
+        if self.inside:
+            raise TaskFailed(
+                "The output files' archive in the Pod's log has no end: the log was cut, or the "
+                f"commands printed '{BEGIN}' themselves"
+            )
         if not self.received:
             return []
         archive = base64.b64decode("".join(self.chunks))

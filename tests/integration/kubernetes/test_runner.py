@@ -288,3 +288,12 @@ def test_a_cut_log_stream_is_followed_again_without_losing_or_repeating_lines(
     logged = [m for m in runner.messages(result) if m.startswith("line-")]
     assert logged == [f"line-{n}" for n in range(6)]
     assert kubelet.cut_follow is None  # the cut did happen
+
+
+def test_an_archive_without_its_end_fails_the_attempt(
+    runner: Runner, kubelet: FakeKubelet, namespace: str, connection: dict[str, Any]
+) -> None:
+    task = _task(connection, namespace, type=SHELL, commands=["echo ::weir-files::begin"])
+    result = runner.run(task)
+    assert result.state is State.FAILED
+    assert "The output files' archive in the Pod's log has no end" in (result.error or "")
