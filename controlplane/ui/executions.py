@@ -19,6 +19,7 @@ from controlplane.api.errors import BadRequest, Forbidden, NotFound
 from controlplane.api.flowinfo import interface
 from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import ExecutionFilter, Store
+from controlplane.ui import flowparts
 from controlplane.ui.gantt import gantt
 from controlplane.ui.topology import load, topology, walk
 from controlplane.ui.web import Viewer, page, store_of
@@ -127,9 +128,13 @@ def _execution_view(store: Store, viewer: Principal, execution_id: str) -> dict[
         )
     secret_inputs = set()
     task_ids = {run.task_id for run in execution.task_runs}
+    paused = {run.task_id for run in execution.task_runs if run.state is State.PAUSED}
+    resume: list[flowparts.Field] = []
     if record is not None:
         secret_inputs = {i.id for i in interface(record).inputs if i.type == "SECRET"}
-        task_ids |= {node.id for node in walk(topology(load(record.source)))}
+        data = load(record.source)
+        task_ids |= {node.id for node in walk(topology(data))}
+        resume = flowparts.resume_fields(data, paused)
     inputs = {k: MASK if k in secret_inputs else v for k, v in execution.inputs.items()}
     return {
         "execution": execution,
@@ -137,6 +142,7 @@ def _execution_view(store: Store, viewer: Principal, execution_id: str) -> dict[
         "inputs": inputs,
         "task_ids": sorted(task_ids),
         "paused": execution.state is State.PAUSED,
+        "resume_fields": resume,
         "terminal": execution.state.terminal,
         "can_write": viewer.can("write"),
         "files": _files(execution),

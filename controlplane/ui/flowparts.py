@@ -69,6 +69,25 @@ def fields(data: dict[str, Any]) -> list[Field]:
     return found
 
 
+def resume_fields(data: dict[str, Any], paused: set[str]) -> list[Field]:
+    """The form of the ``onResume`` inputs of the paused Pause tasks among ``paused``."""
+    found: list[Field] = []
+    for task in _tasks(data):
+        if task.get("id") in paused and str(task.get("type", "")).endswith(".Pause"):
+            found += fields({"inputs": task.get("onResume") or []})
+    return found
+
+
+def _tasks(value: Any) -> list[dict[str, Any]]:
+    """Every task mapping in a flow's YAML, at any depth."""
+    if isinstance(value, list):
+        return [task for item in value for task in _tasks(item)]
+    if not isinstance(value, dict):
+        return []
+    own = [value] if "id" in value and "type" in value else []
+    return own + [task for item in value.values() for task in _tasks(item)]
+
+
 @dataclass(frozen=True)
 class Trigger:
     id: str

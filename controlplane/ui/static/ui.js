@@ -75,12 +75,30 @@ function liveExecution() {
         const state = summary ? summary.dataset.state : "";
         const ended = ["SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"].includes(state);
         live.dataset.terminal = String(ended);
+        if (state !== live.dataset.state) {
+          live.dataset.state = state;
+          await refreshToolbar(); // e.g. a pause's resume form, known once it pauses
+        }
         syncActions(state, ended);
       }
     } catch { /* the next round tries again */ }
     if (live.dataset.terminal !== "true") setTimeout(refresh, 1000);
   };
   setTimeout(refresh, 1000);
+}
+
+async function refreshToolbar() {
+  const toolbar = document.querySelector(".toolbar");
+  if (!toolbar) return;
+  const response = await fetch(window.location.pathname, { headers: weir.headers() });
+  if (!response.ok) return;
+  const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = doc.querySelector(".toolbar");
+  if (!fresh) return;
+  const open = toolbar.querySelector("details.resume")?.open;
+  toolbar.replaceWith(fresh);
+  if (open && fresh.querySelector("details.resume")) fresh.querySelector("details.resume").open = true;
+  executionActions();
 }
 
 function syncActions(state, ended) {
@@ -120,7 +138,13 @@ function executionActions() {
     resume.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        const inputs = JSON.parse(resume.elements.inputs.value || "{}");
+        const inputs = {};
+        for (const field of resume.elements) {
+          if (!field.name || field.type === "submit") continue;
+          if (field.type === "checkbox") inputs[field.name] = field.checked;
+          else if (field.multiple) inputs[field.name] = [...field.selectedOptions].map((o) => o.value);
+          else if (field.value !== "") inputs[field.name] = field.value;
+        }
         await weir.api("POST", `/executions/${weir.enc(resume.dataset.resume)}/resume`, { inputs });
         weir.notice("resumed");
         restartLive();

@@ -47,6 +47,9 @@ tasks:
     message: "order from {{ inputs.customer }} x{{ inputs.quantity }}"
   - id: approve
     type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: approver
+        type: STRING
   - id: ship
     type: io.kestra.plugin.core.flow.Subflow
     namespace: ui.shop
@@ -146,12 +149,15 @@ def test_start_from_form_and_watch_it_run(page: Page, flows: Server, artifacts: 
 
     # Resumed from the page, the Gantt and the logs follow without a reload.
     page.get_by_text("Resume…").click()
+    page.get_by_label("approver").fill("Grace")
     page.get_by_role("button", name="Resume", exact=True).click()
     expect(summary).to_have_attribute("data-state", "SUCCESS")
     expect(page.locator(".g-row[data-task=done]")).to_have_attribute("data-state", "SUCCESS")
     expect(page.locator(".g-row[data-task=ship]")).to_have_attribute("data-state", "SUCCESS")
     expect(page.locator("#logs")).to_contain_text("order of Ada shipped and complete")
     expect(page.get_by_role("button", name="Kill")).to_be_disabled()
+    page.locator(".tree summary", has_text="approve").click()
+    expect(page.locator(".tree")).to_contain_text("Grace")
 
     # Filtering the logs by task hides the others' lines.
     page.get_by_label("Log task").select_option("done")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from controlplane.engine.model import Attempt, Execution, State, TaskRun, Transition
 from controlplane.engine.ports import FlowRecord
-from controlplane.ui.flowparts import diff, fields
+from controlplane.ui.flowparts import diff, fields, resume_fields
 from controlplane.ui.gantt import gantt
 from controlplane.ui.highlight import highlight
 from controlplane.ui.topology import callees, load, topology, walk
@@ -183,3 +183,32 @@ def test_the_start_form_takes_its_fields_from_the_typed_inputs() -> None:
         ("upload", "file", False, ""),
     ]
     assert found[1].values == ["dev", "prod"]
+
+
+def test_the_resume_form_takes_the_paused_tasks_on_resume_inputs() -> None:
+    data = load(
+        """tasks:
+  - id: outer
+    type: io.kestra.plugin.core.flow.Sequential
+    tasks:
+      - id: approve
+        type: io.kestra.plugin.core.flow.Pause
+        onResume:
+          - id: approved
+            type: BOOLEAN
+          - id: note
+            type: STRING
+            required: false
+  - id: later
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: other
+        type: STRING
+"""
+    )
+    found = resume_fields(data, {"approve"})
+    assert [(f.id, f.control, f.required) for f in found] == [
+        ("approved", "checkbox", True),
+        ("note", "text", False),
+    ]
+    assert resume_fields(data, set()) == []
