@@ -33,6 +33,7 @@ from controlplane.spec.plugins.flow import (
     Switch,
     WorkingDirectory,
 )
+from controlplane.spec.plugins.foreachitem import ForEachItem
 from controlplane.spec.tasks import TaskSpec
 
 if TYPE_CHECKING:
@@ -358,6 +359,11 @@ def subflow(step: Step, task: Subflow, run: TaskRun) -> State | None:
     return None  # settled by the engine when the child execution ends
 
 
+def for_each_item(step: Step, task: ForEachItem, run: TaskRun) -> State | None:
+    """Its split, its subflow calls (one per batch) and its merge, one after the other."""
+    return step.resolve_list(task.unfolded, run, run.value)
+
+
 RESOLVERS: dict[type, Resolver] = {
     Sequential: sequential,
     WorkingDirectory: sequential,
@@ -372,6 +378,7 @@ RESOLVERS: dict[type, Resolver] = {
     Pause: pause,
     LoopUntil: loop_until,
     Subflow: subflow,
+    ForEachItem: for_each_item,
 }
 
 STARTERS: dict[type, Hook] = {

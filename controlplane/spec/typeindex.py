@@ -12,6 +12,7 @@ from pathlib import Path
 
 MODULES: dict[str, dict[str, str]] = {
     "task": {
+        "io.kestra.core.tasks.flows.ForEachItem": "foreachitem",
         "io.kestra.core.tasks.flows.Subflow": "flow",
         "io.kestra.plugin.airbyte.cloud.jobs.Reset": "syncs",
         "io.kestra.plugin.airbyte.cloud.jobs.Sync": "syncs",
@@ -41,6 +42,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.flow.EachParallel": "flow",
         "io.kestra.plugin.core.flow.EachSequential": "flow",
         "io.kestra.plugin.core.flow.ForEach": "flow",
+        "io.kestra.plugin.core.flow.ForEachItem": "foreachitem",
         "io.kestra.plugin.core.flow.If": "flow",
         "io.kestra.plugin.core.flow.LoopUntil": "flow",
         "io.kestra.plugin.core.flow.Parallel": "flow",

@@ -114,23 +114,39 @@ def run_split(task: Split, ctx: RunContext) -> dict[str, Any]:
 
 
 def _chunks(ctx: RunContext, task: Split, lines: list[str]) -> list[list[str]]:
-    if task.rows is not None:
-        size = max(props.integer(ctx, task.rows, "rows"), 1)
+    rows = props.integer(ctx, task.rows, "rows") if task.rows is not None else None
+    parts = (
+        props.integer(ctx, task.partitions, "partitions") if task.partitions is not None else None
+    )
+    limit = _byte_size(props.text(ctx, task.bytes)) if task.bytes is not None else None
+    return chunk_lines(lines, rows, parts, limit)
+
+
+def chunk_lines(
+    lines: list[str], rows: int | None, partitions: int | None, max_bytes: int | None
+) -> list[list[str]]:
+    """``lines`` cut by ``rows`` per chunk, into ``partitions`` chunks, or by ``max_bytes``."""
+    if rows is not None:
+        size = max(rows, 1)
         return [lines[i : i + size] for i in range(0, len(lines), size)]
-    if task.partitions is not None:
-        count = max(props.integer(ctx, task.partitions, "partitions"), 1)
+    if partitions is not None:
+        count = max(partitions, 1)
         return [lines[i::count] for i in range(count)]
-    limit = _byte_size(props.text(ctx, task.bytes))
     chunks: list[list[str]] = [[]]
     used = 0
     for line in lines:
         size = len(line.encode())
-        if chunks[-1] and used + size > limit:
+        if chunks[-1] and max_bytes is not None and used + size > max_bytes:
             chunks.append([])
             used = 0
         chunks[-1].append(line)
         used += size
     return chunks
+
+
+def byte_size(text: str) -> int:
+    """``10MB``, ``512KB`` or ``1024`` as a number of bytes."""
+    return _byte_size(text)
 
 
 def _byte_size(text: str) -> int:

@@ -23,6 +23,17 @@ NOT_A_PLAIN_RUN = {
     "for-each-item-subflow.yaml": "started only by a ForEachItem parent",
     "inputs-small-files.yaml": "started through the HTTP API with a multipart upload",
     "inputs-large.yaml": "the expectation is about log timing of an 11 kB input",
+    **{
+        name: "started with a FILE of items: tests/integration/compat/test_foreachitem.py"
+        for name in (
+            "for-each-item.yaml",
+            "for-each-item-failed.yaml",
+            "for-each-item-no-wait.yaml",
+            "for-each-item-outputs.yaml",
+            "task-allow-failure-executable-foreachitem.yaml",
+            "task-allow-warning-executable-foreachitem.yaml",
+        )
+    },
     "state.yaml": (
         "run three times under one fresh state name, and once with state=each: "
         "tests/integration/compat/test_state.py does that"
