@@ -3,8 +3,8 @@
 Like Kestra, the task unfolds into tasks of its own: ``<id>_split`` cuts ``items`` into batch
 files, ``<id>_items`` runs the subflow once per batch (``{{ taskrun.items }}`` is the batch's
 URI), and ``<id>_merge`` gathers the subflows' outputs into one file (``subflowOutputs``). Weir
-runs each subflow call as a task run of ``<id>_items`` (one per batch, its value the batch URI),
-so an execution holds three task runs more than Kestra counts, plus one per batch.
+runs each subflow call as a task run ``<id>_call`` inside ``<id>_items`` (one per batch, its value
+the batch URI), so an execution holds one task run per batch more than Kestra counts.
 """
 
 from __future__ import annotations
