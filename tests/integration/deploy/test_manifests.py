@@ -373,7 +373,7 @@ def loaded_flows(objects: tuple[Doc, ...]) -> dict[str, str]:
     config_maps = {doc["metadata"]["name"]: doc for doc in of_kind(objects, "ConfigMap")}
     flows: dict[str, str] = {}
     for where, spec, container, args in servers(objects):
-        for path in args.load:
+        for path in map(str, args.load):
             found = mount_under(spec, container, path)
             assert found is not None, f"{where} loads {path}, which is on no volume"
             mount, volume = found
