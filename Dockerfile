@@ -2,9 +2,10 @@
 #   docker build -t registry.example.com/weir:0.1.0 .
 FROM python:3.11-slim
 
-# git: the GitOps reconciler and the git tasks clone repositories with it.
+# git: the GitOps reconciler and the git tasks clone repositories with it. bubblewrap: task
+# processes run in its sandbox (docs/security.md says what the container must allow for it).
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends git \
+    && apt-get install --yes --no-install-recommends git bubblewrap \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

@@ -11,10 +11,21 @@ A refusal names both namespaces and the setting to change.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 
-from controlplane.engine.ports import NamespaceRecord, Repositories
+from controlplane.engine.control import StoreControlPlane
+from controlplane.engine.ports import (
+    FlowRecord,
+    LogEntry,
+    NamespaceFileRecord,
+    NamespaceRecord,
+    Repositories,
+    Store,
+)
+from controlplane.engine.runnable import Purge, TaskFailed
 from controlplane.errors import WeirError
+from controlplane.spec.validate import validate_text
 
 
 class NamespaceRefused(WeirError):
@@ -65,3 +76,85 @@ def check_reach(
     """Raise NamespaceRefused unless a flow of ``caller`` may reach ``what`` of ``target``."""
     if not may_reach(repos.namespaces.read_namespace, caller, target, inherited=inherited):
         raise refusal(caller, target, what)
+
+
+class GuardedControlPlane(StoreControlPlane):
+    """The control plane as a task of ``caller`` sees it: the flows, files, KV pairs, logs and
+    executions of a namespace it may not reach are refused (TaskFailed naming both namespaces);
+    a flow manages those of the namespaces below its own (git Sync tasks with children)."""
+
+    def __init__(self, store: Store, caller: str) -> None:
+        super().__init__(store)
+        self.caller = caller
+
+    def _check(self, namespace: str, what: str) -> None:
+        if inherits(namespace, self.caller):  # its own, or one below it
+            return
+        with self.store.unit(read_only=True) as repos:
+            check = may_reach(repos.namespaces.read_namespace, self.caller, namespace)
+        if not check:
+            raise TaskFailed(refusal(self.caller, namespace, what).message)
+
+    def list_flows(self, namespace: str, include_children: bool = False) -> list[FlowRecord]:
+        self._check(namespace, "the flows")
+        return super().list_flows(namespace, include_children)
+
+    def save_flow(self, source: str, manager: str | None, force: bool = False) -> FlowRecord:
+        result = validate_text(source, "<flow>")
+        if result.flow is not None:
+            self._check(result.flow.namespace, "the flows")
+        return super().save_flow(source, manager, force)
+
+    def delete_flow(self, namespace: str, flow_id: str) -> bool:
+        self._check(namespace, "the flows")
+        return super().delete_flow(namespace, flow_id)
+
+    def list_files(self, namespace: str) -> list[NamespaceFileRecord]:
+        self._check(namespace, "the namespace files")
+        return super().list_files(namespace)
+
+    def read_file(self, namespace: str, path: str) -> bytes | None:
+        self._check(namespace, "the namespace files")
+        return super().read_file(namespace, path)
+
+    def save_file(
+        self, namespace: str, path: str, data: bytes, manager: str | None, force: bool = False
+    ) -> NamespaceFileRecord:
+        self._check(namespace, "the namespace files")
+        return super().save_file(namespace, path, data, manager, force)
+
+    def delete_file(self, namespace: str, path: str) -> bool:
+        self._check(namespace, "the namespace files")
+        return super().delete_file(namespace, path)
+
+    def list_logs(self, execution_id: str) -> list[LogEntry]:
+        entries = super().list_logs(execution_id)
+        for namespace in {entry.namespace for entry in entries if entry.namespace}:
+            self._check(namespace, "the executions")
+        return entries
+
+    def purge_logs(self, purge: Purge) -> int:
+        return super().purge_logs(self._purge(purge))
+
+    def purge_executions(self, purge: Purge, what: frozenset[str]) -> dict[str, int]:
+        return super().purge_executions(self._purge(purge), what)
+
+    def purge_kv(self, namespace: str, key_pattern: str | None, expired_only: bool) -> list[str]:
+        self._check(namespace, "the KV pairs")
+        return super().purge_kv(namespace, key_pattern, expired_only)
+
+    def list_namespaces(self) -> list[str]:
+        with self.store.unit(read_only=True) as repos:
+            read = repos.namespaces.read_namespace
+            return [
+                name
+                for name in super().list_namespaces()
+                if inherits(name, self.caller) or may_reach(read, self.caller, name)
+            ]
+
+    def _purge(self, purge: Purge) -> Purge:
+        """A purge without a namespace purges the caller's own (and below), not every one."""
+        if purge.namespace is None:
+            return dataclasses.replace(purge, namespace=self.caller)
+        self._check(purge.namespace, "the executions")
+        return purge

@@ -33,7 +33,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from controlplane.engine.control import StoreControlPlane
 from controlplane.engine.envsecrets import env_secret
 from controlplane.engine.masking import Masker
 from controlplane.engine.model import Execution, State, now
@@ -49,7 +48,7 @@ from controlplane.engine.ports import (
     namespace_file_path,
 )
 from controlplane.engine.process import CancelEvent, LineHandler, Scheduler, Timer, run_process
-from controlplane.engine.reach import may_reach, refusal
+from controlplane.engine.reach import GuardedControlPlane, may_reach, refusal
 from controlplane.engine.runnable import (
     ControlPlane,
     RunContext,
@@ -582,7 +581,7 @@ class AttemptContext(RunContext):
 
     @property
     def control(self) -> ControlPlane:
-        return StoreControlPlane(self.store)
+        return GuardedControlPlane(self.store, self.namespace)
 
     def set_labels(self, labels: Mapping[str, str]) -> None:
         self.labels.update({str(k): str(v) for k, v in labels.items()})

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from controlplane.engine.model import State
+from controlplane.engine.ports import NamespaceRecord
 from controlplane.spec.validate import validate_file
 from controlplane.tasks.ion_text import read_values
 from tests.integration.compat.conftest import Flows
@@ -127,6 +128,9 @@ def test_purge_tasks_remove_ended_executions_of_the_namespace_with_their_files(
 ) -> None:
     old = flows.run(STORAGE)
     assert old.state is State.SUCCESS
+    with flows.store.unit() as repos:  # the team lets its admin namespace purge it
+        allowed = NamespaceRecord("company.team", None, {}, {}, None, 0, ("company.admin",))
+        repos.namespaces.update_namespace(allowed)
     final = flows.run(PURGE)
     assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
     assert _output(final, "purge_executions")["executionsCount"] == 1
