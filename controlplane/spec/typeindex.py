@@ -98,6 +98,8 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.dbt.cloud.TriggerRun": "syncs",
         "io.kestra.plugin.discord.DiscordExecution": "notifications",
         "io.kestra.plugin.discord.DiscordIncomingWebhook": "notifications",
+        "io.kestra.plugin.docker.Build": "docker",
+        "io.kestra.plugin.docker.Run": "docker",
         "io.kestra.plugin.email.MailSend": "mail",
         "io.kestra.plugin.fivetran.connectors.Sync": "syncs",
         "io.kestra.plugin.git.Clone": "git",

@@ -28,14 +28,15 @@ _PING_SECONDS = 3.0
 
 
 class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=_PING_SECONDS)
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__("localhost", timeout=timeout)
         self.path = path
+        self.socket_timeout = timeout
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(_PING_SECONDS)
+            sock.settimeout(self.socket_timeout)
             sock.connect(self.path)
         except OSError:
             sock.close()
@@ -43,18 +44,22 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+def connect(host: str, timeout: float | None = _PING_SECONDS) -> http.client.HTTPConnection:
+    """An HTTP connection to the Docker engine at ``host`` (unix socket or TCP)."""
+    parts = urlsplit(host)
+    if parts.scheme == "unix":
+        return _UnixConnection(parts.path, timeout)
+    if parts.scheme in ("tcp", "http", "https") and parts.hostname:
+        return http.client.HTTPConnection(parts.hostname, parts.port or 2375, timeout=timeout)
+    raise ValueError(f"'{host}' is not a Docker host (unix:///path or tcp://host:port)")
+
+
 def engine_problem(host: str) -> str | None:
     """Why no Docker engine answers at ``host``; None when one does."""
-    parts = urlsplit(host)
-    connection: http.client.HTTPConnection
-    if parts.scheme == "unix":
-        connection = _UnixConnection(parts.path)
-    elif parts.scheme in ("tcp", "http", "https") and parts.hostname:
-        connection = http.client.HTTPConnection(
-            parts.hostname, parts.port or 2375, timeout=_PING_SECONDS
-        )
-    else:
-        return f"'{host}' is not a Docker host (unix:///path or tcp://host:port)"
+    try:
+        connection = connect(host)
+    except ValueError as exc:
+        return str(exc)
     try:
         connection.request("GET", "/_ping")
         response = connection.getresponse()
