@@ -105,7 +105,12 @@ function completion(area) {
   if (!list) return;
   let index = null;
   fetch("/ui/schema/completions.json", { headers: weir.headers() })
-    .then((r) => (r.ok ? r.json() : null)).then((found) => { index = found; }).catch(() => {});
+    .then((r) => (r.ok ? r.json() : null))
+    .then((found) => {
+      index = found;
+      if (document.activeElement === area) suggest(); // typed before it arrived
+    })
+    .catch(() => {});
   let choices = [];
   let active = -1;
   let replace = null;

@@ -342,8 +342,9 @@ def test_editor_completes_types_and_keys(page: Page, flows: Server, artifacts: P
     editor.press("Control+End")
     editor.press_sequentially("    type: core.log.Lo")
     completions = page.get_by_role("listbox", name="Completions")
+    # The first request for completions reads every type's model: it may take a while.
     expect(completions.get_by_role("option").first).to_have_text(
-        "io.kestra.plugin.core.log.Log (task)"
+        "io.kestra.plugin.core.log.Log (task)", timeout=60_000
     )
     shot(page, artifacts, "editor-completion")
     editor.press("Enter")
