@@ -244,6 +244,7 @@ def test_backfill_a_schedule(page: Page, flows: Server, artifacts: Path) -> None
     deadline = time.monotonic() + 60
     found: list[dict[str, object]] = []
     while len(found) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # a polling interval, not what is checked
         found = flows.api("GET", "/executions/search?namespace=ui.shop&flow_id=nightly").json()[
             "results"
         ]
