@@ -439,3 +439,36 @@ def test_keyboard_reaches_the_content_and_the_filters(page: Page, flows: Server)
     page.keyboard.type("ui.shop")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"namespace=ui.shop"))
+
+
+UNNAMED = """() => [...document.querySelectorAll(
+  'a[href], button, input:not([type=hidden]), select, textarea, [role=combobox]')]
+  .filter((el) => !el.closest('[hidden]'))
+  .filter((el) => {
+    const named = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+      || (el.labels && el.labels.length) || el.title;
+    const text = ['A', 'BUTTON'].includes(el.tagName) && el.textContent.trim();
+    return !(named || text);
+  })
+  .map((el) => el.outerHTML.slice(0, 120))"""
+
+
+def test_every_control_has_an_accessible_name(page: Page, flows: Server) -> None:
+    execution = flows.api("POST", "/executions/ui.shop/child").json()["id"]
+    sign_in(page, flows, flows.admin, "/ui/executions")
+    for path in (
+        "/ui/executions",
+        f"/ui/executions/{execution}",
+        "/ui/flows",
+        "/ui/flows/ui.shop/orders",
+        "/ui/flows/ui.shop/orders?tab=topology",
+        "/ui/flows/ui.shop/orders?tab=revisions",
+        "/ui/flows/ui.shop/nightly?tab=triggers",
+        "/ui/flows/ui.shop/notes/edit",
+        "/ui/namespaces",
+        "/ui/namespaces/ui.shop",
+        "/ui/gitops",
+    ):
+        page.goto(flows.url + path)
+        expect(page.locator("main")).to_be_visible()
+        assert page.evaluate(UNNAMED) == [], path
