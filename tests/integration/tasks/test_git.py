@@ -45,7 +45,12 @@ def git(*args: str, cwd: Path) -> str:
     env = {**os.environ, **_GIT_ENV}
     # A clone made by a task belongs to the sandbox's user, not to the one running the tests.
     done = subprocess.run(
-        ["git", "-c", "safe.directory=*", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+        ["git", "-c", "safe.directory=*", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.strip()
 
