@@ -18,6 +18,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.airbyte.cloud.jobs.Sync": "syncs",
         "io.kestra.plugin.airbyte.connections.CheckStatus": "syncs",
         "io.kestra.plugin.airbyte.connections.Sync": "syncs",
+        "io.kestra.plugin.aws.cli.AwsCLI": "aws",
         "io.kestra.plugin.aws.s3.Copy": "aws",
         "io.kestra.plugin.aws.s3.CreateBucket": "aws",
         "io.kestra.plugin.aws.s3.Delete": "aws",

@@ -3,6 +3,7 @@
 from controlplane.tasks import (
     admin,
     airbyte,
+    aws_cli,
     aws_s3,
     compress,
     core,
@@ -32,6 +33,7 @@ from controlplane.tasks import (
 __all__ = [
     "admin",
     "airbyte",
+    "aws_cli",
     "aws_s3",
     "compress",
     "core",

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from controlplane.spec.fields import DynBool, DynInt, Spec, Text
+from controlplane.spec.fields import DynBool, DynInt, DynStrList, Spec, Text
+from controlplane.spec.plugins.scripts import ScriptTask
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import TaskSpec
 
@@ -139,3 +140,10 @@ class S3CreateBucket(AwsConnection):
     grantWriteACP: Text | None = None
     objectLockEnabledForBucket: DynBool | None = None
 
+
+@task("io.kestra.plugin.aws.cli.AwsCLI")
+class AwsCLI(ScriptTask, AwsConnection):
+    """Runs ``aws`` commands with the task's credentials, region and endpoint in their env."""
+
+    commands: DynStrList
+    containerImage: Text | None = "amazon/aws-cli"

@@ -5,27 +5,13 @@ pluginDefaults), then listed, downloaded, copied, moved and deleted."""
 from __future__ import annotations
 
 import io
-import socket
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import boto3
-import pytest
-from moto.server import ThreadedMotoServer
 
 from controlplane.engine.model import Execution, State
 from tests.integration.compat.conftest import Flows
-
-
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def _zip() -> bytes:
