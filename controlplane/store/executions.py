@@ -123,6 +123,14 @@ def _execution(document: dict[str, Any], task_runs: list[dict[str, Any]]) -> Exe
     return Execution.from_dict({**document, "taskRuns": task_runs})
 
 
+def _namespace_range(prefix: str) -> ColumnElement[bool]:
+    """What ``in_namespace`` keeps, as a range of ix_executions_flow_state: ``prefix`` and the
+    names that start with ``prefix.`` lie in [prefix, prefix + "/") in binary order ("/" comes
+    right after "."). SQLite compares text in binary order; PostgreSQL's collation may not,
+    so it is used on SQLite only, beside ``in_namespace``, never instead of it."""
+    return and_(EXECUTIONS.c.namespace >= prefix, EXECUTIONS.c.namespace < prefix + "/")
+
+
 def _narrowed(narrow: ExecutionFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         EXECUTIONS.c.labels[key].as_string() == value for key, value in narrow.labels.items()
@@ -222,6 +230,8 @@ class SqlExecutionRepository:
         conditions = _filters(flow_id, states)
         if namespace_prefix:
             conditions.append(in_namespace(EXECUTIONS.c.namespace, namespace_prefix))
+            if self._db.dialect.name == "sqlite":
+                conditions.append(_namespace_range(namespace_prefix))
         if reach:
             conditions.append(or_(*(in_namespace(EXECUTIONS.c.namespace, p) for p in reach)))
         narrow = narrow or ExecutionFilter()
