@@ -290,9 +290,30 @@ def runs(model: type[M]) -> Callable[[Callable[[M, RunContext], Mapping[str, Any
     return decorate
 
 
+_loader: Callable[[type[BaseModel] | None], None] | None = None
+
+
+def install_loader(loader: Callable[[type[BaseModel] | None], None]) -> None:
+    """Let ``loader`` import the implementation of a model on its first run (all of them when
+    given None), so that a process imports only the implementations its flows use."""
+    global _loader
+    _loader = loader
+
+
+def has_runner(model: type[BaseModel]) -> bool:
+    """Whether ``model``'s implementation is registered (without loading any)."""
+    return model in _RUNNERS
+
+
 def runner_for(model: type[BaseModel]) -> Runner | None:
-    return _RUNNERS.get(model)
+    found = _RUNNERS.get(model)
+    if found is None and _loader is not None:
+        _loader(model)
+        found = _RUNNERS.get(model)
+    return found
 
 
 def implemented() -> set[type[BaseModel]]:
+    if _loader is not None:
+        _loader(None)
     return set(_RUNNERS)
