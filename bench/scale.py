@@ -14,12 +14,16 @@ Prints the figures and their ratios (throughput against one worker; lag against 
 slot). A benchmark, never a test.
 
     python bench/scale.py [--executions 300] [--concurrency 4] [--schedules 100] [--seconds 15]
+        [--json FILE]
+
+``--json`` also writes the figures for ``bench/run_all.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import statistics
 import sys
@@ -173,7 +177,9 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--schedules", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    figures: dict[str, float] = {}
     server = start_server(postgres_bindir())
     try:
         with tempfile.TemporaryDirectory() as temporary:
@@ -182,6 +188,7 @@ def main() -> int:
             rates: dict[int, float] = {}
             for workers in (int(n) for n in args.workers.split(",")):
                 rates[workers] = throughput(server, folder, workers, args)
+                figures[f"rate_{workers}_workers"] = rates[workers]
                 base = rates[min(rates)]
                 print(f"  {workers} worker(s) x {args.concurrency}: {rates[workers]:7.1f} "
                       f"one-task executions/s  (x{rates[workers] / base:.2f} of "
@@ -191,12 +198,23 @@ def main() -> int:
                 if not lags:
                     continue
                 p95 = lags[int(0.95 * (len(lags) - 1))]
+                p99 = lags[int(0.99 * (len(lags) - 1))]
+                figures.update(
+                    {
+                        f"{what}_median_ms": statistics.median(lags) * 1000,
+                        f"{what}_p95_ms": p95 * 1000,
+                        f"{what}_p99_ms": p99 * 1000,
+                        f"{what}_max_ms": lags[-1] * 1000,
+                    }
+                )
                 print(f"  slot to execution {what} at {args.schedules} schedules/s: median "
                       f"{statistics.median(lags) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
                       f"max {lags[-1] * 1000:.0f} ms  (x{statistics.median(lags):.2f} of the "
                       f"1 s slot)")  # fmt: skip
     finally:
         stop_server(server)
+    if args.json:
+        args.json.write_text(json.dumps(figures))
     return 0
 
 
