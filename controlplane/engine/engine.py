@@ -37,7 +37,13 @@ from controlplane.engine.ports import (
     execution_storage_path,
 )
 from controlplane.engine.reach import check_reach
-from controlplane.engine.sharing import SharedState, killed_before_start, queued_work, share
+from controlplane.engine.sharing import (
+    SharedState,
+    killed_before_start,
+    queued_work,
+    settle_taken,
+    share,
+)
 from controlplane.engine.stats import EngineStats
 from controlplane.engine.work import (
     AttemptResult,
@@ -98,6 +104,8 @@ class _Event:
     execution_id: str
     kind: str
     payload: Any = None
+    taken: str | None = None
+    """The key of the database row (result, command) it came from, removed when applied."""
 
 
 class Engine:
@@ -319,9 +327,7 @@ class Engine:
                 for execution_id in ids:
                     self._active.pop(execution_id, None)
                 if self.shared is not None:
-                    for event in batch:
-                        if event.kind == "queued_result":
-                            self.shared.forget_result(event.payload[0])
+                    self.shared.forget(event.taken for event in batch if event.taken)
 
     def _next_event(self) -> _Event | None:
         timeout = None
@@ -338,23 +344,46 @@ class Engine:
 
     def _process(self, batch: list[_Event]) -> None:
         grouped: dict[str, list[_Event]] = defaultdict(list)
-        shared = self.shared
         for event in batch:
-            if shared is not None and not shared.holds(event.execution_id):
-                continue  # another executor took it over; it reads what it needs from the database
             grouped[event.execution_id].append(event)
         outcomes: list[tuple[Execution, Effects, list[str]]] = []
+        taken: list[str] = []
         with self.store.unit() as repos:
+            if self.shared is not None:
+                grouped = self._fence(repos, grouped)
             for execution_id, events in grouped.items():
                 outcome = self._step(repos, execution_id, events)
                 if outcome is not None:
                     outcomes.append(outcome)
+            if self.shared is not None:
+                taken = [e.taken for events in grouped.values() for e in events if e.taken]
+                settle_taken(repos, taken)
+        if self.shared is not None:
+            self.shared.applied(taken)
         for execution, effects, kills in outcomes:
             self._act(execution, effects, kills)
+
+    def _fence(
+        self, repos: Repositories, grouped: dict[str, list[_Event]]
+    ) -> dict[str, list[_Event]]:
+        """The events of the executions this executor still holds, their leases renewed and
+        locked for the step. The others were taken over (this executor ran too late to renew):
+        their new holder reads them afresh, and takes again what was taken here."""
+        assert self.shared is not None
+        shared = self.shared
+        mine = [execution_id for execution_id in grouped if shared.holds(execution_id)]
+        held = repos.work.hold_executions(shared.owner, mine, self.settings.lease)
+        for execution_id in set(grouped) - held:
+            shared.discard(execution_id)
+            self._active.pop(execution_id, None)
+            shared.forget(e.taken for e in grouped[execution_id] if e.taken)
+        return {i: events for i, events in grouped.items() if i in held}
 
     def _step(
         self, repos: Repositories, execution_id: str, events: list[_Event]
     ) -> tuple[Execution, Effects, list[str]] | None:
+        if any(event.kind == "recover" for event in events):
+            self._active.pop(execution_id, None)  # another executor may have advanced it
         execution = self._active.get(execution_id)
         if execution is None:
             execution = repos.executions.read_execution(execution_id)
@@ -379,7 +408,7 @@ class Engine:
         if effects.retry_in is not None:
             self._retry_as_new(repos, execution, now() + effects.retry_in)
         if self.shared is not None:
-            self._share_effects(repos, execution, events, effects, was_over)
+            self._share_effects(repos, execution, effects, was_over)
         if effects.logs:
             repos.logs.create_logs(effects.logs)
         return execution, effects, kills
@@ -591,17 +620,13 @@ class Engine:
         self,
         repos: Repositories,
         execution: Execution,
-        events: list[_Event],
         effects: Effects,
         was_over: bool,
     ) -> None:
-        """In the step's transaction: queue its attempts, drop the results it applied, and,
-        once it is over, tell its parent and the next queued execution (whichever executor
-        holds them) and let go of it."""
+        """In the step's transaction: queue its attempts, and, once it is over, tell its parent
+        and the next queued execution (whichever executor holds them) and let go of it."""
         repos.work.enqueue_work([queued_work(item) for item in effects.dispatch])
         effects.dispatch.clear()
-        applied = [event.payload[0] for event in events if event.kind == "queued_result"]
-        repos.work.delete_work(applied)
         if not _over(execution) or was_over:
             return
         repos.work.delete_lease(execution.id)
@@ -616,8 +641,8 @@ class Engine:
         if queued:
             repos.commands.create_command(queued[-1].id, "dequeue")
 
-    def _deliver(self, execution_id: str, kind: str, payload: Any) -> None:
-        self._events.put(_command_event(execution_id, kind, payload))
+    def _deliver(self, execution_id: str, kind: str, payload: Any, taken: str | None) -> None:
+        self._events.put(_command_event(execution_id, kind, payload, taken))
 
     def _release(self) -> None:
         assert self.shared is not None
@@ -672,11 +697,11 @@ class Engine:
 _STOP = _Event("", "stop")
 
 
-def _command_event(execution_id: str, kind: str, payload: Any) -> _Event:
+def _command_event(execution_id: str, kind: str, payload: Any, taken: str | None) -> _Event:
     if kind == "subflow_ended":
         run_id, child = payload
         payload = (run_id, Execution.from_dict(child))
-    return _Event(execution_id, kind, payload)
+    return _Event(execution_id, kind, payload, taken)
 
 
 class _AlreadyFired(Exception):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Protocol
 
 from controlplane.engine.model import State, now
-from controlplane.engine.ports import QueuedWork, Store
+from controlplane.engine.ports import QueuedWork, Repositories, Store
 from controlplane.engine.work import (
     AttemptResult,
     WorkItem,
@@ -31,15 +32,17 @@ class ShareSettings(Protocol):
 
 
 class SharedState:
-    """What an executor sharing the database holds: executions by lease, and the results it
-    has taken but not yet applied."""
+    """What an executor sharing the database holds: executions by lease, and the rows (results,
+    commands) it has taken but not yet applied."""
 
     def __init__(self, owner: str) -> None:
         self.owner = owner
         self._held: dict[str, int] = {}
         """Held execution ids, each with the renewal round in which it was taken."""
         self._round = 0
-        self._results: set[str] = set()
+        self._taken: set[str] = set()
+        self._applied: list[str] = []
+        """Keys of rows deleted by steps that committed since the current poll began."""
         self._lock = threading.Lock()
 
     def holds(self, execution_id: str) -> bool:
@@ -65,31 +68,86 @@ class SharedState:
             self._round += 1
             return self._round
 
-    def renewed(self, execution_ids: set[str], round_: int) -> None:
+    def renewed(self, execution_ids: set[str], round_: int) -> list[str]:
         """Keep what the database says this executor holds, and what it took since ``round_``
-        began (in transactions the renewal could not see yet)."""
+        began (in transactions the renewal could not see yet); returns what it lost (another
+        executor took it over while this one renewed too late)."""
         with self._lock:
-            self._held = {i: r for i, r in self._held.items() if i in execution_ids or r >= round_}
+            lost = [i for i, r in self._held.items() if i not in execution_ids and r < round_]
+            for execution_id in lost:
+                del self._held[execution_id]
+            return lost
 
-    def drop_all(self) -> None:
-        """Advance nothing more: the leases may lapse and others take over."""
+    def take(self, key: str) -> bool:
+        """True the first time: a result or command is applied once even though it stays in
+        the database until the step that applies it commits."""
         with self._lock:
-            self._held.clear()
-            self._results.clear()
-
-    def take_result(self, work_id: str) -> bool:
-        """True the first time: a result is applied once even though it stays in the database
-        until the step that applies it commits."""
-        with self._lock:
-            if work_id in self._results:
+            if key in self._taken:
                 return False
-            self._results.add(work_id)
+            self._taken.add(key)
             return True
 
-    def forget_result(self, work_id: str) -> None:
-        """Its step did not commit: take it again."""
+    def forget(self, keys: Iterable[str]) -> None:
+        """Their step did not commit: take them again (if this executor still holds them)."""
         with self._lock:
-            self._results.discard(work_id)
+            self._taken.difference_update(keys)
+
+    def applied(self, keys: list[str]) -> None:
+        """Their step committed: the rows are gone, so their keys need not be kept for long."""
+        with self._lock:
+            self._applied.extend(keys)
+
+    def next_poll(self) -> None:
+        """A poll begins: forget the keys of rows deleted before it (no read of this poll can
+        return them; a read of the previous one could, and was filtered already)."""
+        with self._lock:
+            self._taken.difference_update(self._applied)
+            self._applied.clear()
+
+
+class Pulse:
+    """Whether this executor has kept time long enough to judge other processes' leases.
+
+    On a loaded machine every process runs late alike, and while the database is away nobody
+    renews: an executor that itself could not poll on time gives the workers a whole lease of
+    its own punctual polling to renew before it settles their attempts as lost."""
+
+    def __init__(self, lease: timedelta) -> None:
+        self._late = lease.total_seconds() / 4
+        self._lease = lease.total_seconds()
+        self._last = time.monotonic()
+        self._steady_since = self._last
+
+    def beat(self) -> None:
+        """A poll went through."""
+        moment = time.monotonic()
+        if moment - self._last > self._late:
+            self._steady_since = moment
+        self._last = moment
+
+    def steady(self) -> bool:
+        """This poll is on time, and so were those of the last whole lease."""
+        moment = time.monotonic()
+        return moment - self._last <= self._late and moment - self._steady_since >= self._lease
+
+
+def taken_key(kind: str, ident: object) -> str:
+    """The key of a row an event came from: ("work", id) or ("command", seq)."""
+    return f"{kind}:{ident}"
+
+
+def settle_taken(repos: Repositories, keys: Iterable[str]) -> None:
+    """In the step's transaction: remove the results and commands it applied."""
+    work: list[str] = []
+    commands: list[int] = []
+    for key in keys:
+        kind, _, ident = key.partition(":")
+        if kind == "work":
+            work.append(ident)
+        else:
+            commands.append(int(ident))
+    repos.work.delete_work(work)
+    repos.commands.delete_commands(commands)
 
 
 def queued_work(item: WorkItem) -> QueuedWork:
@@ -121,38 +179,54 @@ def share(
     shared: SharedState,
     settings: ShareSettings,
     stopping: threading.Event,
-    deliver: Callable[[str, str, Any], None],
+    deliver: Callable[[str, str, Any, str | None], None],
 ) -> None:
     """Every ``settings.poll`` seconds until ``stopping``: renew and take execution leases, take
     the commands and results for what is held, and settle attempts whose worker is gone; hand
-    each to the executor's loop as (execution id, kind, payload)."""
+    each to the executor's loop as (execution id, kind, payload, key of the row taken).
+
+    Nothing here is dropped when the database is away or this process runs late: every step
+    checks in its own transaction that the lease is still this executor's (``hold_executions``),
+    so a late executor renews and carries on with what it still holds, and what another took
+    over is read afresh by that one."""
     lease = settings.lease
+    quarter = lease.total_seconds() / 4
     lost = result_to_json(lost_worker())
-    renewed = now()
+    pulse = Pulse(lease)
+    renewed = time.monotonic()
     while not stopping.wait(settings.poll):
+        shared.next_poll()
+        started = time.monotonic()
+        due = started - renewed > quarter
+        gone: list[str] = []
         try:
             with store.unit() as repos:
-                if (now() - renewed) > lease / 4:
+                if due:
                     round_ = shared.next_round()
-                    shared.renewed(repos.work.renew_executions(shared.owner, lease), round_)
-                    renewed = now()
-                    repos.work.expire_work(lost)
+                    gone = shared.renewed(repos.work.renew_executions(shared.owner, lease), round_)
+                    if pulse.steady():
+                        repos.work.expire_work(lost)
                 claimed = repos.work.claim_executions(shared.owner, 200, lease)
                 shared.update(execution_id for execution_id, _ in claimed)
                 commands = repos.commands.take_commands(500, owner=shared.owner)
-                results = [
-                    r for r in repos.work.take_results(shared.owner) if shared.take_result(r.id)
-                ]
+                results = repos.work.take_results(shared.owner)
         except Exception as exc:  # the database may be away for a while; try again
             log.warning("sharing with the database failed (%s); retrying", exc)
-            if now() - renewed > lease * 0.8:
-                shared.drop_all()  # others may take over soon: advance nothing
             continue
+        if due:
+            renewed = started
+        pulse.beat()
+        for execution_id in gone:  # taken over by another: forget what was cached
+            deliver(execution_id, "lost", None, None)
         for execution_id, previous in claimed:
             if previous is not None:  # its executor stopped or died: read it afresh
-                deliver(execution_id, "recover", None)
-        for execution_id, kind, payload in commands:
-            deliver(execution_id, kind, payload)
+                deliver(execution_id, "recover", None, None)
+        for command in commands:
+            key = taken_key("command", command.seq)
+            if shared.take(key):
+                deliver(command.execution_id, command.kind, command.payload, key)
         for taken in results:
-            result = result_from_json(taken.result)
-            deliver(taken.execution_id, "queued_result", (taken.id, result))
+            key = taken_key("work", taken.id)
+            if shared.take(key):
+                result = result_from_json(taken.result)
+                deliver(taken.execution_id, "queued_result", (taken.id, result), key)

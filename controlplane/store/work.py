@@ -242,6 +242,24 @@ class SqlWorkRepository:
             ).scalars()
         )
 
+    def hold_executions(self, owner: str, ids: Sequence[str], lease: timedelta) -> set[str]:
+        """In the transaction of a step: extend the leases of ``ids`` that ``owner`` still holds
+        and keep them locked until it ends, so no other executor takes them over meanwhile;
+        returns those ids. An execution missing from the answer is no longer ``owner``'s."""
+        if not ids:
+            return set()
+        mine = and_(
+            EXECUTION_LEASES.c.execution_id.in_(sorted(set(ids))),
+            EXECUTION_LEASES.c.owner == owner,
+        )
+        held = self._db.execute(
+            update(EXECUTION_LEASES)
+            .where(mine)
+            .values(lease_until=now() + lease)
+            .returning(EXECUTION_LEASES.c.execution_id)
+        )
+        return set(held.scalars())
+
     def release_executions(self, owner: str) -> None:
         """Let other executors take over at once what ``owner`` holds (its leases lapse now)."""
         self._db.execute(

@@ -18,6 +18,8 @@ from controlplane.engine.model import Execution, State
 from controlplane.engine.queue_worker import QueueSettings, QueueWorker
 from controlplane.engine.worker import WorkerSettings
 from controlplane.store import SqlStore, StoreSettings, open_store
+from tests.postgres import PostgresServer, pg_ctl, postgres_bindir, start_server, stop_server
+from tests.waiting import wait_while_advancing
 
 LEASE = timedelta(seconds=2)
 
@@ -71,6 +73,20 @@ tasks:
       type: constant
       interval: PT0.1S
       maxAttempts: 3
+""",
+    "slow": """
+id: slow
+namespace: shared
+tasks:
+  - id: wait
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: io.kestra.plugin.core.runner.Process
+    commands:
+      - sleep 2
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: done
 """,
     "parent": """
 id: parent
@@ -243,3 +259,45 @@ def test_a_stopped_executor_hands_its_executions_to_another(cluster: Cluster) ->
     execution = cluster.ended(execution_id)
     assert execution.state is State.SUCCESS
     assert cluster.read(execution.task_runs[0].outputs["executionId"]).state is State.SUCCESS
+
+
+@pytest.fixture
+def own_database() -> Iterator[PostgresServer]:
+    """A PostgreSQL of this test's own, to stop and start again."""
+    server = start_server(postgres_bindir())
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def test_an_executor_cut_off_longer_than_its_lease_carries_on(
+    own_database: PostgresServer, tmp_path: Path
+) -> None:
+    """Every lease lapses while the database is away; afterwards the executor carries on with
+    the executions it still holds (none stranded), and attempts whose worker renews as soon as
+    it can are not settled as lost."""
+    settings = StoreSettings(
+        home=tmp_path, database_url=own_database.url("postgres"), secret_key=os.urandom(32)
+    )
+    with ExitStack() as stack:
+        cluster = Cluster(settings, stack)
+        with cluster.store.unit() as repos:
+            repos.flows.create_flow_revision("shared", "slow", FLOWS["slow"].lstrip(), None)
+        cluster.executor("executor")
+        cluster.worker("worker")
+        started = [cluster.start("slow") for _ in range(6)]
+        cluster.until(lambda: cluster.queue().get("running", 0) > 0, "an attempt to run")
+        pg_ctl(own_database, "stop")
+        time.sleep(2 * LEASE.total_seconds())  # the outage itself, not a wait for a result
+        pg_ctl(own_database, "start")
+        wait_while_advancing(
+            lambda: [(e.state, [r.state for r in e.task_runs]) for e in map(cluster.read, started)],
+            lambda now: all(state.terminal for state, _ in now),
+            "the executions to end after the outage",
+            stall=60,
+        )
+        executions = [cluster.read(i) for i in started]
+    for execution in executions:
+        assert execution.state is State.SUCCESS, execution.error
+        assert all(len(run.attempts) == 1 for run in execution.task_runs), execution.id
