@@ -124,3 +124,5 @@ def sign_in(page: Page, server: Server, token: str, target: str = "/ui") -> None
     page.goto(server.url + target)
     page.get_by_label("Token").fill(token)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/ui/login" not in url)
+    page.wait_for_load_state()  # the page's script is running: keys and live parts work
