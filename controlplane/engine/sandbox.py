@@ -248,7 +248,7 @@ class _Mounts:
 
     def read_only(self, path: Path) -> None:
         real = _real(path)
-        if not real.is_dir() and not real.is_file():
+        if not real.exists():
             return
         if real == Path("/") or any(_overlaps(real, h) for h in self.hidden):
             return  # would show WEIR_HOME, the key or another attempt's files

@@ -4,6 +4,9 @@ a server run without the sandbox writes in every task that starts a process."""
 from __future__ import annotations
 
 import dataclasses
+import socket
+import threading
+from pathlib import Path
 
 from controlplane.engine.model import State
 from controlplane.engine.sandbox import UNSAFE_WARNING
@@ -81,3 +84,32 @@ def test_without_the_sandbox_every_task_that_starts_a_process_says_so(runner: Ru
     result = runner.run({"id": "sh", "type": SHELL, "commands": ["echo ran"]})
     assert result.state is State.SUCCESS
     assert runner.messages(result) == [UNSAFE_WARNING, "ran"]
+
+
+def test_a_socket_the_operator_lists_can_be_reached(runner: Runner, tmp_path: Path) -> None:
+    """As a Docker engine's socket would be, for the Docker task runner's docker command."""
+    path = tmp_path / "engine" / "engine.sock"
+    path.parent.mkdir()
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    path.chmod(0o777)
+    server.listen(1)
+
+    def answer() -> None:
+        connection, _ = server.accept()
+        connection.sendall(b"pong\n")
+        connection.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    sandbox = dataclasses.replace(runner.settings.sandbox, read_only=(path,))
+    runner.settings = dataclasses.replace(runner.settings, sandbox=sandbox)
+    script = (
+        "import socket\nclient = socket.socket(socket.AF_UNIX)\n"
+        f"client.connect({str(path)!r})\nprint(client.recv(10).decode().strip())"
+    )
+    try:
+        result = runner.run({"id": "py", "type": PYTHON, "script": script})
+    finally:
+        server.close()
+    assert result.state is State.SUCCESS, runner.messages(result)
+    assert runner.messages(result) == ["pong"]
