@@ -198,6 +198,7 @@ function startLogs() {
     if (!count) performance.mark("weir:logs-first");
     count += pending.length;
     pending = [];
+    box.classList.toggle("many", count > 500);
     box.append(fragment);
     document.getElementById("log-count").textContent = `${count} line${count === 1 ? "" : "s"}`;
     if (bar.elements.follow.checked) box.scrollTop = box.scrollHeight;
