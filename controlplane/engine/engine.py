@@ -427,6 +427,10 @@ class Engine:
         elif kind == "subflow_started":
             run_id, child_id, wait = event.payload
             step.apply_subflow_started(run_id, child_id, wait)
+        elif kind == "subflow_retry":
+            run = next((r for r in step.ex.task_runs if r.id == event.payload.parent_run_id), None)
+            if run is not None and not run.state.terminal and "executionId" not in run.outputs:
+                step.effects.subflows.append(event.payload)
         elif kind == "subflow_failed":
             run_id, message = event.payload
             step.apply_subflow_failed_to_start(run_id, message)
@@ -534,6 +538,13 @@ class Engine:
 
     # -- subflows and flows ---------------------------------------------------------------------
     def _start_subflow(self, parent: Execution, start: SubflowStart) -> None:
+        try:
+            self._create_subflow(parent, start)
+        except StoreUnavailable as exc:  # not the subflow's fault: start it when the store is back
+            log.warning("starting a subflow of %s failed (%s); retrying", parent.id, exc)
+            self._later(now() + SUBFLOW_RETRY, _Event(parent.id, "subflow_retry", start))
+
+    def _create_subflow(self, parent: Execution, start: SubflowStart) -> None:
         ref = ParentRef(parent.id, start.parent_run_id, parent.namespace, parent.flow_id)
         labels = {**start.labels, "system.correlationId": parent.labels.get(
             "system.correlationId", parent.id
@@ -558,6 +569,8 @@ class Engine:
                     )
                 )
             return
+        except StoreUnavailable:
+            raise
         except WeirError as exc:
             self._events.put(
                 _Event(parent.id, "subflow_failed", (start.parent_run_id, exc.message))
@@ -695,6 +708,8 @@ class Engine:
 
 
 _STOP = _Event("", "stop")
+SUBFLOW_RETRY = timedelta(seconds=1)
+"""How long after the database failed to start a subflow the start is tried again."""
 
 
 def _command_event(execution_id: str, kind: str, payload: Any, taken: str | None) -> _Event:
