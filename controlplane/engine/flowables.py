@@ -34,6 +34,7 @@ from controlplane.spec.plugins.flow import (
     WorkingDirectory,
 )
 from controlplane.spec.plugins.foreachitem import ForEachItem
+from controlplane.spec.plugins.loop import Loop
 from controlplane.spec.tasks import TaskSpec
 
 if TYPE_CHECKING:
@@ -359,6 +360,14 @@ def subflow(step: Step, task: Subflow, run: TaskRun) -> State | None:
     return None  # settled by the engine when the child execution ends
 
 
+def start_loop(step: Step, task: Loop, run: TaskRun) -> None:
+    _start_loop(step, task, run, task.values)
+
+
+def loop(step: Step, task: Loop, run: TaskRun) -> State | None:
+    return _iterations(step, task, run, task.concurrencyLimit)
+
+
 def for_each_item(step: Step, task: ForEachItem, run: TaskRun) -> State | None:
     """Its split, its subflow calls (one per batch) and its merge, one after the other."""
     return step.resolve_list(task.unfolded, run, run.value)
@@ -379,6 +388,7 @@ RESOLVERS: dict[type, Resolver] = {
     LoopUntil: loop_until,
     Subflow: subflow,
     ForEachItem: for_each_item,
+    Loop: loop,
 }
 
 STARTERS: dict[type, Hook] = {
@@ -390,6 +400,7 @@ STARTERS: dict[type, Hook] = {
     Pause: start_pause,
     LoopUntil: start_loop_until,
     Subflow: start_subflow,
+    Loop: start_loop,
 }
 
 WAKERS: dict[type, Hook] = {Pause: wake_pause, LoopUntil: wake_loop_until}

@@ -7,12 +7,14 @@ innermost loop iteration, ``parent`` / ``parents`` describe the enclosing loop i
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from controlplane.engine.model import Execution, TaskRun
 from controlplane.spec.flow import Flow
+from controlplane.spec.plugins.loop import LOOP_TYPE, Loop
 from controlplane.spec.tasks import TaskSpec
 
 LOOP_TYPES = frozenset(
@@ -20,6 +22,7 @@ LOOP_TYPES = frozenset(
         "io.kestra.plugin.core.flow.ForEach",
         "io.kestra.plugin.core.flow.EachSequential",
         "io.kestra.plugin.core.flow.EachParallel",
+        LOOP_TYPE,
     }
 )
 
@@ -122,7 +125,26 @@ def task_variables(
     if parents:
         variables["parents"] = parents
         variables["parent"] = parents[0]
+    item = _item(run, lineage)
+    if item is not None:
+        variables["item"] = item
     return variables
+
+
+def _item(run: TaskRun, lineage: Lineage) -> dict[str, Any] | None:
+    """The iteration of the nearest enclosing ``flow.Loop``, as its ``item`` variable."""
+    node: TaskRun | None = run
+    while node is not None:
+        parent = lineage.parent(node)
+        task = lineage.tasks.get(parent.task_id) if parent is not None else None
+        if isinstance(task, Loop):
+            item: dict[str, Any] = {"value": node.value, "index": node.iteration}
+            if isinstance(task.values, dict) and node.value is not None:
+                pair = json.loads(node.value)
+                item.update(key=pair["key"], value=pair["value"])
+            return item
+        node = parent
+    return None
 
 
 def _parents(run: TaskRun, lineage: Lineage) -> list[dict[str, Any]]:

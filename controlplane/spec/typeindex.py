@@ -45,6 +45,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.flow.ForEach": "flow",
         "io.kestra.plugin.core.flow.ForEachItem": "foreachitem",
         "io.kestra.plugin.core.flow.If": "flow",
+        "io.kestra.plugin.core.flow.Loop": "loop",
         "io.kestra.plugin.core.flow.LoopUntil": "flow",
         "io.kestra.plugin.core.flow.Parallel": "flow",
         "io.kestra.plugin.core.flow.Pause": "flow",
