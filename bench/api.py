@@ -85,10 +85,10 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
     url = f"http://127.0.0.1:{port}/api/v1/health"
     for _ in range(300):
         try:
-            if requests.get(url, timeout=1).ok:
+            if requests.get(url, timeout=5).ok:
                 return server
-        except requests.ConnectionError:
-            time.sleep(0.1)
+        except requests.RequestException:
+            time.sleep(0.1)  # not listening yet, or too busy starting to answer
     server.kill()
     raise SystemExit("the server did not start")
 
@@ -117,10 +117,10 @@ def start_bare(port: int, folder: Path) -> subprocess.Popen[bytes]:
     url = f"http://127.0.0.1:{port}/api/v1/flows/bench.n000/f00042"
     for _ in range(300):
         try:
-            if requests.get(url, timeout=1).ok:
+            if requests.get(url, timeout=5).ok:
                 return server
-        except requests.ConnectionError:
-            time.sleep(0.1)
+        except requests.RequestException:
+            time.sleep(0.1)  # not listening yet, or too busy starting to answer
     server.kill()
     raise SystemExit("the bare endpoint did not start")
 

@@ -159,10 +159,11 @@ def _wait_healthy(port: int) -> float:
     deadline = time.perf_counter() + 120
     while time.perf_counter() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).ok:
                 return time.perf_counter()
-        except requests.ConnectionError:
-            time.sleep(0.02)
+        except requests.RequestException:
+            pass  # not listening yet, or too busy starting to answer
+        time.sleep(0.02)
     raise SystemExit("the server did not become ready in 120 s")
 
 
