@@ -82,13 +82,16 @@ def tenants(tmp_path: Path) -> Iterator[tuple[Path, str, str]]:
     yield home, admin, team_a
 
 
-def _attack(home: Path, admin: str, team_a: str, *flags: str) -> tuple[dict[str, object], Path]:
-    """Run the attack flow on a server started with ``flags``; its report and the probe path."""
+def _attack(
+    home: Path, admin: str, team_a: str, *flags: str
+) -> tuple[dict[str, object], Path, list[str]]:
+    """Run the attack flow on a server started with ``flags``: its report, the probe path, and
+    what the server printed and the task logged."""
     env = {**os.environ, "WEIR_HOME": str(home), "SERVER_ONLY": MARKER}
     env.pop("WEIR_DATABASE_URL", None)
     env.pop("WEIR_SANDBOX", None)
     probe = Path("/tmp") / f"weir-sandbox-probe-{secrets.token_hex(6)}"
-    with standalone(env, home, "--auth", "tokens", *flags) as (url, _):
+    with standalone(env, home, "--auth", "tokens", *flags) as (url, printed):
         with WeirClient(url, admin, manager=None) as root:
             root.namespaces.put("team.a")
             root.namespaces.put("team.b")
@@ -100,12 +103,13 @@ def _attack(home: Path, admin: str, team_a: str, *flags: str) -> tuple[dict[str,
             logs = [line.message for line in client.executions.logs(run.id)]
     assert done.state == "SUCCESS", logs
     report = done.task_runs[0]["outputs"]["vars"]
-    return report, probe
+    return report, probe, [*printed, *logs]
 
 
 def test_a_tenant_script_sees_nothing_of_the_server(tenants: tuple[Path, str, str]) -> None:
     home, admin, team_a = tenants
-    report, probe = _attack(home, admin, team_a)
+    report, probe, said = _attack(home, admin, team_a)
+    assert not any("WITHOUT a sandbox" in line for line in said)
     # Only the folders leading to its own working directory, mounted alone.
     assert report["home"] == ["work"]
     assert report["work"] == 1
@@ -126,8 +130,10 @@ def test_without_the_sandbox_the_same_script_steals_the_secret(
     tenants: tuple[Path, str, str],
 ) -> None:
     home, admin, team_a = tenants
-    report, probe = _attack(home, admin, team_a, "--unsafe-no-sandbox")
+    report, probe, said = _attack(home, admin, team_a, "--unsafe-no-sandbox")
     try:
+        # Said loudly: when the server starts, and in the task's log.
+        assert sum("Task processes run WITHOUT a sandbox" in line for line in said) == 2, said
         assert {"secret.key", "weir.db", "work"} <= set(report["home"])  # type: ignore[arg-type]
         assert isinstance(report["key_bytes"], int) and report["key_bytes"] > 0
         assert base64.b64decode(str(report["stolen"])).decode() == SECRET
