@@ -114,7 +114,7 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
     assert settings.storage_root == tmp_path / "storage"
     assert database_url(settings.url).drivername == "postgresql+psycopg"
     defaults = StoreSettings.from_env({})
-    assert defaults.home == Path(".weir") and defaults.database_url is None
+    assert defaults.home == Path.cwd() / ".weir" and defaults.database_url is None
     assert defaults.url.endswith("/.weir/weir.db")
 
 
