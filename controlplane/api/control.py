@@ -90,12 +90,21 @@ def check_write(kind: str, name: str, stored: Governed | None, intent: WriteInte
     if stored is None or intent.force:
         return
     owner = stored.managed_by
-    if owner is not None and owner != intent.manager:
-        raise ManagedElsewhere(
-            f"{kind} {name} is managed by '{owner}'; change it there, "
-            "or send force=true to take it over",
-            {"managed_by": owner, "revision": stored.revision},
-        )
+    if owner is None or owner == intent.manager or _adopts(intent.manager, owner):
+        return
+    writer = f"'{intent.manager}'" if intent.manager else "a writer without X-Weir-Manager"
+    raise ManagedElsewhere(
+        f"{kind} {name} is managed by '{owner}', not by {writer}; change it there, or move "
+        f"it: {owner} lets it go (Terraform: a removed block with destroy = false; GitOps: "
+        "the file deleted with prune off), then one write here with force=true takes it over",
+        {"managed_by": owner, "revision": stored.revision, "writer": intent.manager},
+    )
+
+
+def _adopts(manager: str | None, owner: str) -> bool:
+    """A Terraform state (``terraform:<id>``) adopts what Terraform wrote before owners were
+    per state (``terraform``)."""
+    return owner == "terraform" and manager is not None and manager.startswith("terraform:")
 
 
 def tag(response: Response, revision: int) -> None:

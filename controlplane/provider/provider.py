@@ -1,18 +1,21 @@
 """The ``weir`` provider's own configuration, and what its resources share once configured.
 
-Every write goes through one :class:`~controlplane.client.WeirClient` whose manager is
-``terraform``, so the server records what Terraform manages and refuses other writers' edits.
+Every write goes through one :class:`~controlplane.client.WeirClient` whose manager is this
+state, ``terraform:<owner>`` (see :mod:`controlplane.provider.owner`), so the server records
+which state manages what and refuses other writers' edits.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controlplane.provider.flows import FlowReads
+from controlplane.provider.owner import manager_for
 from controlplane.provider.runtime.diagnostics import Diagnostics, ProviderError
-from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema
+from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema, list_of
 from controlplane.provider.runtime.service import Provider
 from controlplane.provider.runtime.values import UNKNOWN
 
@@ -53,6 +56,23 @@ class WeirProvider(Provider):
                 optional=True,
             ),
             Attribute(
+                "owner",
+                STRING,
+                "This state's name as the owner of what it writes: objects are recorded as "
+                "managed by `terraform:<owner>`, and another state's writes to them are refused. "
+                "Defaults to an id derived from where the state is kept (the backend's bucket "
+                "and key, or the local state file's path, and the workspace).",
+                optional=True,
+            ),
+            Attribute(
+                "take_over",
+                list_of(STRING),
+                "Owners (`terraform:<id>`, `gitops:<source>`) this state takes objects over "
+                "from: a write to an object one of them manages is forced. Used once to move "
+                "objects from another state (after a `removed` block there) or source.",
+                optional=True,
+            ),
+            Attribute(
                 "retries",
                 NUMBER,
                 "How many times a request that failed on the way (connection refused, 502, "
@@ -68,6 +88,9 @@ class WeirProvider(Provider):
         self.resource_types = RESOURCE_TYPES
         self.data_source_types = DATA_SOURCE_TYPES
         self._client: WeirClient | None = None
+        self.manager = MANAGER
+        """What this state writes as: ``terraform:<owner>`` once configured."""
+        self.take_over: frozenset[str] = frozenset()
         self._flows: FlowReads | None = None
         self._contracts: PlannedFlows | None = None
         self._contracts_lock = threading.Lock()
@@ -98,11 +121,13 @@ class WeirProvider(Provider):
         from controlplane.client.client import DEFAULT_URL
 
         endpoint = config.get("endpoint") or os.environ.get("WEIR_URL") or DEFAULT_URL
+        self.manager = manager_for(config.get("owner"), Path.cwd(), os.environ)
+        self.take_over = frozenset(config.get("take_over") or ())
 
         self._client = WeirClient(
             endpoint,
             config.get("token"),
-            manager=MANAGER,
+            manager=self.manager,
             timeout=float(config.get("timeout") or DEFAULT_TIMEOUT),
             retries=DEFAULT_RETRIES if config.get("retries") is None else int(config["retries"]),
         )

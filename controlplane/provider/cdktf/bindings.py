@@ -30,7 +30,9 @@ class WeirProvider(cdktf.TerraformProvider):
         id: str,
         *,
         endpoint: str | None = None,
+        owner: str | None = None,
         retries: float | None = None,
+        take_over: Sequence[str] | None = None,
         timeout: float | None = None,
         token: str | None = None,
         alias: str | None = None,
@@ -44,7 +46,9 @@ class WeirProvider(cdktf.TerraformProvider):
         )
         self._config = {
             "endpoint": endpoint,
+            "owner": owner,
             "retries": retries,
+            "take_over": take_over,
             "timeout": timeout,
             "token": token,
             "alias": alias,
@@ -108,6 +112,10 @@ class Flow(cdktf.TerraformResource):
     @property
     def inputs(self) -> Any:
         return self.interpolation_for_attribute("inputs")  # type: ignore[no-any-return]
+
+    @property
+    def managed_by(self) -> str:
+        return self.get_string_attribute("managed_by")  # type: ignore[no-any-return]
 
     @property
     def namespace(self) -> str:
@@ -472,6 +480,10 @@ class Subflow(cdktf.TerraformResource):
     @property
     def inputs(self) -> Any:
         return self.interpolation_for_attribute("inputs")  # type: ignore[no-any-return]
+
+    @property
+    def managed_by(self) -> str:
+        return self.get_string_attribute("managed_by")  # type: ignore[no-any-return]
 
     @property
     def namespace(self) -> str:

@@ -46,8 +46,9 @@ def refusal(
     if error.code == "managed_elsewhere":
         return ProviderError(
             f"{what} is managed by '{error.managed_by}'",
-            f"{error} Remove it from the other manager first, or import it after that "
-            "manager lets it go.",
+            f"{error}. To move it into this state: let {error.managed_by} forget it (for a "
+            "Terraform state, a removed block with lifecycle { destroy = false }), then apply "
+            f'here once with take_over = ["{error.managed_by}"] in the provider block.',
             path,
         )
     if error.code == "namespace_not_empty":
@@ -69,8 +70,8 @@ def already_exists(
         who = "an unknown manager (the server did not say)"
     elif owner is None:
         who = "nobody"
-    elif owner == "terraform":
-        who = "'terraform' (another Terraform state, or one that lost track of it)"
+    elif owner == "terraform" or owner.startswith("terraform:"):
+        who = f"'{owner}' (another Terraform state, or one that lost track of it)"
     else:
         who = f"'{owner}' (remove it from there first, or it writes it back)"
     address = f"{creating.type_name}.NAME"

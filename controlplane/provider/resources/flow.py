@@ -66,6 +66,16 @@ COMPUTED_OUTPUTS = Attribute(
 )
 
 
+MANAGED_BY = Attribute(
+    "managed_by",
+    STRING,
+    "Who manages the object on the server: this state (`terraform:<owner>`) after apply. "
+    "Another value is drift: a forced takeover or a write by someone else, which the next "
+    "apply undoes (or refuses, naming the other owner).",
+    computed=True,
+)
+
+
 def key_attributes(what: str) -> tuple[Attribute, ...]:
     return (
         Attribute("id", STRING, "`namespace/flow_id`, also the import id.", computed=True),
@@ -95,7 +105,14 @@ class FlowResource(WeirResource):
     what = "flow"
     schema = Schema(
         description="A flow, declared by its YAML source (Kestra's flow language).",
-        attributes=(*key_attributes("flow"), CONTENT, REVISION, COMPUTED_INPUTS, COMPUTED_OUTPUTS),
+        attributes=(
+            *key_attributes("flow"),
+            CONTENT,
+            REVISION,
+            MANAGED_BY,
+            COMPUTED_INPUTS,
+            COMPUTED_OUTPUTS,
+        ),
     )
 
     def normalize(self, plan: Plan) -> None:
@@ -111,6 +128,9 @@ class FlowResource(WeirResource):
             self.check_content(plan, content)
             prior = (plan.prior or {}).get("content")
             self.provider.contracts.check(content, plan.diagnostics, prior)
+        plan.planned["managed_by"] = self.provider.manager
+        if plan.prior is not None and plan.changed("managed_by"):
+            plan.planned["revision"] = UNKNOWN  # taking it back writes a revision
         namespace, flow_id = plan.planned.get("namespace"), plan.planned.get("flow_id")
         if isinstance(namespace, str) and isinstance(flow_id, str):
             plan.planned["id"] = f"{namespace}/{flow_id}"
@@ -149,7 +169,9 @@ class FlowResource(WeirResource):
 
     def update(self, change: Change) -> State:
         assert change.prior is not None
-        return self._put(change, if_match=change.prior["revision"])
+        owner = change.prior.get("managed_by")
+        force = owner != self.provider.manager and owner in self.provider.take_over
+        return self._put(change, if_match=change.prior["revision"], force=force)
 
     def read(self, current: Current) -> State | None:
         state = current.state
@@ -188,11 +210,12 @@ class FlowResource(WeirResource):
             "flow_id": found.id,
             "content": content if keep else found.source,
             "revision": found.revision,
+            "managed_by": found.managed_by,
             "inputs": inputs_of(found),
             "outputs": outputs_of(found),
         }
 
-    def _put(self, change: Change, if_match: int) -> State:
+    def _put(self, change: Change, if_match: int, force: bool = False) -> State:
         planned = change.planned
         namespace, flow_id = planned["namespace"], planned["flow_id"]
         creating = None
@@ -202,7 +225,11 @@ class FlowResource(WeirResource):
             )
         with writing(f"{self.what} {namespace}/{flow_id}", ["content"], creating):
             saved = self.provider.client.flows.put(
-                planned["content"], namespace=namespace, flow_id=flow_id, if_match=if_match
+                planned["content"],
+                namespace=namespace,
+                flow_id=flow_id,
+                if_match=if_match,
+                force=force,
             )
         self.provider.flows.forget(namespace)
         return self.state_of(saved, planned)

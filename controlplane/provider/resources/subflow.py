@@ -16,6 +16,7 @@ from controlplane.provider.resources.common import REVISION
 from controlplane.provider.resources.flow import (
     CONTENT,
     INPUT_ATTRIBUTES,
+    MANAGED_BY,
     OUTPUT_ATTRIBUTES,
     FlowResource,
     key_attributes,
@@ -63,6 +64,7 @@ class SubflowResource(FlowResource):
                 nested=Nested(OUTPUT_ATTRIBUTES),
             ),
             REVISION,
+            MANAGED_BY,
         ),
     )
 

@@ -5,6 +5,7 @@ only knows that mirror, and the checkpoint service is off."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ HEADER = """terraform {
   }
 }
 """
+
+
+def by_terraform(managed_by: str | None) -> bool:
+    """Whether an object is managed by a test's Terraform state: the owner the provider
+    derives from a local state file, ``terraform:<directory>-<8 hex digits>``."""
+    return re.fullmatch(r"terraform:[A-Za-z0-9_.-]+-[0-9a-f]{8}", managed_by or "") is not None
 
 
 def offline_environment(root: Path, url: str) -> dict[str, str]:

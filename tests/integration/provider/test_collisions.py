@@ -4,7 +4,7 @@ object changed between plan and apply, a namespace that still holds objects at d
 from __future__ import annotations
 
 from controlplane.client import WeirClient
-from tests.integration.provider.harness import Terraform
+from tests.integration.provider.harness import Terraform, by_terraform
 
 SOURCE = (
     "id: hello\nnamespace: {ns}\ntasks:\n  - id: log\n"
@@ -38,7 +38,9 @@ def test_creating_a_flow_that_exists_explains_it_and_the_ways_out(
         flow_config(ns) + f'import {{\n  to = weir_flow.hello\n  id = "{ns}/hello"\n}}\n'
     )
     terraform.apply()
-    assert terraform.state()["weir_flow.hello"]["revision"] == 1
+    # Adopting it records this state as its owner: one revision more.
+    assert terraform.state()["weir_flow.hello"]["revision"] == 2
+    assert by_terraform(weir.flows.get(ns, "hello").managed_by)
     assert terraform.plan()[0] == 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from controlplane.client import WeirClient
-from tests.integration.provider.harness import Terraform
+from tests.integration.provider.harness import Terraform, by_terraform
 
 HELLO = """id: hello
 namespace: company.flows
@@ -39,7 +39,7 @@ def test_flow_lifecycle(terraform: Terraform, weir: WeirClient) -> None:
     terraform.init()
     terraform.apply()
     found = weir.flows.get("company.flows", "hello")
-    assert found.source == HELLO and found.managed_by == "terraform"
+    assert found.source == HELLO and by_terraform(found.managed_by)
     state = terraform.state()["weir_flow.hello"]
     assert state["id"] == "company.flows/hello" and state["flow_id"] == "hello"
     assert state["inputs"] == [
@@ -118,6 +118,11 @@ def test_flow_import(terraform: Terraform, weir: WeirClient) -> None:
     terraform.write(HELLO.replace("id: hello", "id: imported"), "hello.yaml")
     terraform.init()
     terraform.run("import", "weir_flow.imported", "company.flows/imported")
+    # The importer becomes the owner at the next apply, and nothing else changes.
+    code, text = terraform.plan()
+    assert code == 2 and '+ managed_by = "terraform:config-' in text and "content" not in text
+    terraform.apply()
+    assert by_terraform(weir.flows.get("company.flows", "imported").managed_by)
     assert terraform.plan()[0] == 0
     error = terraform.failing("import", "weir_flow.imported", "company.flows")
     assert "<namespace>/<flow_id>" in error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from controlplane.client import WeirClient
-from tests.integration.provider.harness import Terraform
+from tests.integration.provider.harness import Terraform, by_terraform
 
 CONFIG = """
 resource "weir_kv" "region" {
@@ -52,7 +52,7 @@ def test_kv_lifecycle(terraform: Terraform, weir: WeirClient) -> None:
 
     terraform.apply()
     region = weir.kv.get("company.team", "region")
-    assert (region.value, region.type, region.managed_by) == ("eu", "STRING", "terraform")
+    assert (region.value, region.type) == ("eu", "STRING") and by_terraform(region.managed_by)
     assert region.expires is None
     limit = weir.kv.get("company.team", "limit")
     assert (limit.value, limit.type) == (42, "NUMBER")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from controlplane.client import WeirClient
-from tests.integration.provider.harness import Terraform
+from tests.integration.provider.harness import Terraform, by_terraform
 
 CONFIG = """
 resource "weir_namespace" "team" {
@@ -25,7 +25,7 @@ def test_namespace_lifecycle(terraform: Terraform, weir: WeirClient) -> None:
     found = weir.namespaces.get("company.team")
     assert found.description == "The team"
     assert found.variables == {"region": "eu"}
-    assert found.managed_by == "terraform"
+    assert by_terraform(found.managed_by)
     assert terraform.plan()[0] == 0
 
     terraform.write(CONFIG % "The data team")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from controlplane.client import WeirClient
-from tests.integration.provider.harness import Terraform
+from tests.integration.provider.harness import Terraform, by_terraform
 
 CONFIG = """
 resource "weir_namespace_file" "etl" {
@@ -47,7 +47,7 @@ def test_namespace_file_lifecycle(terraform: Terraform, weir: WeirClient) -> Non
     assert weir.files.read("company.team", "scripts/etl.py") == first
     assert weir.files.read("company.team", "README.md") == b"Hello"
     [readme] = weir.files.list("company.team", prefix="README.md")
-    assert readme.managed_by == "terraform" and readme.size == 5
+    assert by_terraform(readme.managed_by) and readme.size == 5
     assert terraform.state()["weir_namespace_file.readme"]["id"] == "company.team/README.md"
     assert terraform.plan()[0] == 0
 

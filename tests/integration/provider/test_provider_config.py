@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from controlplane.client import WeirClient
-from tests.integration.provider.harness import Terraform
+from tests.integration.provider.harness import Terraform, by_terraform
 
 NOT_INHERITED = ("weir_url", "no_proxy", "http_proxy", "https_proxy", "all_proxy")
 
@@ -49,7 +49,7 @@ def test_without_an_endpoint_anywhere_it_talks_to_the_local_default(
         env = {k: v for k, v in terraform.env.items() if k.lower() not in NOT_INHERITED}
         terraform.env = {**env, "HTTP_PROXY": proxy, "http_proxy": proxy}
         terraform.apply()
-    assert weir.flows.get("company.config", "hello").managed_by == "terraform"
+    assert by_terraform(weir.flows.get("company.config", "hello").managed_by)
     assert asked and all(url.startswith("http://127.0.0.1:8080/api/v1/") for url in asked)
 
 

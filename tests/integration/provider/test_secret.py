@@ -4,7 +4,7 @@ Weir and is never in the state, the plan or any output."""
 from __future__ import annotations
 
 from controlplane.client import WeirClient
-from tests.integration.provider.harness import Terraform
+from tests.integration.provider.harness import Terraform, by_terraform
 
 FIRST = "first-Sup3r-s3cret-4a1f"
 SECOND = "second-Sup3r-s3cret-7c2e"
@@ -76,7 +76,7 @@ def test_secret_lifecycle(terraform: Terraform, weir: WeirClient) -> None:
 
     session.apply(FIRST)
     db = weir.secrets.get("company.team", "DB_PASSWORD")
-    assert db.managed_by == "terraform"
+    assert by_terraform(db.managed_by)
     assert db.fingerprint == fingerprint_of(weir, FIRST)
     api = weir.secrets.get("company.team", "API_KEY")
     assert api.fingerprint == fingerprint_of(weir, LITERAL)
@@ -149,7 +149,7 @@ def test_secret_import(terraform: Terraform, weir: WeirClient) -> None:
     terraform.apply()
     found = weir.secrets.get("company.imported", "TOKEN")
     assert found.fingerprint == fingerprint_of(weir, "from-terraform-3b6c")
-    assert found.managed_by == "terraform"
+    assert by_terraform(found.managed_by)
     assert "from-terraform-3b6c" not in terraform.state_text()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from controlplane.client import WeirClient
-from tests.integration.provider.harness import Terraform
+from tests.integration.provider.harness import Terraform, by_terraform
 
 SUBFLOW = """
 resource "weir_subflow" "clean" {
@@ -50,7 +50,7 @@ def test_subflow_lifecycle_and_a_caller_ordered_after_it(
         {"id": "table", "type": "STRING", "required": True, "description": None},
         {"id": "days", "type": "INT", "required": False, "description": None},
     ]
-    assert weir.flows.get("company.shared", "clean").managed_by == "terraform"
+    assert by_terraform(weir.flows.get("company.shared", "clean").managed_by)
     assert '"flowId": "clean"' in weir.flows.get("company.team", "nightly").source
     assert terraform.plan()[0] == 0
 
@@ -93,4 +93,8 @@ def test_subflow_import(terraform: Terraform, weir: WeirClient) -> None:
     )
     terraform.init()
     terraform.run("import", "weir_subflow.lib", "company.shared/lib")
+    code, text = terraform.plan()
+    assert code == 2 and '+ managed_by = "terraform:config-' in text
+    terraform.apply()
+    assert by_terraform(weir.flows.get("company.shared", "lib").managed_by)
     assert terraform.plan()[0] == 0
