@@ -183,7 +183,9 @@ class TypeRegistry:
         self._closest.clear()
 
     def closest(self, kind: Kind, name: str, limit: int = 3) -> list[str]:
-        """Registered names nearest to ``name``, compared by class name (cached)."""
+        """Registered names nearest to ``name`` (cached): those whose class name is close,
+        ranked by their last segments (``hightouch.Synk`` -> ``hightouch.Sync`` before
+        ``git.Sync``), then by the whole name."""
         self.load_all()
         key = (kind, name)
         if key not in self._closest:
@@ -192,7 +194,9 @@ class TypeRegistry:
                 shorts.setdefault(registered.rsplit(".", 1)[-1].lower(), []).append(registered)
             short = name.rsplit(".", 1)[-1].lower()
             matches = difflib.get_close_matches(short, list(shorts), n=limit, cutoff=0.7)
-            self._closest[key] = [full for match in matches for full in shorts[match]][:limit]
+            found = [full for match in matches for full in shorts[match]]
+            found.sort(key=lambda full: _nearness(name, full), reverse=True)
+            self._closest[key] = found[:limit]
         return self._closest[key]
 
     def types(self, kind: Kind) -> list[TypeInfo]:
@@ -202,6 +206,23 @@ class TypeRegistry:
     def names(self, kind: Kind) -> set[str]:
         self.load_all()
         return set(self._types[kind])
+
+
+def _nearness(name: str, candidate: str) -> tuple[float, float, float]:
+    """How alike two type names are: their last two segments, their class names, then the
+    whole names, each as a ratio from 0 to 1."""
+
+    def ratio(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio()
+
+    def tail(text: str, count: int) -> str:
+        return ".".join(text.split(".")[-count:])
+
+    return (
+        ratio(tail(name, 2), tail(candidate, 2)),
+        ratio(tail(name, 1), tail(candidate, 1)),
+        ratio(name, candidate),
+    )
 
 
 registry = TypeRegistry("controlplane.spec.plugins", MODULES)
