@@ -5,9 +5,10 @@ resource "weir_namespace" "this" {
   labels      = var.labels
 }
 
-# The names are not secret, only the values: for_each needs them in the clear.
+# The names are not secret, only the values: for_each takes the names, the values stay
+# ephemeral and go to the write-only value_wo.
 resource "weir_secret" "this" {
-  for_each = nonsensitive(toset(keys(var.secrets)))
+  for_each = var.secret_names
 
   namespace        = weir_namespace.this.name
   name             = each.key

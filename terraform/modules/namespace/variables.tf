@@ -27,13 +27,20 @@ variable "labels" {
 }
 
 variable "secrets" {
-  description = "Secrets by name, such as `{ DB_PASSWORD = var.db_password }`; flows read them as `{{ secret('DB_PASSWORD') }}`. Values are sent write-only and never land in the state; change `secrets_version` to write changed values."
+  description = "Secrets by name, such as `{ DB_PASSWORD = var.db_password }`; flows read them as `{{ secret('DB_PASSWORD') }}`. Ephemeral: pass values from `ephemeral = true` variables (or ephemeral resources) and they appear in no state and no saved plan. List the names in `secret_names`; change `secrets_version` to write changed values."
   type        = map(string)
   default     = {}
   sensitive   = true
+  ephemeral   = true
+}
+
+variable "secret_names" {
+  description = "The names of the entries of `secrets` (Terraform cannot read the keys of an ephemeral map to create one resource per secret)."
+  type        = set(string)
+  default     = []
 
   validation {
-    condition     = alltrue([for name in keys(var.secrets) : can(regex("^[A-Za-z0-9_.-]+$", name))])
+    condition     = alltrue([for name in var.secret_names : can(regex("^[A-Za-z0-9_.-]+$", name))])
     error_message = "Secret names are letters, digits, `_`, `.` and `-`, such as DB_PASSWORD."
   }
 }

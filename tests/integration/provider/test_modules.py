@@ -64,6 +64,11 @@ def missing(read: Callable[[], object]) -> bool:
 
 def test_namespace_module(tmp_path: Path, tf_env: dict[str, str], weir: WeirClient) -> None:
     terraform = example("namespace", tmp_path, tf_env, warehouse_password=PASSWORD)
+    # The secret is ephemeral: a saved plan holds it nowhere, and applying it asks for it again.
+    terraform.run("plan", "-input=false", "-out=saved.tfplan")
+    assert PASSWORD.encode() not in (terraform.workdir / "saved.tfplan").read_bytes()
+    assert PASSWORD not in terraform.run("show", "-json", "saved.tfplan").stdout
+    terraform.run("apply", "-input=false", "saved.tfplan")
     apply_twice(terraform)
 
     found = weir.namespaces.get("company.analytics")

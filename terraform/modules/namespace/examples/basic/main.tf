@@ -14,6 +14,7 @@ variable "warehouse_password" {
   description = "The warehouse password the team's flows log in with."
   type        = string
   sensitive   = true
+  ephemeral   = true # in no state and no saved plan
 }
 
 module "analytics" {
@@ -24,7 +25,8 @@ module "analytics" {
   variables   = { warehouse = "analytics-prod" }
   labels      = { owner = "analytics" }
 
-  secrets = { WAREHOUSE_PASSWORD = var.warehouse_password }
+  secrets      = { WAREHOUSE_PASSWORD = var.warehouse_password }
+  secret_names = ["WAREHOUSE_PASSWORD"]
 
   kv = {
     batch_size  = { value = "500", type = "NUMBER" }
