@@ -94,6 +94,20 @@ locals {
     customMessage = coalesce(var.failure_notice.message, "The ${var.flow_id} pipeline of ${var.namespace} failed.")
   }
 
+  failure_call = var.failure_subflow == null ? null : {
+    id        = "call_on_failure"
+    type      = "io.kestra.plugin.core.flow.Subflow"
+    namespace = var.failure_subflow.namespace
+    flowId    = var.failure_subflow.flow_id
+    inputs    = length(var.failure_subflow.inputs) == 0 ? null : var.failure_subflow.inputs
+    wait      = var.failure_subflow.wait
+  }
+
+  errors = concat(
+    [for task in [local.notice, local.failure_call] : { for k, v in task : k => v if v != null } if task != null],
+    var.on_failure,
+  )
+
   schedule = var.schedule == null ? null : {
     id       = "schedule"
     type     = "io.kestra.plugin.core.trigger.Schedule"
@@ -106,11 +120,11 @@ locals {
     namespace   = var.namespace
     description = var.description
     labels      = length(var.labels) == 0 ? null : var.labels
-    tasks = [
+    tasks = concat([
       for task in [local.airbyte, local.fivetran, local.transform_files, local.transform_git, local.activate] :
       { for k, v in task : k => v if v != null } if task != null
-    ]
-    errors   = local.notice == null ? null : [{ for k, v in local.notice : k => v if v != null }]
+    ], var.extra_tasks)
+    errors   = length(local.errors) == 0 ? null : local.errors
     triggers = local.schedule == null ? null : [{ for k, v in local.schedule : k => v if v != null }]
   }
 }

@@ -183,3 +183,26 @@ variable "failure_notice" {
   })
   default = null
 }
+
+variable "extra_tasks" {
+  description = "More tasks, as Kestra task maps (`{ id = ..., type = ..., ... }`), run after the pipeline's own steps: a check, an export, a call to a shared subflow."
+  type        = any
+  default     = []
+}
+
+variable "failure_subflow" {
+  description = "A shared subflow called when the pipeline fails (in `errors`, after `failure_notice`), such as a team's `notify` flow: its `namespace`, `flow_id` and the `inputs` passed (expressions welcome: `{{ flow.id }}`, `{{ execution.id }}`). Terraform's plan checks the call against the subflow's inputs. Null: none."
+  type = object({
+    namespace = string
+    flow_id   = string
+    inputs    = optional(map(string), {})
+    wait      = optional(bool, true)
+  })
+  default = null
+}
+
+variable "on_failure" {
+  description = "More tasks run when the pipeline fails, after the notice and the subflow call: any notifier (Teams, email, PagerDuty, a webhook) as Kestra task maps."
+  type        = any
+  default     = []
+}

@@ -273,3 +273,79 @@ def commit(repo: Path, files: dict[str, str], message: str) -> None:
         (repo / name).write_text(text)
     for args in (["add", "-A"], ["commit", "-q", "-m", message]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+TEAM_PIPELINE = """
+terraform {
+  required_providers {
+    weir = { source = "weir/weir" }
+  }
+}
+
+resource "weir_flow" "notify" {
+  content = <<-EOT
+    id: notify
+    namespace: company.shared
+    inputs:
+      - id: pipeline
+        type: STRING
+    tasks:
+      - id: tell
+        type: io.kestra.plugin.core.log.Log
+        message: "{{ inputs.pipeline }} failed"
+  EOT
+}
+
+module "pipeline" {
+  source    = "./pipeline"
+  namespace = "company.team"
+  flow_id   = "nightly"
+  ingestion = {
+    tool          = "airbyte"
+    url           = "https://airbyte.example.com"
+    connection_id = "3f6f2a4e-6b8a-4d3c-9a0e-5d2b1c7e8f90"
+    token_secret  = "AIRBYTE_TOKEN"
+  }
+  dbt = { commands = ["dbt build"], profiles = "team: {}" }
+  extra_tasks = [
+    { id = "done", type = "io.kestra.plugin.core.log.Log", message = "built" },
+  ]
+  failure_subflow = {
+    namespace = weir_flow.notify.namespace
+    flow_id   = weir_flow.notify.flow_id
+    inputs    = { %s = "{{ flow.id }}" }
+  }
+  on_failure = [
+    { id = "page", type = "io.kestra.plugin.core.http.Request", uri = "https://hooks.example.com/page", method = "POST" },
+  ]
+}
+"""
+
+
+def test_a_pipeline_takes_extra_tasks_a_failure_subflow_and_any_notifier(
+    tmp_path: Path, tf_env: dict[str, str], weir: WeirClient
+) -> None:
+    shutil.copytree(MODULES / "pipeline", tmp_path / "config" / "pipeline")
+    terraform = Terraform(tmp_path / "config", tf_env)
+    (terraform.workdir / "main.tf").write_text(TEAM_PIPELINE % "pipeline")
+    terraform.init()
+    terraform.apply()
+    flow = yaml.safe_load(weir.flows.get("company.team", "nightly").source)
+    assert [t["id"] for t in flow["tasks"]] == ["ingest", "transform", "done"]
+    call, page = flow["errors"]
+    assert call == {
+        "id": "call_on_failure",
+        "type": "io.kestra.plugin.core.flow.Subflow",
+        "namespace": "company.shared",
+        "flowId": "notify",
+        "inputs": {"pipeline": "{{ flow.id }}"},
+        "wait": True,
+    }
+    assert (page["id"], page["type"]) == ("page", "io.kestra.plugin.core.http.Request")
+
+    # The call is checked against the subflow at plan time.
+    (terraform.workdir / "main.tf").write_text(TEAM_PIPELINE % "pipeline_name")
+    error = " ".join(terraform.failing("plan", "-input=false").split())
+    assert "company.team/nightly would fail calling company.shared/notify" in error
+    assert "passes input 'pipeline_name', which company.shared/notify does not declare" in error
+    assert "does not pass 'pipeline', a required STRING input" in error
