@@ -1,0 +1,206 @@
+"""The BigQuery tasks against crucible's BigQuery emulator (``crucible serve --dialect bigquery``)
+on 127.0.0.1: a dataset created, a CSV loaded into a table, the tutorial's CREATE TABLE AS and
+MERGE steps, rows fetched, fetched one and stored as Ion, then a table deleted; connection
+settings in pluginDefaults."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from google.api_core.client_options import ClientOptions
+from google.api_core.exceptions import NotFound
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+
+from controlplane.engine.model import Execution, State
+from tests.integration.compat.conftest import Flows
+from tests.waiting import wait_while_advancing
+
+CSV = "vendor_id,trips\n1,10\n2,20\n3,30\n"
+
+FLOW = """
+id: bigquery-taxi
+namespace: company.team
+tasks:
+  - id: extract
+    type: io.kestra.plugin.core.http.Download
+    uri: "{base}/trips.csv"
+  - id: create_dataset
+    type: io.kestra.plugin.gcp.bigquery.CreateDataset
+    name: zoomcamp
+    ifExists: SKIP
+  - id: create_again
+    type: io.kestra.plugin.gcp.bigquery.CreateDataset
+    name: zoomcamp
+    ifExists: SKIP
+  - id: load
+    type: io.kestra.plugin.gcp.bigquery.Load
+    from: "{{ outputs.extract.uri }}"
+    destinationTable: test-project.zoomcamp.trips_ext
+    format: CSV
+    csvOptions:
+      fieldDelimiter: ","
+      skipLeadingRows: 1
+    schema:
+      fields:
+        - name: vendor_id
+          type: INTEGER
+        - name: trips
+          type: INTEGER
+  - id: bq_tmp
+    type: io.kestra.plugin.gcp.bigquery.Query
+    sql: |
+      CREATE OR REPLACE TABLE `test-project.zoomcamp.trips_tmp` AS
+      SELECT MD5(CAST(vendor_id AS STRING)) AS unique_row_id, vendor_id, trips
+      FROM `test-project.zoomcamp.trips_ext`
+  - id: bq_table
+    type: io.kestra.plugin.gcp.bigquery.Query
+    sql: |
+      CREATE TABLE IF NOT EXISTS `test-project.zoomcamp.trips`
+      (unique_row_id BYTES, vendor_id INT64, trips INT64)
+  - id: bq_merge
+    type: io.kestra.plugin.gcp.bigquery.Query
+    sql: |
+      MERGE INTO `test-project.zoomcamp.trips` T
+      USING `test-project.zoomcamp.trips_tmp` S
+      ON T.unique_row_id = S.unique_row_id
+      WHEN NOT MATCHED THEN
+        INSERT (unique_row_id, vendor_id, trips) VALUES (S.unique_row_id, S.vendor_id, S.trips)
+  - id: fetch
+    type: io.kestra.plugin.gcp.bigquery.Query
+    fetchType: FETCH
+    sql: SELECT vendor_id, trips FROM zoomcamp.trips ORDER BY vendor_id
+  - id: fetch_one
+    type: io.kestra.plugin.gcp.bigquery.Query
+    fetchOne: true
+    sql: SELECT SUM(trips) AS total FROM zoomcamp.trips
+  - id: store
+    type: io.kestra.plugin.gcp.bigquery.Query
+    fetchType: STORE
+    sql: SELECT vendor_id FROM zoomcamp.trips WHERE trips > 10 ORDER BY vendor_id
+  - id: drop_tmp
+    type: io.kestra.plugin.gcp.bigquery.DeleteTable
+    dataset: zoomcamp
+    table: trips_tmp
+pluginDefaults:
+  - type: io.kestra.plugin.gcp
+    values:
+      projectId: test-project
+      endpointOverride: {endpoint}
+"""
+
+
+@pytest.fixture
+def bigquery_endpoint() -> Iterator[str]:
+    crucible = shutil.which("crucible", path=str(Path(sys.executable).parent))
+    assert crucible, "crucible is not installed: pip install 'crucible-emulator[server]'"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [crucible, "serve", "--dialect", "bigquery", "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        wait_while_advancing(
+            lambda: _listens(port, server), bool, "crucible starts", stall=30, poll=0.05
+        )
+        yield f"http://127.0.0.1:{port}"
+        server.terminate()
+
+
+def _listens(port: int, server: subprocess.Popen[bytes]) -> bool:
+    assert server.poll() is None, f"crucible exited with {server.returncode}"
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _client(endpoint: str) -> bigquery.Client:
+    return bigquery.Client(
+        project="test-project",
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        client_options=ClientOptions(api_endpoint=endpoint),
+    )
+
+
+def _outputs(execution: Execution, task_id: str) -> dict[str, object]:
+    (run,) = [r for r in execution.task_runs if r.task_id == task_id]
+    return run.outputs
+
+
+def test_a_csv_is_loaded_merged_queried_and_its_temporary_table_dropped(
+    flows: Flows, serve: Callable[[dict[str, bytes]], str], bigquery_endpoint: str
+) -> None:
+    base = serve({"/trips.csv": CSV.encode()})
+    final = flows.run(FLOW.replace("{endpoint}", bigquery_endpoint).replace("{base}", base))
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+
+    assert _outputs(final, "create_dataset")["dataset"] == "zoomcamp"
+    assert _outputs(final, "create_again")["project"] == "test-project"
+    load = _outputs(final, "load")
+    assert load["rows"] == 3
+    assert load["destinationTable"] == {
+        "project": "test-project",
+        "dataset": "zoomcamp",
+        "table": "trips_ext",
+    }
+    assert _outputs(final, "fetch")["rows"] == [
+        {"vendor_id": 1, "trips": 10},
+        {"vendor_id": 2, "trips": 20},
+        {"vendor_id": 3, "trips": 30},
+    ]
+    assert _outputs(final, "fetch_one")["row"] == {"total": 60}
+    stored = _outputs(final, "store")
+    assert stored["size"] == 2
+    with flows.store.files.open(str(stored["uri"])) as stream:
+        assert stream.read().decode().split() == ["{vendor_id:2}", "{vendor_id:3}"]
+    assert _outputs(final, "drop_tmp")["table"] == "trips_tmp"
+
+    bq = _client(bigquery_endpoint)
+    rows = bq.query("SELECT vendor_id FROM zoomcamp.trips ORDER BY vendor_id").result()
+    assert [row["vendor_id"] for row in rows] == [1, 2, 3]
+    with pytest.raises(NotFound):
+        bq.get_table("test-project.zoomcamp.trips_tmp")
+
+
+DESTINATION = """
+id: bigquery-destination
+namespace: company.team
+tasks:
+  - id: create_dataset
+    type: io.kestra.plugin.gcp.bigquery.CreateDataset
+    name: zoomcamp
+  - id: create_dataset_twice
+    type: io.kestra.plugin.gcp.bigquery.CreateDataset
+    name: zoomcamp
+    allowFailure: true
+  - id: query
+    type: io.kestra.plugin.gcp.bigquery.Query
+    destinationTable: test-project.zoomcamp.totals
+    writeDisposition: WRITE_APPEND
+    sql: SELECT 1 AS total
+pluginDefaults:
+  - type: io.kestra.plugin.gcp
+    values:
+      projectId: test-project
+      endpointOverride: {endpoint}
+"""
+
+
+def test_destination_table_and_an_existing_dataset_reach_the_api(
+    flows: Flows, bigquery_endpoint: str
+) -> None:
+    """crucible refuses a query job's destinationTable, so the job the task sends must carry it;
+    a dataset that exists fails CreateDataset under ifExists ERROR (the default)."""
+    final = flows.run(DESTINATION.replace("{endpoint}", bigquery_endpoint))
+    assert final.state is State.FAILED
+    errors = flows.logs(final, "ERROR")
+    assert any("dataset zoomcamp already exists" in line for line in errors), errors
+    assert any("destinationTable" in line and "query of task 'query'" in line for line in errors)
