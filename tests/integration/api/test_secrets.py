@@ -72,7 +72,7 @@ def test_a_stale_if_match_gets_409_and_keeps_the_old_value(api: Api, store: Stor
     api.put(path, json={"value": "old"})
     stale = api.put(path, json={"value": VALUE}, headers={"If-Match": '"5"'})
     assert (stale.status_code, stale.json()["code"]) == (409, "revision_mismatch")
-    assert stale.json()["details"] == {"revision": 1}
+    assert stale.json()["details"] == {"revision": 1, "managed_by": None}
     assert_hidden(stale)
     taken = api.put(path, json={"value": VALUE}, headers={"If-Match": "0"})
     assert taken.status_code == 409

@@ -177,6 +177,7 @@ def test_writes_carry_the_manager_if_match_and_force(fake: FakeServer) -> None:
         "description": None,
         "variables": {},
         "labels": {"team": "data"},
+        "allowed_namespaces": [],
     }
     assert (delete.path, delete.headers["If-Match"], delete.query) == (
         "/api/v1/namespaces/acme/files/dir/a%20b.txt", '"0"', {},
