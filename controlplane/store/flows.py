@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 
 from controlplane.engine.model import now
 from controlplane.engine.ports import FlowRecord
@@ -29,6 +29,15 @@ def _record(row: Row[Any]) -> FlowRecord:
 
 def _same_flow(namespace: str, flow_id: str) -> Any:
     return and_(FLOWS.c.namespace == namespace, FLOWS.c.flow_id == flow_id)
+
+
+# The most frequent read, built once: building a statement and its cache key cost about as
+# much as running it.
+_LATEST = select(FLOWS).where(
+    FLOWS.c.namespace == bindparam("namespace"),
+    FLOWS.c.flow_id == bindparam("flow_id"),
+    FLOWS.c.latest,
+)
 
 
 class SqlFlowRepository:
@@ -140,8 +149,7 @@ class SqlFlowRepository:
         return True
 
     def _latest(self, namespace: str, flow_id: str) -> FlowRecord | None:
-        query = select(FLOWS).where(_same_flow(namespace, flow_id), FLOWS.c.latest)
-        row = self._db.execute(query).first()
+        row = self._db.execute(_LATEST, {"namespace": namespace, "flow_id": flow_id}).first()
         return _record(row) if row is not None else None
 
     def _append(
