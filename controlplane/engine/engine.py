@@ -559,10 +559,14 @@ class Engine:
                 )  # fmt: skip
                 if not repos.triggers.claim_fire(key, child.id):
                     raise _AlreadyFired
-        except _AlreadyFired:  # started before this executor took the parent over
+        except _AlreadyFired:  # created before (by an executor that lost the parent, or by a
+            # transaction whose commit went through unanswered): it may still wait for its start
             with self.store.unit(read_only=True) as repos:
                 child_id = repos.triggers.read_fire(key)
+                known = repos.executions.read_execution(child_id) if child_id else None
             if child_id is not None:
+                if known is not None and known.state is State.CREATED:
+                    self._route(_Event(child_id, "start"))
                 self._events.put(
                     _Event(
                         parent.id, "subflow_started", (start.parent_run_id, child_id, start.wait)

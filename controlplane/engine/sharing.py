@@ -68,15 +68,19 @@ class SharedState:
             self._round += 1
             return self._round
 
-    def renewed(self, execution_ids: set[str], round_: int) -> list[str]:
-        """Keep what the database says this executor holds, and what it took since ``round_``
+    def renewed(self, execution_ids: set[str], round_: int) -> tuple[list[str], list[str]]:
+        """Hold what the database says this executor holds, and what it took since ``round_``
         began (in transactions the renewal could not see yet); returns what it lost (another
-        executor took it over while this one renewed too late)."""
+        executor took it over while this one renewed too late) and what it found (taken in a
+        transaction that ended after an earlier renewal had read, and dropped then)."""
         with self._lock:
             lost = [i for i, r in self._held.items() if i not in execution_ids and r < round_]
             for execution_id in lost:
                 del self._held[execution_id]
-            return lost
+            found = [i for i in execution_ids if i not in self._held]
+            for execution_id in found:
+                self._held[execution_id] = round_
+            return lost, found
 
     def take(self, key: str) -> bool:
         """True the first time: a result or command is applied once even though it stays in
@@ -199,11 +203,13 @@ def share(
         started = time.monotonic()
         due = started - renewed > quarter
         gone: list[str] = []
+        found: list[str] = []
         try:
             with store.unit() as repos:
                 if due:
                     round_ = shared.next_round()
-                    gone = shared.renewed(repos.work.renew_executions(shared.owner, lease), round_)
+                    mine = repos.work.renew_executions(shared.owner, lease)
+                    gone, found = shared.renewed(mine, round_)
                     if pulse.steady():
                         repos.work.expire_work(lost)
                 claimed = repos.work.claim_executions(shared.owner, 200, lease)
@@ -218,6 +224,8 @@ def share(
         pulse.beat()
         for execution_id in gone:  # taken over by another: forget what was cached
             deliver(execution_id, "lost", None, None)
+        for execution_id in found:  # nobody advanced it meanwhile: carry on from the database
+            deliver(execution_id, "recover", None, None)
         for execution_id, previous in claimed:
             if previous is not None:  # its executor stopped or died: read it afresh
                 deliver(execution_id, "recover", None, None)
