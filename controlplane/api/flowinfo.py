@@ -12,12 +12,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 from pydantic import BaseModel
 
 from controlplane.engine.ports import FlowRecord
+from controlplane.spec.interface import declared_interface
 
 
 class FlowInput(BaseModel):
@@ -73,30 +73,10 @@ def _parse_interface(source: str) -> Interface:
         data = yaml.load(source, Loader=loader)  # a safe loader: CSafeLoader or SafeLoader
     except yaml.YAMLError:
         data = None
-    if not isinstance(data, dict):  # saved under rules since made stricter: still readable
-        return Interface(description=None, disabled=False, inputs=[], outputs=[])
+    found = declared_interface(data)
     return Interface(
-        description=_text(data.get("description")),
-        disabled=data.get("disabled") is True,
-        inputs=[
-            FlowInput(
-                id=str(item.get("id", item.get("name"))),
-                type=str(item.get("type")),
-                required=item.get("required", True) is not False,
-                description=_text(item.get("description")),
-            )
-            for item in _items(data.get("inputs"))
-        ],
-        outputs=[
-            FlowOutput(id=str(item.get("id")), type=str(item.get("type")))
-            for item in _items(data.get("outputs"))
-        ],
+        description=found.description,
+        disabled=found.disabled,
+        inputs=[FlowInput(**vars(item)) for item in found.inputs],
+        outputs=[FlowOutput(**vars(item)) for item in found.outputs],
     )
-
-
-def _items(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

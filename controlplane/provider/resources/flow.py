@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from controlplane.client.models import Flow
-from controlplane.provider.flows import declared, same_flow
+from controlplane.provider.flows import declared, load_yaml, same_flow
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
@@ -25,6 +25,7 @@ from controlplane.provider.runtime.diagnostics import ProviderError
 from controlplane.provider.runtime.resource import Change, Current, Plan, State
 from controlplane.provider.runtime.schema import BOOL, STRING, Attribute, Nested, Schema
 from controlplane.provider.runtime.values import UNKNOWN
+from controlplane.spec.interface import declared_interface
 
 CONTENT = Attribute(
     "content",
@@ -126,6 +127,7 @@ class FlowResource(WeirResource):
             return
         if plan.creating or plan.changed("content"):
             self.check_content(plan, content)
+            self.plan_interface(plan, content)
             prior = (plan.prior or {}).get("content")
             self.provider.contracts.check(content, plan.diagnostics, prior)
         plan.planned["managed_by"] = self.provider.manager
@@ -134,6 +136,18 @@ class FlowResource(WeirResource):
         namespace, flow_id = plan.planned.get("namespace"), plan.planned.get("flow_id")
         if isinstance(namespace, str) and isinstance(flow_id, str):
             plan.planned["id"] = f"{namespace}/{flow_id}"
+
+    def plan_interface(self, plan: Plan, content: str) -> None:
+        """The inputs and outputs the source declares, known at plan time: an interface that
+        does not change shows no change (a subflow declares its own)."""
+        import yaml
+
+        try:
+            found = declared_interface(load_yaml(content))
+        except yaml.YAMLError:
+            return  # the server's validation says where
+        plan.planned["inputs"] = [vars(item) for item in found.inputs]
+        plan.planned["outputs"] = [vars(item) for item in found.outputs]
 
     def check_content(self, plan: Plan, content: str) -> None:
         """Fill the key from the source, refuse a mismatch, and validate on the server."""

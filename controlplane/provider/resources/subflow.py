@@ -83,6 +83,10 @@ class SubflowResource(FlowResource):
         if isinstance(outputs, list):
             _check_outputs(outputs, source.get("outputs") or [])
 
+    def plan_interface(self, plan: Plan, content: str) -> None:
+        """A subflow's interface is declared in its configuration and checked against the
+        source (below), not computed."""
+
     def state_of(self, found: Flow, prior: State) -> State:
         state = super().state_of(found, prior)
         # Outputs are optional: none declared and none in the source stays null.
