@@ -239,3 +239,12 @@ def test_a_url_without_scheme_is_refused_and_errors_are_client_errors() -> None:
     with pytest.raises(ValueError, match="must start with http:// or https://"):
         WeirClient("weir.example.com")
     assert issubclass(Unreachable, ClientError)
+
+
+def test_validation_is_a_read_retried_like_a_get(fake: FakeServer) -> None:
+    answer = [{"index": 0, "namespace": "a", "id": "f", "ok": True, "problems": []}]
+    fake.answer(Answer(502, b"<html>Bad Gateway</html>"), Answer(200, answer))
+    with client(fake) as weir:
+        (found,) = weir.flows.validate("id: f\nnamespace: a\n")
+        assert found.ok
+        assert [s.path for s in fake.seen] == ["/api/v1/flows/validate"] * 2
