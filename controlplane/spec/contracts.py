@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.expr import has_expression
-from controlplane.spec.problems import Location, YamlPath, format_path
+from controlplane.spec.problems import Location, YamlPath
 from controlplane.spec.source import SourceDocument
 
 CALL_TYPES = {
@@ -243,10 +243,3 @@ def _float_text(value: Any) -> bool:
     except ValueError:
         return False
     return True
-
-
-def describe(breach: Breach, with_file: bool = True) -> str:
-    """One line naming the caller and where in its source the call is."""
-    at = format_path(breach.location.path)
-    place = f"{breach.location}" if with_file else f"line {breach.location.line}"
-    return f"{breach.caller} ({place}, {at}) {breach.message}"
