@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from controlplane.client.models import TERMINAL_STATES, parse_time, state_of
+from controlplane.engine.masking import MASK
 
 if TYPE_CHECKING:
     from controlplane.client import WeirClient
     from controlplane.client.models import Execution
 
-MASK = "******"
 ROW_HEADER = ("ID", "FLOW", "STATE", "STARTED", "DURATION")
 _REVEALING = ("inputs", "outputs", "error", "variables")
 """Where an execution's document may hold what a task made of an input; ids and states are

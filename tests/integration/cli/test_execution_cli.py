@@ -114,8 +114,8 @@ def test_start_wait_shows_the_result_and_show_reads_it_again(server: str, tmp_pa
     for text in (done.stdout, shown.stdout):
         assert "state     SUCCESS after " in text
         assert "  name: Ada" in text
-        assert "  password: ******" in text
-        assert "  greeting: Ada uses ******" in text
+        assert "  password: ********" in text
+        assert "  greeting: Ada uses ********" in text
         runs = [line.split() for line in text.splitlines() if line.startswith("  SUCCESS")]
         assert [run[1] for run in runs] == ["hello", "quiet", "answer"]
         assert all(run[-1] in ("ms", "s") for run in runs)
@@ -130,10 +130,10 @@ def test_the_json_of_an_execution_masks_secret_inputs(server: str, tmp_path: Pat
     assert shown.returncode == 0, shown.stderr
     document = json.loads(shown.stdout)
     assert document["id"] == execution_id and document["state"]["current"] == "SUCCESS"
-    assert document["inputs"] == {"name": "Bea", "password": "******"}
-    assert document["outputs"] == {"greeting": "Bea uses ******"}
+    assert document["inputs"] == {"name": "Bea", "password": "********"}
+    assert document["outputs"] == {"greeting": "Bea uses ********"}
     answer = next(run for run in document["taskRunList"] if run["taskId"] == "answer")
-    assert answer["outputs"] == {"value": "Bea uses ******"}
+    assert answer["outputs"] == {"value": "Bea uses ********"}
     listed = weir("execution", "list", "--flow", "greet", "--json", url=server, cwd=tmp_path)
     assert listed.returncode == 0 and execution_id in listed.stdout
     assert SECRET not in shown.stdout + listed.stdout
