@@ -93,6 +93,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def _to_github(plan: Any) -> int:
+    from controlplane.gitops.contracts import SERVER
     from controlplane.gitops.github import GitHubContext, annotation, publish, step_summary
     from controlplane.gitops.render import headline, markdown
     from controlplane.spec.problems import Severity
@@ -114,6 +115,9 @@ def _to_github(plan: Any) -> int:
     for contract in plan.contracts:
         where = contract.location
         message = f"{contract.caller} {contract.message}"
+        if where.file.startswith(SERVER):  # a caller only the server holds: no file to mark
+            print(annotation("error", None, None, None, "weir", f"{where}: {message}"))
+            continue
         print(annotation("error", prefix + where.file, where.line, where.column, "weir", message))
     body = markdown(plan)
     step_summary(body, os.environ)

@@ -47,7 +47,11 @@ def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubDo
 
 
 def test_a_server_only_caller_broken_by_a_pull_request_is_named_in_its_comment(
-    repo: Repo, live_server: LiveServer, weir: WeirClient, github: GitHubDouble
+    repo: Repo,
+    live_server: LiveServer,
+    weir: WeirClient,
+    github: GitHubDouble,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     ns = "wide.shared"
     repo.write("weir.yaml", "name: wide\nnamespaces: [wide.shared]\n")
@@ -79,6 +83,15 @@ def test_a_server_only_caller_broken_by_a_pull_request_is_named_in_its_comment(
         )
     assert f"namespaces/{ns}/flows/in-repo.yaml:9:7: {ns}/in-repo passes input 'pipeline'" in body
     assert [s["state"] for s in github.statuses_of(HEAD)] == ["failure"]
+    annotations = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
+    assert (
+        "::error title=weir::server:wide.reports/by-hand:9:7: wide.reports/by-hand (only on the "
+        "server, managed by nobody) passes input 'pipeline'" in "\n".join(annotations)
+    )
+    assert any(
+        line.startswith(f"::error file=source/namespaces/{ns}/flows/in-repo.yaml,line=9")
+        for line in annotations
+    )
 
 
 def test_with_prune_off_a_removed_flow_is_kept_with_its_triggers_still_active(
