@@ -108,6 +108,8 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.gcp.bigquery.DeleteTable": "gcp",
         "io.kestra.plugin.gcp.bigquery.Load": "gcp",
         "io.kestra.plugin.gcp.bigquery.Query": "gcp",
+        "io.kestra.plugin.gcp.gcs.Copy": "gcp",
+        "io.kestra.plugin.gcp.gcs.CreateBucket": "gcp",
         "io.kestra.plugin.gcp.gcs.Delete": "gcp",
         "io.kestra.plugin.gcp.gcs.Download": "gcp",
         "io.kestra.plugin.gcp.gcs.List": "gcp",

