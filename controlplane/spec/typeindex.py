@@ -105,6 +105,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.email.MailSend": "mail",
         "io.kestra.plugin.fivetran.connectors.Sync": "syncs",
         "io.kestra.plugin.gcp.bigquery.CreateDataset": "gcp",
+        "io.kestra.plugin.gcp.bigquery.CreateTable": "gcp",
         "io.kestra.plugin.gcp.bigquery.DeleteTable": "gcp",
         "io.kestra.plugin.gcp.bigquery.Load": "gcp",
         "io.kestra.plugin.gcp.bigquery.Query": "gcp",

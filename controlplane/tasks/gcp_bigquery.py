@@ -1,10 +1,12 @@
 """BigQuery with google-cloud-bigquery: Query (rows fetched, stored as Ion or written to a
-destination table), Load from an internal-storage file, CreateDataset and DeleteTable.
+destination table), Load from an internal-storage file, CreateDataset, CreateTable and
+DeleteTable.
 ``endpointOverride`` (or BIGQUERY_EMULATOR_HOST on the worker) points them at another API root,
 such as crucible's BigQuery emulator."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from google.api_core.exceptions import Conflict, GoogleAPIError, NotFound
@@ -13,6 +15,7 @@ from google.cloud import bigquery
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.gcp import (
     BigQueryCreateDataset,
+    BigQueryCreateTable,
     BigQueryDeleteTable,
     BigQueryLoad,
     BigQueryQuery,
@@ -244,3 +247,62 @@ def run_delete_table(task: BigQueryDeleteTable, ctx: RunContext) -> dict[str, An
         raise failing(f"Deletion of table {table}", exc) from None
     ctx.info(f"Deleted table {table}")
     return _table_output(table)
+
+
+def _new_table(task: BigQueryCreateTable, ctx: RunContext, bq: bigquery.Client) -> Any:
+    name = f"{props.text(ctx, task.dataset)}.{props.text(ctx, task.table)}"
+    table = bigquery.Table(_table(bq, name, "table"))
+    definition = props.mapping(ctx, task.tableDefinition, "tableDefinition")
+    kind = str(definition.get("type") or "TABLE").upper()
+    if kind != "TABLE":
+        raise TaskFailed(f"tableDefinition type {kind} is not supported yet: only TABLE")
+    fields = (definition.get("schema") or {}).get("fields") or []
+    table.schema = [bigquery.SchemaField.from_api_repr(field) for field in fields]
+    standard = definition.get("standardTableDefinition") or {}
+    if standard.get("clustering"):
+        table.clustering_fields = list(standard["clustering"])
+    if task.friendlyName is not None:
+        table.friendly_name = props.text(ctx, task.friendlyName)
+    if task.description is not None:
+        table.description = props.text(ctx, task.description)
+    if task.labels:
+        table.labels = {k: str(v) for k, v in props.mapping(ctx, task.labels, "labels").items()}
+    if task.requirePartitionFilter is not None:
+        table.require_partition_filter = props.boolean(ctx, task.requirePartitionFilter)
+    if task.expirationDuration:
+        lifetime = props.duration(ctx, task.expirationDuration, "expirationDuration")
+        table.expires = datetime.now(UTC) + lifetime
+    if task.encryptionConfiguration and task.encryptionConfiguration.kmsKeyName:
+        key = props.text(ctx, task.encryptionConfiguration.kmsKeyName)
+        table.encryption_configuration = bigquery.EncryptionConfiguration(kms_key_name=key)
+    return table
+
+
+def _moment(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@runs(BigQueryCreateTable)
+def run_create_table(task: BigQueryCreateTable, ctx: RunContext) -> dict[str, Any]:
+    bq = client(task, ctx)
+    table = _new_table(task, ctx, bq)
+    try:
+        created = bq.create_table(table)
+    except GoogleAPIError as exc:
+        raise failing(f"Creation of table {table.reference}", exc) from None
+    ctx.info(f"Created table {created.reference}")
+    return {
+        "projectId": created.project,
+        "datasetId": created.dataset_id,
+        "table": created.table_id,
+        "friendlyName": created.friendly_name,
+        "description": created.description,
+        "labels": created.labels or {},
+        "location": created.location,
+        "numRows": created.num_rows,
+        "numBytes": created.num_bytes,
+        "requirePartitionFilter": created.require_partition_filter,
+        "creationTime": _moment(created.created),
+        "lastModifiedTime": _moment(created.modified),
+        "expirationTime": _moment(created.expires),
+    }

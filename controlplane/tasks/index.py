@@ -67,6 +67,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "foreachitem.ForEachItemMerge": "foreachitem",
     "foreachitem.ForEachItemSplit": "foreachitem",
     "gcp.BigQueryCreateDataset": "gcp_bigquery",
+    "gcp.BigQueryCreateTable": "gcp_bigquery",
     "gcp.BigQueryDeleteTable": "gcp_bigquery",
     "gcp.BigQueryLoad": "gcp_bigquery",
     "gcp.BigQueryQuery": "gcp_bigquery",

@@ -175,3 +175,20 @@ class BigQueryCreateDataset(BigQueryTask):
 class BigQueryDeleteTable(BigQueryTask):
     dataset: Text
     table: Text
+
+
+class EncryptionConfiguration(Spec):
+    kmsKeyName: Text | None = None
+
+
+@task(f"{_BQ}.CreateTable")
+class BigQueryCreateTable(BigQueryTask):
+    dataset: Text
+    table: Text
+    tableDefinition: DynMap | None = None
+    friendlyName: Text | None = None
+    description: Text | None = None
+    labels: DynMap | None = None
+    requirePartitionFilter: DynBool | None = None
+    expirationDuration: Text | None = None
+    encryptionConfiguration: EncryptionConfiguration | None = None

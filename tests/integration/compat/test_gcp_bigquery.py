@@ -60,10 +60,19 @@ tasks:
       SELECT MD5(CAST(vendor_id AS STRING)) AS unique_row_id, vendor_id, trips
       FROM `test-project.zoomcamp.trips_ext`
   - id: bq_table
-    type: io.kestra.plugin.gcp.bigquery.Query
-    sql: |
-      CREATE TABLE IF NOT EXISTS `test-project.zoomcamp.trips`
-      (unique_row_id BYTES, vendor_id INT64, trips INT64)
+    type: io.kestra.plugin.gcp.bigquery.CreateTable
+    dataset: zoomcamp
+    table: trips
+    tableDefinition:
+      type: TABLE
+      schema:
+        fields:
+          - name: unique_row_id
+            type: BYTES
+          - name: vendor_id
+            type: INT64
+          - name: trips
+            type: INT64
   - id: bq_merge
     type: io.kestra.plugin.gcp.bigquery.Query
     sql: |
@@ -161,6 +170,12 @@ def test_a_csv_is_loaded_merged_queried_and_its_temporary_table_dropped(
     assert stored["size"] == 2
     with flows.store.files.open(str(stored["uri"])) as stream:
         assert stream.read().decode().split() == ["{vendor_id:2}", "{vendor_id:3}"]
+    table = _outputs(final, "bq_table")
+    assert (table["projectId"], table["datasetId"], table["table"]) == (
+        "test-project",
+        "zoomcamp",
+        "trips",
+    )
     assert _outputs(final, "drop_tmp")["table"] == "trips_tmp"
 
     bq = _client(bigquery_endpoint)
