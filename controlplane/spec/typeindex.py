@@ -113,6 +113,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.gcp.gcs.CreateBucket": "gcp",
         "io.kestra.plugin.gcp.gcs.Delete": "gcp",
         "io.kestra.plugin.gcp.gcs.Download": "gcp",
+        "io.kestra.plugin.gcp.gcs.Downloads": "gcp",
         "io.kestra.plugin.gcp.gcs.List": "gcp",
         "io.kestra.plugin.gcp.gcs.Upload": "gcp",
         "io.kestra.plugin.git.Clone": "git",

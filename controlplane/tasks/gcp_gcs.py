@@ -19,7 +19,9 @@ from controlplane.spec.plugins.gcp import (
     GcsCreateBucket,
     GcsDelete,
     GcsDownload,
+    GcsDownloads,
     GcsList,
+    GcsListing,
     GcsUpload,
 )
 from controlplane.tasks import props
@@ -95,7 +97,7 @@ def _blob(bucket: str, blob: Any) -> dict[str, Any]:
     return out
 
 
-def list_blobs(task: GcsList, ctx: RunContext, gcs: storage.Client) -> list[dict[str, Any]]:
+def list_blobs(task: GcsListing, ctx: RunContext, gcs: storage.Client) -> list[dict[str, Any]]:
     """The blobs under ``from``, as ``listingType``, ``filter`` and ``regExp`` select them."""
     source = props.text(ctx, task.from_)
     bucket, prefix = split_gs_uri(source, "from")
@@ -120,15 +122,62 @@ def list_blobs(task: GcsList, ctx: RunContext, gcs: storage.Client) -> list[dict
     return blobs
 
 
-@runs(GcsList)
-def run_list(task: GcsList, ctx: RunContext) -> dict[str, Any]:
-    blobs = list_blobs(task, ctx, client(task, ctx))
+def _limited(task: GcsListing, ctx: RunContext, blobs: list[dict[str, Any]]) -> list[Any]:
     limit = props.integer(ctx, task.maxFiles, "maxFiles")
     if len(blobs) > limit:
         ctx.warning(f"{len(blobs)} blobs match, more than maxFiles ({limit}): keeping {limit}")
-        blobs = blobs[:limit]
+        return blobs[:limit]
+    return blobs
+
+
+@runs(GcsList)
+def run_list(task: GcsList, ctx: RunContext) -> dict[str, Any]:
+    blobs = _limited(task, ctx, list_blobs(task, ctx, client(task, ctx)))
     ctx.metric("size", float(len(blobs)), unit="files")
     return {"blobs": blobs}
+
+
+@runs(GcsDownloads)
+def run_downloads(task: GcsDownloads, ctx: RunContext) -> dict[str, Any]:
+    """Every file the listing selects into internal storage, then moved or deleted (``action``);
+    ``blobs`` carry their internal-storage ``uri``, ``outputFiles`` maps each name to it."""
+    gcs = client(task, ctx)
+    move_to = props.optional_text(ctx, task.moveDirectory)
+    if task.action == "MOVE" and not move_to:
+        raise TaskFailed("action MOVE needs 'moveDirectory', the gs://bucket/folder to move to")
+    blobs = [b for b in _limited(task, ctx, list_blobs(task, ctx, gcs)) if not b["isDirectory"]]
+    files: dict[str, str] = {}
+    for item in blobs:
+        source = gcs.bucket(item["bucket"]).blob(item["name"])
+        with tempfile.TemporaryDirectory(prefix="weir-gcs-") as folder:
+            local = Path(folder) / "object"
+            try:
+                source.download_to_filename(str(local))
+            except GoogleAPIError as exc:
+                raise failing(f"Download of {item['uri']}", exc) from None
+            item["uri"] = files[item["name"]] = ctx.put_file(
+                PurePosixPath(item["name"]).name, local
+            )
+        _after_download(task, gcs, item, move_to)
+    return {"blobs": blobs, "outputFiles": files}
+
+
+def _after_download(
+    task: GcsDownloads, gcs: storage.Client, item: dict[str, Any], move_to: str | None
+) -> None:
+    if task.action == "NONE":
+        return
+    origin = gcs.bucket(item["bucket"])
+    try:
+        if task.action == "MOVE" and move_to:
+            bucket, folder = split_gs_uri(move_to, "moveDirectory")
+            target = f"{folder.rstrip('/')}/{PurePosixPath(item['name']).name}".lstrip("/")
+            origin.copy_blob(origin.blob(item["name"]), gcs.bucket(bucket), target)
+        origin.blob(item["name"]).delete()
+    except GoogleAPIError as exc:
+        raise failing(
+            f"{task.action.title()} of gs://{item['bucket']}/{item['name']}", exc
+        ) from None
 
 
 @runs(GcsDelete)

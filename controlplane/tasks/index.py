@@ -75,6 +75,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "gcp.GcsCreateBucket": "gcp_gcs",
     "gcp.GcsDelete": "gcp_gcs",
     "gcp.GcsDownload": "gcp_gcs",
+    "gcp.GcsDownloads": "gcp_gcs",
     "gcp.GcsList": "gcp_gcs",
     "gcp.GcsUpload": "gcp_gcs",
     "git.Clone": "git.clone",

@@ -47,14 +47,24 @@ class GcsDownload(GcpConnection):
     from_: Text = Field(alias="from")
 
 
-@task(f"{_GCS}.List")
-class GcsList(GcpConnection):
+class GcsListing(GcpConnection):
     from_: Text = Field(alias="from")
     allVersions: DynBool | None = None
     filter: Literal["FILES", "DIRECTORY", "BOTH"] = "BOTH"
     listingType: Literal["DIRECTORY", "RECURSIVE"] = "DIRECTORY"
     regExp: Text | None = None
     maxFiles: DynInt = 25
+
+
+@task(f"{_GCS}.List")
+class GcsList(GcsListing):
+    pass
+
+
+@task(f"{_GCS}.Downloads")
+class GcsDownloads(GcsListing):
+    action: Literal["MOVE", "DELETE", "NONE"]
+    moveDirectory: Text | None = None
 
 
 @task(f"{_GCS}.Delete")

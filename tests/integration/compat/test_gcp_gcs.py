@@ -70,6 +70,11 @@ tasks:
   - id: delete
     type: io.kestra.plugin.gcp.gcs.Delete
     uri: gs://taxi/raw/notes/readme.txt
+  - id: take_done
+    type: io.kestra.plugin.gcp.gcs.Downloads
+    from: gs://taxi/done/
+    action: MOVE
+    moveDirectory: gs://taxi/processed/
   - id: delete_again
     type: io.kestra.plugin.gcp.gcs.Delete
     uri: gs://taxi/raw/notes/readme.txt
@@ -165,9 +170,15 @@ def test_files_go_to_gcs_and_back_and_are_listed_and_deleted(
     assert _outputs(final, "create_again")["created"] is False
     assert gcs.get_bucket("taxi").versioning_enabled is True
     assert _outputs(final, "move")["uri"] == "gs://taxi/done/readme.txt"
+    taken = _outputs(final, "take_done")
+    assert list(taken["outputFiles"]) == ["done/readme.txt"]  # type: ignore[call-overload]
+    (blob,) = taken["blobs"]  # type: ignore[misc]
+    assert blob["uri"] == taken["outputFiles"]["done/readme.txt"]  # type: ignore[index]
+    with flows.store.files.open(blob["uri"]) as stream:
+        assert stream.read() == CSV
     remaining = sorted(blob.name for blob in gcs.list_blobs("taxi"))
-    assert remaining == ["done/readme.txt", "raw/yellow_tripdata_2019-01.csv"]
-    assert gcs.bucket("taxi").blob("done/readme.txt").download_as_bytes() == CSV
+    assert remaining == ["processed/readme.txt", "raw/yellow_tripdata_2019-01.csv"]
+    assert gcs.bucket("taxi").blob("processed/readme.txt").download_as_bytes() == CSV
 
 
 MISSING = """
