@@ -204,3 +204,25 @@ def test_a_missing_object_fails_the_delete_when_errorOnMissing_is_set(
     assert final.state is State.FAILED
     assert any("Delete of gs://taxi/nothing.csv failed" in line for line in flows.logs(final))
     assert [r.task_id for r in final.task_runs] == ["delete"]
+
+
+BAD_KEY = """
+id: gcs-bad-key
+namespace: company.team
+tasks:
+  - id: list
+    type: io.kestra.plugin.gcp.gcs.List
+    from: gs://taxi/
+    serviceAccount: "not-json-but-secret-7f3a"
+    endpointOverride: {endpoint}
+"""
+
+
+def test_an_unusable_service_account_fails_saying_so_without_showing_it(
+    flows: Flows, gcs_endpoint: str
+) -> None:
+    final = flows.run(BAD_KEY.format(endpoint=gcs_endpoint))
+    assert final.state is State.FAILED
+    logs = flows.logs(final)
+    assert any("GCP credentials of task 'list' are unusable" in line for line in logs), logs
+    assert not any("secret-7f3a" in line for line in logs)
