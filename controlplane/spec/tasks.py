@@ -224,18 +224,31 @@ def merge_defaults(
 
 
 def _apply_defaults(
-    value: dict[str, Any], type_name: str, original: str, context: Any
+    value: dict[str, Any], type_name: str, original: str, model: type[BaseModel], context: Any
 ) -> dict[str, Any]:
+    """Merge the plugin defaults that target this type. A default naming the exact type gives
+    every value (an unknown one is reported); a default naming a package gives only the
+    properties this type has, as Kestra does: one ``io.kestra.plugin.gcp`` default may carry a
+    BigQuery ``location`` that GCS tasks do not take."""
     defaults = context.get("plugin_defaults", ()) if isinstance(context, Mapping) else ()
+    known: set[str] | None = None
     for default in defaults:
         target = default.type
-        if (
-            target in (type_name, original)
-            or type_name.startswith(target + ".")
-            or original.startswith(target + ".")
-        ):
-            value = merge_defaults(value, default.values, default.forced)
+        values = default.values
+        if target not in (type_name, original):
+            if not (type_name.startswith(target + ".") or original.startswith(target + ".")):
+                continue
+            known = _properties(model) if known is None else known
+            values = {key: item for key, item in values.items() if key in known}
+        value = merge_defaults(value, values, default.forced)
     return value
+
+
+def _properties(model: type[BaseModel]) -> set[str]:
+    """The property names a model accepts: its fields and their aliases."""
+    names = set(model.model_fields)
+    names.update(field.alias for field in model.model_fields.values() if field.alias)
+    return names
 
 
 class _Dispatch:
@@ -264,7 +277,7 @@ class _Dispatch:
                 raise _unknown_type(kind, value, info.context)
             item = {**value, "type": found.name}
             if kind in (Kind.TASK, Kind.TRIGGER):
-                item = _apply_defaults(item, found.name, type_name, info.context)
+                item = _apply_defaults(item, found.name, type_name, found.model, info.context)
             model = found.model.model_validate(item, context=info.context)
             if isinstance(model, TaskSpec) and type_name != found.name:
                 model._written_type = type_name
