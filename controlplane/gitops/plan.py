@@ -94,7 +94,7 @@ class Plan:
 def _conflict(change: Change, manager: str) -> str:
     """A declared object another manager owns, at the line that declares it, with both names
     and the ways to move it."""
-    owner = change.actual.managed_by if change.actual else "?"
+    owner = (change.actual.managed_by if change.actual else None) or "?"
     where = f"{change.desired.origin}: " if change.desired is not None else ""
     release = (
         "forget it in that Terraform state (a removed block with destroy = false)"
