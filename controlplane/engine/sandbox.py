@@ -202,8 +202,11 @@ def _gitconfig() -> Path:
 
 
 def _host_read_only(settings: SandboxSettings, path_env: str) -> list[Path]:
-    """Weir's Python (scripts run it), the server's PATH and the operator's paths."""
-    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent]
+    """Weir's Python and its own package (scripts and Terraform's provider run them; an
+    editable install keeps the package outside the environment), the server's PATH and the
+    operator's paths."""
+    package = Path(__file__).resolve().parent.parent
+    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent, package]
     paths += [Path(p) for p in path_env.split(":") if p.startswith("/")]
     paths += settings.read_only
     return paths
