@@ -244,7 +244,7 @@ def test_ci_runs_the_readme_test_command_with_every_tool() -> None:
     assert set(workflow["on"]) == {"push", "pull_request"}
     assert uses(workflow, "actions/setup-python")["with"]["python-version"] == "3.11"
     terraform = uses(workflow, "hashicorp/setup-terraform")
-    assert terraform["uses"].endswith("@v3")
+    assert terraform["uses"].endswith("@v4")
     assert terraform["with"]["terraform_wrapper"] is False
     assert terraform["with"]["terraform_version"].startswith("~1.11")
     assert str(uses(workflow, "actions/setup-node")["with"]["node-version"]) == "20"
@@ -252,11 +252,13 @@ def test_ci_runs_the_readme_test_command_with_every_tool() -> None:
     postgres = next(script for script in scripts if "postgresql" in script)
     assert "apt-get install -y postgresql" in postgres
     assert 'ls -d /usr/lib/postgresql/*/bin >> "$GITHUB_PATH"' in postgres
+    assert "sudo bash scripts/system-deps.sh" in [script.strip() for script in scripts]
     checks = [
         readme_test_command(),
         ".venv/bin/ruff check .",
         ".venv/bin/ruff format --check .",
         ".venv/bin/mypy --strict controlplane",
+        ".venv/bin/actionlint",
     ]
     assert [script.strip() for script in scripts if script.strip() in checks] == checks
 
