@@ -9,10 +9,17 @@ terraform {
 
 provider "weir" {}
 
+# A namespace is a wall: the shared one lets company.team's flows call its subflows.
+resource "weir_namespace" "shared" {
+  name               = "company.shared"
+  description        = "Steps every team calls."
+  allowed_namespaces = ["company.team"]
+}
+
 module "greet" {
   source = "../.."
 
-  namespace   = "company.shared"
+  namespace   = weir_namespace.shared.name
   flow_id     = "greet"
   description = "Greets someone and returns the greeting."
   labels      = { owner = "platform" }
