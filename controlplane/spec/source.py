@@ -133,7 +133,7 @@ def _compose(text: str, name: str) -> yaml.Node | None:
 def _yaml_problem(exc: yaml.MarkedYAMLError, name: str) -> SourceError:
     line, col = _mark_of(exc)
     if "maximum nesting depth" in str(exc.problem):
-        # Newer PyYAML releases refuse very deep nesting in the parser, before the builder below sees it.
+        # Newer PyYAML releases refuse very deep nesting in the parser, before the builder does.
         return _fail(name, line, col, f"nesting deeper than {MAX_DEPTH} levels")
     reason = " ".join(part for part in (exc.context, exc.problem) if part)
     return _fail(name, line, col, f"not valid YAML: {reason or 'cannot parse'}")

@@ -21,9 +21,7 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("namespaces") as batch:
-        batch.add_column(
-            sa.Column("allowed_namespaces", JSON, nullable=False, server_default="[]")
-        )
+        batch.add_column(sa.Column("allowed_namespaces", JSON, nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
