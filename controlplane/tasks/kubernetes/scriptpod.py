@@ -10,7 +10,6 @@ Kubernetes merges stdout and stderr into one log: every line is logged at INFO a
 from __future__ import annotations
 
 import shlex
-import shutil
 import sys
 from typing import Any
 
@@ -25,10 +24,9 @@ from controlplane.tasks.kubernetes.podrun import PodPlan, exit_code, run_pod
 from controlplane.tasks.scripts import (
     ScriptRun,
     _env,
-    _input_files,
     _store_outputs,
+    fill_working_dir,
     localise,
-    target_path,
 )
 
 _DEFAULT_IMAGES = {True: "python:3.11-slim", False: "ubuntu:24.04"}
@@ -48,19 +46,7 @@ def _labels(ctx: RunContext, runner: KubernetesRunner) -> dict[str, str]:
 
 def prepare_pod(task: ScriptTask, ctx: RunContext) -> ScriptRun:
     """Fill the working directory as a local run would; the task's env stays its own."""
-    workdir = ctx.working_dir
-    (workdir / OUTPUT_DIR_NAME).mkdir(exist_ok=True)
-    if task.namespaceFiles is not None and task.namespaceFiles.enabled:
-        files = ctx.namespace_files(task.namespaceFiles.include, task.namespaceFiles.exclude)
-        for name, data in files.items():
-            target_path(workdir, name).write_bytes(data)
-    for name, content in _input_files(task, ctx).items():
-        target = target_path(workdir, name)
-        if content.startswith("kestra://"):
-            with ctx.open_file(content) as stream, target.open("wb") as out:
-                shutil.copyfileobj(stream, out)
-        else:
-            target.write_text(content, encoding="utf-8")
+    fill_working_dir(task, ctx)
     return PodScriptRun(ctx, {str(k): v for k, v in _env(task, ctx).items()}, [])
 
 
