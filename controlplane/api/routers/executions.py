@@ -43,6 +43,7 @@ from controlplane.api.deps import (
 )
 from controlplane.api.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from controlplane.api.logstream import LogLine, log_events
+from controlplane.api.secretinputs import masked, secret_input_ids
 from controlplane.engine import model
 from controlplane.engine.conditions import holds
 from controlplane.engine.engine import Engine
@@ -136,11 +137,18 @@ class Execution(BaseModel):
     parentId: str | None
 
     @classmethod
-    def of(cls, execution: model.Execution) -> Execution:
+    def of(cls, execution: model.Execution, secret_ids: set[str]) -> Execution:
         data = _with_state_history(execution.to_dict())
+        data["inputs"] = masked(data["inputs"], secret_ids)
         data["taskRunList"] = [_with_state_history(run) for run in data.pop("taskRuns")]
         data["parentId"] = execution.parent.execution_id if execution.parent else None
         return cls.model_validate(data)
+
+
+def _shown(store: Store, execution: model.Execution) -> Execution:
+    """The execution as answered, its SECRET inputs masked."""
+    (secret_ids,) = secret_input_ids(store, [execution]).values()
+    return Execution.of(execution, secret_ids)
 
 
 def _with_state_history(data: dict[str, Any]) -> dict[str, Any]:
@@ -237,7 +245,9 @@ def search_executions(
             offset=page.offset,
             narrow=narrow,
         )
-    return Page(results=[Execution.of(e) for e in found], total=total)
+    secrets = secret_input_ids(store, found)
+    results = [Execution.of(e, secrets[(e.namespace, e.flow_id, e.flow_revision)]) for e in found]
+    return Page(results=results, total=total)
 
 
 _WEBHOOK_PATH = "/webhook/{namespace}/{flow_id}/{key}"
@@ -301,11 +311,11 @@ async def start_by_webhook(
     if execution is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     if not webhook.wait:
-        return Execution.of(execution)
+        return await run_in_threadpool(_shown, store, execution)
     ended = await _ended(request, engine, execution.id)
     if webhook.returnOutputs:
         return _outputs_answer(ended, webhook.responseContentType)
-    return Execution.of(ended)
+    return await run_in_threadpool(_shown, store, ended)
 
 
 @router.post("/{execution_id}/resume", status_code=status.HTTP_202_ACCEPTED, summary="Resume")
@@ -325,7 +335,7 @@ def resume_execution(
             "only a paused execution can be resumed"
         )
     engine.resume(execution_id, body.inputs if body else None)
-    return Execution.of(execution)
+    return _shown(store, execution)
 
 
 @router.post("/{execution_id}/restart", status_code=status.HTTP_202_ACCEPTED, summary="Restart")
@@ -335,7 +345,7 @@ def restart_execution(
     """Run a FAILED or KILLED execution's failed tasks again, in the same execution."""
     execution = _visible(store, caller, execution_id, "write")
     engine.restart(execution_id)
-    return Execution.of(execution)
+    return _shown(store, execution)
 
 
 @router.post("/{execution_id}/replay", status_code=status.HTTP_201_CREATED, summary="Replay")
@@ -352,7 +362,7 @@ def replay_execution(
         revision=execution.flow_revision,
         coerce_inputs=False,
     )
-    return Execution.of(replayed)
+    return _shown(store, replayed)
 
 
 @router.post(
@@ -377,12 +387,12 @@ async def start_execution(
     execution = await run_in_threadpool(
         _start, store, engine, namespace, flow_id, start.inputs, start.labels
     )
-    return Execution.of(execution)
+    return await run_in_threadpool(_shown, store, execution)
 
 
 @router.get("/{execution_id}", summary="Read an execution")
 def read_execution(execution_id: ExecutionIdPath, caller: Caller, store: StoreDep) -> Execution:
-    return Execution.of(_visible(store, caller, execution_id, "read"))
+    return _shown(store, _visible(store, caller, execution_id, "read"))
 
 
 @router.delete("/{execution_id}/kill", status_code=status.HTTP_202_ACCEPTED, summary="Kill")
@@ -398,7 +408,7 @@ def kill_execution(
             "there is nothing to kill"
         )
     engine.kill(execution_id)
-    return Execution.of(execution)
+    return _shown(store, execution)
 
 
 @router.get("/{execution_id}/logs", summary="Read an execution's logs")

@@ -549,3 +549,20 @@ def test_a_webhook_needs_its_key_and_no_token(guarded: LiveServer) -> None:
     anonymous = Api(guarded.url)
     assert anonymous.post("/executions/webhook/team.hooks/hook/the-key").status_code == 201
     assert anonymous.post("/executions/webhook/team.hooks/hook/other").status_code == 404
+
+
+def test_secret_inputs_are_masked_in_every_answer(api: Api, store: Store) -> None:
+    save_flow(
+        store,
+        "id: login\nnamespace: ex.secret\n"
+        "inputs:\n  - id: user\n    type: STRING\n  - id: password\n    type: SECRET\n"
+        f"tasks:\n  - id: hi\n    type: {LOG}\n    message: hi\n",
+    )
+    started = start(api, "ex.secret", "login", inputs={"user": "ada", "password": "hunter2-xyz"})
+    assert started["inputs"] == {"user": "ada", "password": "********"}
+    ended = wait_for(api, started["id"])
+    assert ended["state"]["current"] == "SUCCESS"
+    assert ended["inputs"] == {"user": "ada", "password": "********"}
+    found = api.get("/executions/search", params={"namespace": "ex.secret"})
+    assert found.json()["results"][0]["inputs"] == {"user": "ada", "password": "********"}
+    assert "hunter2" not in found.text
