@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,11 @@ from controlplane.store import StoreSettings, open_store
 from tests.integration.tasks.conftest import Runner
 
 DBT = "io.kestra.plugin.dbt.cli"
-REQUIREMENTS = ("dbt-core>=1.10,<1.12", "dbt-duckdb>=1.10,<1.12")
-CACHE = Path.home() / ".cache" / "weir-tests" / "dbt-core-1.10-1.11-duckdb"
+# dbt writes the database with its own DuckDB, and the tests read it back with Weir's: the two
+# must be one release, or the file's storage version may be one the reader does not know.
+DUCKDB = metadata.version("duckdb")
+REQUIREMENTS = ("dbt-core>=1.10,<1.12", "dbt-duckdb>=1.10,<1.12", f"duckdb=={DUCKDB}")
+CACHE = Path.home() / ".cache" / "weir-tests" / f"dbt-core-1.10-1.11-duckdb-{DUCKDB}"
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "dbt"
 PROJECT = "weir_demo"
 PROFILES = """
