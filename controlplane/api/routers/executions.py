@@ -55,6 +55,7 @@ from controlplane.engine.ports import (
     Store,
     execution_storage_path,
 )
+from controlplane.engine.triggercontext import trigger_context
 from controlplane.expr import ExpressionError, has_expression
 from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.triggers import Webhook
@@ -594,7 +595,7 @@ def _webhook_revision(
     except NotFound:
         raise missing from None
     # A key may come from the server's environment ({{ envs.webhook_key }}), e.g. a Secret.
-    context = {"flow": {"id": flow_id, "namespace": namespace}, "envs": engine.settings.envs}
+    context = trigger_context(engine.settings, flow, revision)
     webhooks = [t for t in flow.triggers if isinstance(t, Webhook) and not t.disabled]
     found = next((w for w in webhooks if _same_key(engine, w.key, key, context)), None)
     if found is None:
@@ -621,12 +622,7 @@ def _start_by_webhook(
     engine: Engine, revision: int, flow: Flow, webhook: Webhook, trigger: dict[str, Any]
 ) -> model.Execution | None:
     """The execution of a webhook call, or None when the trigger's conditions do not hold."""
-    context = {
-        "trigger": trigger,
-        "flow": {"id": flow.id, "namespace": flow.namespace, "revision": revision},
-        "envs": engine.settings.envs,
-        "globals": engine.settings.globals,
-    }
+    context = trigger_context(engine.settings, flow, revision, trigger)
     where = f"flow {flow.ref} webhook trigger {webhook.id}"
     if not holds(webhook.conditions, context, engine.renderer, where=where):
         return None
