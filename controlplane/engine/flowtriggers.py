@@ -21,7 +21,8 @@ already counted (so an end seen twice counts once) and the firings decided but n
 The new execution gets ``trigger`` = the upstream execution's facts (``executionId``,
 ``namespace``, ``flowId``, ``flowRevision``, ``state``, ``labels``, ``outputs``), the trigger's
 ``inputs`` rendered with the upstream context (``trigger``, ``outputs`` of its tasks,
-``inputs``, ``labels``, ``execution``) and its ``labels``. A trigger with ``stopAfter`` is
+``inputs``, ``labels``, ``execution``) over the trigger context every trigger type shares
+(``flow``, ``envs``, ``globals``; see ``triggercontext.py``) and its ``labels``. A trigger with ``stopAfter`` is
 disabled (in its state document) once an execution it started ends in one of those states.
 
 Only ended executions are seen: a trigger listening for RUNNING or PAUSED never fires.
@@ -53,6 +54,7 @@ from controlplane.engine.model import Execution, now
 from controlplane.engine.ports import FlowRecord, Repositories, Store
 from controlplane.engine.preconditions import Group, groups_of, remember, reset
 from controlplane.engine.reach import may_reach
+from controlplane.engine.triggercontext import trigger_context
 from controlplane.engine.variables import Lineage, nest_dotted, outputs_tree
 from controlplane.errors import WeirError
 from controlplane.spec.flow import Flow
@@ -181,7 +183,9 @@ class FlowTriggers:
             return None
         if execution.state.value not in (trigger.states or DEFAULT_STATES):
             return None
-        variables = {**context, "flow": _flow_variables(listener)}
+        variables = trigger_context(
+            self.engine.settings, listener.flow, listener.revision, upstream=context
+        )
         if not holds(listener.conditions, variables, self.engine.renderer, where=listener.name):
             return None
         if not listener.remembers:
@@ -323,8 +327,6 @@ class FlowTriggers:
             "inputs": execution.inputs,
             "outputs": outputs_tree(execution, Lineage(execution, tasks)),
             "labels": nest_dotted(execution.labels),
-            "envs": self.engine.settings.envs,
-            "globals": self.engine.settings.globals,
         }
 
     def _upstream_tasks(self, repos: Repositories, execution: Execution) -> dict[str, TaskSpec]:
@@ -344,12 +346,6 @@ def end_token(execution: Execution) -> str:
     """The execution's id, with ``#<n>`` from its second end on (a restarted execution)."""
     ends = sum(1 for transition in execution.history if transition.state.terminal)
     return execution.id if ends <= 1 else f"{execution.id}#{ends}"
-
-
-def _flow_variables(listener: Listener) -> dict[str, Any]:
-    flow = listener.flow
-    return {"id": flow.id, "namespace": flow.namespace, "revision": listener.revision,
-            "tenantId": None}  # fmt: skip
 
 
 def _listeners(record: FlowRecord) -> list[Listener]:

@@ -23,7 +23,8 @@ Rules, in the order a pass applies them to one trigger:
   latest only when it is on time, and otherwise waits for the next slot.
 * ``lateMaximumDelay``: a slot older than that when its turn comes is skipped.
 * ``conditions`` (and the deprecated ``scheduleConditions``) are tested per slot with the
-  context ``{flow, trigger: {date, next, previous}}``; a slot they reject is skipped.
+  context of :func:`~controlplane.engine.triggercontext.trigger_context` (``flow``, ``envs``,
+  ``globals``) with ``trigger: {date, next, previous}``; a slot they reject is skipped.
 * A backfill replays the slots of ``[start, end)`` (start included, end excluded), at most
   ``backfill_rate`` per pass, with the trigger's conditions and concurrency rule but without
   ``lateMaximumDelay``; its executions carry the label ``system.backfill: "true"`` and the
@@ -57,6 +58,7 @@ from controlplane.engine.schedule_state import (
     new_backfill,
     parse_instant,
 )
+from controlplane.engine.triggercontext import trigger_context
 from controlplane.errors import WeirError
 from controlplane.expr import Renderer
 from controlplane.spec.flow import Flow
@@ -445,18 +447,12 @@ class TriggerScheduler:
         cron = trigger.cron
         following = cron.next_after(slot)
         preceding = cron.previous_before(slot)
-        return {
-            "flow": {
-                "id": trigger.flow.id,
-                "namespace": trigger.flow.namespace,
-                "revision": trigger.revision,
-            },
-            "trigger": {
-                "date": iso(cron.local(slot)),
-                "next": iso(cron.local(following)) if following else None,
-                "previous": iso(cron.local(preceding)) if preceding else None,
-            },
+        facts = {
+            "date": iso(cron.local(slot)),
+            "next": iso(cron.local(following)) if following else None,
+            "previous": iso(cron.local(preceding)) if preceding else None,
         }
+        return trigger_context(self.engine.settings, trigger.flow, trigger.revision, facts)
 
     # -- state --------------------------------------------------------------------------------
     def _save(

@@ -42,12 +42,12 @@ class Clock:
 
 
 class Runtime:
-    def __init__(self, home: Path, settings: StoreSettings | None = None) -> None:
+    def __init__(self, home: Path, settings: StoreSettings | None = None, **engine: Any) -> None:
         self.store = open_store(settings or StoreSettings(home=home))
         work = home / "work"
         self.engine = Engine(
             self.store, Worker(self.store, WorkerSettings(temp_root=work), 4),
-            EngineSettings(work_root=work),
+            EngineSettings(work_root=work, **engine),
         )  # fmt: skip
         self.engine.start()
 
@@ -341,6 +341,30 @@ def test_conditions_skip_the_slots_they_reject(runtime: Runtime, clock: Clock) -
     ]  # fmt: skip
     assert dates(runtime.executions("monday")) == ["2024-05-20T08:00:00Z"]
     assert runtime.state("weekend").next == datetime(2024, 5, 23, 8, tzinfo=UTC)
+
+
+def test_conditions_and_inputs_see_the_servers_envs_and_globals(
+    tmp_path: Path, clock: Clock
+) -> None:
+    runtime = Runtime(tmp_path, envs={"region": "eu"}, globals={"team": "data"})
+    try:
+        runtime.save(
+            "id: served\nnamespace: sched.tests\n"
+            "inputs:\n  - id: owner\n    type: STRING\n"
+            "tasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n"
+            "    message: '{{ inputs.owner }}'\n"
+            "triggers:\n  - id: schedule\n    type: io.kestra.plugin.core.trigger.Schedule\n"
+            "    cron: '* * * * *'\n    inputs:\n      owner: '{{ globals.team }}'\n"
+            "    conditions:\n      - type: io.kestra.plugin.core.condition.Expression\n"
+            "        expression: \"{{ envs.region == 'eu' and globals.team == 'data' }}\"\n"
+        )
+        scheduler = runtime.scheduler(clock)
+        scheduler.tick()
+        clock.at("2024-05-15T10:01:00.100+00:00")
+        (fired,) = scheduler.tick()
+        assert fired.inputs == {"owner": "data"}
+    finally:
+        runtime.close()
 
 
 def test_without_allow_concurrent_a_running_execution_holds_the_trigger(
