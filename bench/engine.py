@@ -32,9 +32,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import StoreSettings, open_store
 
 SEQUENTIAL = "id: sequential\nnamespace: bench\ntasks:\n" + "".join(

@@ -22,11 +22,12 @@ from typing import Any
 from pydantic import TypeAdapter
 
 import controlplane.tasks  # noqa: F401  (registers the implementations)
+from controlplane.engine.attempt_context import WorkerSettings
+from controlplane.engine.attempt_run import run_attempt
 from controlplane.engine.model import State, new_id
 from controlplane.engine.ports import Store
 from controlplane.engine.sandbox import SandboxSettings, check
 from controlplane.engine.work import WorkItem
-from controlplane.engine.worker import WorkerSettings, run_attempt
 from controlplane.spec.tasks import Task, TaskSpec
 from controlplane.store import StoreSettings, open_store
 

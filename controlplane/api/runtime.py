@@ -16,11 +16,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from controlplane.api.settings import ApiSettings
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.ports import Store
 from controlplane.engine.queue_worker import QueueSettings, QueueWorker
 from controlplane.engine.variables import environment_variables
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import open_store
 
 

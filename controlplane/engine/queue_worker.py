@@ -10,21 +10,21 @@ its running attempts and retries its writes; it never crashes for it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.executor import FlowPlan
 from controlplane.engine.model import State, now
+from controlplane.engine.pool import AttemptPool
 from controlplane.engine.ports import ClaimedWork, Store, StoreUnavailable
-from controlplane.engine.process import CancelEvent, Scheduler
+from controlplane.engine.process import CancelEvent
 from controlplane.engine.work import AttemptResult, item_from_json, result_to_json
-from controlplane.engine.worker import WorkerSettings, attempt_functions, run_attempt
-from controlplane.expr import Renderer
 from controlplane.spec.tasks import TaskSpec
 from controlplane.spec.validate import validate_text
 
@@ -50,11 +50,7 @@ class QueueWorker:
         self.store = store
         self.settings = settings
         self.queue = queue
-        self._pool = ThreadPoolExecutor(queue.concurrency, thread_name_prefix="weir-worker")
-        self._renderer = Renderer(functions=attempt_functions())
-        self._scheduler = Scheduler()
-        self._running: dict[str, CancelEvent] = {}
-        self._lock = threading.Lock()
+        self._pool = AttemptPool(store, settings, queue.concurrency)
         self._free = threading.Semaphore(queue.concurrency)
         self._stopping = threading.Event()
         """Claim nothing more."""
@@ -75,22 +71,14 @@ class QueueWorker:
         self._stopping.set()
         if self._claimer.is_alive():
             self._claimer.join()  # what it claimed last is started before it returns
-        deadline = time.monotonic() + grace_seconds
-        while self.running and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with self._lock:
-            for cancel in self._running.values():
-                cancel.set()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(grace_seconds)
         self._finished.set()
         if self._renewer.is_alive():
             self._renewer.join()
-        self._scheduler.close()
 
     @property
     def running(self) -> int:
-        with self._lock:
-            return len(self._running)
+        return len(self._pool)
 
     # -- claiming -------------------------------------------------------------------------------
     def _claim(self) -> None:
@@ -124,21 +112,18 @@ class QueueWorker:
         return free
 
     def _start(self, work: ClaimedWork) -> None:
-        cancel = CancelEvent()
-        with self._lock:
-            self._running[work.id] = cancel
-        self._pool.submit(self._run, work, cancel)
+        self._pool.submit(work.id, functools.partial(self._run, work), self._release)
 
     def _run(self, work: ClaimedWork, cancel: CancelEvent) -> None:
+        """Run the attempt and record its result, its lease renewed all the while."""
         try:
             result = self._attempt(work, cancel)
             self._complete(work.id, result_to_json(result))
         except Exception:
             log.exception("attempt %s failed in the worker", work.id)
-        finally:
-            with self._lock:
-                self._running.pop(work.id, None)
-            self._free.release()
+
+    def _release(self, _: None) -> None:
+        self._free.release()
 
     def _attempt(self, work: ClaimedWork, cancel: CancelEvent) -> AttemptResult:
         payload = work.payload
@@ -150,15 +135,7 @@ class QueueWorker:
                 payload["taskRunId"], payload["attempt"], State.FAILED, moment, moment,
                 error=f"the worker could not load task {payload.get('taskId')!r}: {exc}",
             )  # fmt: skip
-        item = item_from_json(payload, task)
-        return run_attempt(
-            item,
-            self.store,
-            self.settings,
-            cancelled=cancel,
-            renderer=self._renderer,
-            scheduler=self._scheduler,
-        )
+        return self._pool.attempt(item_from_json(payload, task), cancel)
 
     def _task(self, payload: dict[str, Any]) -> TaskSpec:
         key = (payload["namespace"], payload["flowId"], int(payload["flowRevision"]))
@@ -195,8 +172,7 @@ class QueueWorker:
         # Often enough that a kill reaches a running attempt within half a second.
         interval = min(self.queue.lease.total_seconds() / 4, KILL_CHECK)
         while not self._finished.wait(interval):
-            with self._lock:
-                ids = list(self._running)
+            ids = self._pool.keys()
             if not ids:
                 continue
             try:
@@ -205,8 +181,6 @@ class QueueWorker:
             except Exception as exc:
                 log.warning("renewing leases failed (%s); retrying", exc)
                 continue
-            with self._lock:
-                for work_id in ids:
-                    cancel = self._running.get(work_id)
-                    if cancel is not None and (work_id in kill or work_id not in held):
-                        cancel.set()
+            for work_id in ids:
+                if work_id in kill or work_id not in held:
+                    self._pool.cancel(work_id)

@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from controlplane.engine.globs import glob_match
 from controlplane.engine.ports import LogEntry, namespace_file_path
 from controlplane.engine.runnable import Purge, RunContext, TaskFailed, runner_for, runs
-from controlplane.engine.worker import glob_match
 from controlplane.spec.plugins.admin import (
     DeleteFiles,
     DownloadFiles,

@@ -6,9 +6,9 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from controlplane.engine.attempt_functions import plain_value
 from controlplane.engine.ports import KvType
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.engine.worker import plain_value
 from controlplane.spec.durations import format_duration, parse_duration
 from controlplane.spec.plugins.core import KvDelete, KvGet, KvGetKeys, KvSet
 from controlplane.tasks import props

@@ -20,9 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from controlplane.engine.attempt_context import OUTPUT_DIR_NAME
+from controlplane.engine.globs import glob_match
 from controlplane.engine.ports import LogLevel
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.engine.worker import OUTPUT_DIR_NAME, glob_match
 from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.kubernetes import KubernetesRunner
 from controlplane.spec.plugins.scripts import (

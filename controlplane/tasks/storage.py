@@ -13,8 +13,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from controlplane.engine.attempt_functions import default_renderer
+from controlplane.engine.globs import glob_match
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.engine.worker import default_renderer, glob_match
 from controlplane.spec.plugins.storage import (
     Concat,
     DeduplicateItems,

@@ -7,8 +7,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from controlplane.engine.globs import glob_match
 from controlplane.engine.runnable import RunContext, TaskFailed
-from controlplane.engine.worker import glob_match
 from controlplane.spec.plugins.git import SyncTask
 from controlplane.tasks import props
 

@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from controlplane.engine.globs import glob_match
 from controlplane.engine.ports import FlowRecord
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.engine.worker import glob_match
 from controlplane.spec.plugins.git import PushFlows
 from controlplane.tasks import props
 from controlplane.tasks.git.remote import CloneOptions, Remote, clone

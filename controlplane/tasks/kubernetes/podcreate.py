@@ -12,8 +12,9 @@ import copy
 import shutil
 from typing import Any
 
+from controlplane.engine.attempt_context import OUTPUT_DIR_NAME
+from controlplane.engine.globs import glob_match
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.engine.worker import OUTPUT_DIR_NAME, glob_match
 from controlplane.spec.plugins.kubernetes import PodCreate
 from controlplane.tasks import props
 from controlplane.tasks.kubernetes import podspec, resources

@@ -13,8 +13,8 @@ import shlex
 import sys
 from typing import Any
 
+from controlplane.engine.attempt_context import OUTPUT_DIR_NAME
 from controlplane.engine.runnable import RunContext, TaskFailed
-from controlplane.engine.worker import OUTPUT_DIR_NAME
 from controlplane.spec.plugins.kubernetes import KubernetesRunner
 from controlplane.spec.plugins.scripts import PythonTask, ScriptTask
 from controlplane.tasks import props

@@ -12,10 +12,11 @@ import requests
 
 from controlplane.api import ApiSettings, create_app
 from controlplane.api.auth import issue_token
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
 from controlplane.engine.ports import Store
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import StoreSettings, open_store
 from tests.integration.api.conftest import Api, LiveServer, serve
 

@@ -12,11 +12,12 @@ import pytest
 
 from controlplane.api import ApiSettings, create_app
 from controlplane.api.auth import issue_token
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution
 from controlplane.engine.ports import Store
 from controlplane.engine.scheduler import SchedulerSettings, TriggerScheduler
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
 from tests.integration.api.conftest import Api, LiveServer, serve
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from controlplane.api import ApiSettings, create_app
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.ports import Store
 from controlplane.engine.scheduler import SchedulerSettings, TriggerScheduler
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
 from tests.integration.api.conftest import LiveServer
 from tests.standalone import WEIR

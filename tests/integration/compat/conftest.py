@@ -13,9 +13,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.spec.validate import validate_text
 from controlplane.store import SqlStore, StoreSettings, open_store
 

@@ -83,7 +83,7 @@ def test_a_plugin_condition_is_evaluated_by_its_check(tmp_path: Path, site: Path
     script = (
         "import sys\n"
         "from controlplane.engine.conditions import test\n"
-        "from controlplane.engine.worker import default_renderer\n"
+        "from controlplane.engine.attempt_functions import default_renderer\n"
         "from controlplane.spec.validate import validate_text\n"
         "flow = validate_text(open(sys.argv[1]).read()).flow\n"
         "(condition,) = flow.triggers[0].conditions\n"

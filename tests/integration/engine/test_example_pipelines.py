@@ -13,9 +13,10 @@ import psycopg
 import pytest
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.spec.validate import validate_file
 from controlplane.store import SqlStore, StoreSettings, open_store
 

@@ -20,11 +20,12 @@ import pytest
 from sqlalchemy import func, select
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.flowtriggers import FlowTriggers
 from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import NamespaceRecord
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
 from controlplane.store.tables import EXECUTION_ENDS
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution, State
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
 
 FLOW = """id: flaky

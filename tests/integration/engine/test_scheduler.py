@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.cron import Cron
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution, State
 from controlplane.engine.schedule_state import ScheduleState, new_backfill
 from controlplane.engine.scheduler import SchedulerSettings, TriggerScheduler
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import StoreSettings, open_store
 
 NS = "sched.tests"

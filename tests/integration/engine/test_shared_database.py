@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution, State
 from controlplane.engine.queue_worker import QueueSettings, QueueWorker
-from controlplane.engine.worker import WorkerSettings
 from controlplane.store import SqlStore, StoreSettings, open_store
 from tests.postgres import PostgresServer, pg_ctl, postgres_bindir, start_server, stop_server
 from tests.waiting import wait_while_advancing

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
 from controlplane.tasks.kubernetes.api import Kube
 from tests.fakekubelet import FakeKubelet

@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
+from controlplane.engine.attempt_context import AttemptContext
+from controlplane.engine.attempt_functions import default_renderer
+from controlplane.engine.attempt_run import run_attempt
 from controlplane.engine.model import State
 from controlplane.engine.process import CancelEvent
 from controlplane.engine.work import AttemptResult
-from controlplane.engine.worker import AttemptContext, default_renderer, run_attempt
 from controlplane.tasks.kubernetes.api import Kube
 from tests.fakekubelet import FakeKubelet
 from tests.integration.tasks.conftest import Runner

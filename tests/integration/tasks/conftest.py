@@ -12,11 +12,12 @@ import pytest
 from pydantic import TypeAdapter
 
 import controlplane.tasks  # noqa: F401  (registers the implementations)
+from controlplane.engine.attempt_context import WorkerSettings
+from controlplane.engine.attempt_run import run_attempt
 from controlplane.engine.model import new_id, now
 from controlplane.engine.ports import LogEntry, Store
 from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.work import AttemptResult, WorkItem
-from controlplane.engine.worker import WorkerSettings, run_attempt
 from controlplane.spec.tasks import Task, TaskSpec
 from controlplane.store import StoreSettings, open_store
 

@@ -9,10 +9,12 @@ from datetime import timedelta
 
 import pytest
 
+from controlplane.engine.attempt_context import AttemptContext
+from controlplane.engine.attempt_functions import default_renderer
+from controlplane.engine.attempt_run import run_attempt
 from controlplane.engine.model import State, new_id
 from controlplane.engine.process import CancelEvent
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.engine.worker import AttemptContext, default_renderer, run_attempt
 from controlplane.spec.tasks import TaskSpec
 from tests.integration.tasks.conftest import Runner
 

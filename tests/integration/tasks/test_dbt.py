@@ -20,11 +20,12 @@ from typing import Any
 import duckdb
 import pytest
 
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
 from controlplane.engine.ports import Store, namespace_file_path
 from controlplane.engine.sandbox import SandboxSettings
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import StoreSettings, open_store
 from tests.integration.tasks.conftest import Runner
 

@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.control import StoreControlPlane
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
 from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.work import AttemptResult
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import StoreSettings, open_store
 from tests.integration.tasks.conftest import Runner
 

@@ -16,11 +16,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from controlplane.engine.attempt_run import run_attempt
 from controlplane.engine.model import State
 from controlplane.engine.ports import execution_storage_path
 from controlplane.engine.process import CancelEvent
 from controlplane.engine.work import AttemptResult, WorkItem
-from controlplane.engine.worker import run_attempt
 from tests.integration.tasks.conftest import Runner
 
 DUCKDB_QUERY = "io.kestra.plugin.jdbc.duckdb.Query"

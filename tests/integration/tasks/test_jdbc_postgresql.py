@@ -13,9 +13,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State, new_id
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.store import StoreSettings, open_store
 from tests.integration.tasks.conftest import Runner
 from tests.integration.tasks.test_jdbc import kill_when, put_input, read_ion, stored_text

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution, State, TaskRun, Transition, new_id, now
 from controlplane.engine.ports import Store
 from controlplane.engine.work import AttemptResult
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from tests.doubles import Received, Reply, ServiceDouble
 from tests.doubles.slack import TOKEN, SlackDouble, rate_limited
 from tests.integration.tasks.conftest import Runner

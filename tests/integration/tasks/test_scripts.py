@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from controlplane.engine.attempt_context import AttemptContext
+from controlplane.engine.attempt_functions import default_renderer
+from controlplane.engine.attempt_run import run_attempt
 from controlplane.engine.model import State
 from controlplane.engine.process import CancelEvent
-from controlplane.engine.worker import AttemptContext, default_renderer, run_attempt
 from tests.integration.tasks.conftest import Runner
 
 SHELL = "io.kestra.plugin.scripts.shell.Commands"

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.spec.validate import validate_file
 from controlplane.store import SqlStore, StoreSettings, open_store
 from tests.doubles import ServiceDouble
