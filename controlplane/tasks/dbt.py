@@ -28,7 +28,6 @@ from typing import Any
 
 import yaml
 
-from controlplane.engine.ports import LogLevel
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.dbt import (
     DbtBuild,
@@ -48,21 +47,22 @@ from controlplane.spec.plugins.dbt import (
 )
 from controlplane.spec.plugins.scripts import ScriptTask
 from controlplane.tasks import props
+from controlplane.tasks.dbt_results import (
+    ANSI,
+    FAILED,
+    invocation_id,
+    invocation_of,
+    log_event,
+    read_json,
+    report_run_results,
+    stamp,
+)
 from controlplane.tasks.scripts import ScriptRun, prepare
 
 _DBT_COMMAND = re.compile(r"^dbt(\s|$)")
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _SHELLS = {"sh", "bash", "dash", "zsh", "ksh"}
 _RUN_RESULTS = Path("target") / "run_results.json"
 _MANIFEST = Path("target") / "manifest.json"
-_FAILED = ("error", "fail", "runtime error")
-_LEVELS: dict[str, LogLevel] = {
-    "debug": "DEBUG",
-    "info": "INFO",
-    "warn": "WARN",
-    "warning": "WARN",
-    "error": "ERROR",
-}
 _SNAPSHOTS = "WEIR_DBT_RESULTS"
 _KEEP_RESULTS = (
     "_weir_dbt_done() { "
@@ -157,14 +157,14 @@ class DbtScriptRun(ScriptRun):
         self.parse_results = parse_results
         self.store_manifest = store_manifest
         self.warned = False
-        self.stale = _invocation_id(project / _RUN_RESULTS)
+        self.stale = invocation_id(project / _RUN_RESULTS)
         """The invocation of a run_results.json already there: not this task's."""
-        self.old_manifest = _stamp(project / _MANIFEST)
+        self.old_manifest = stamp(project / _MANIFEST)
 
     def line(self, line: str, is_stderr: bool) -> None:
-        event = _log_event(line)
+        event = log_event(line)
         if event is None:
-            super().line(_ANSI.sub("", line), is_stderr)
+            super().line(ANSI.sub("", line), is_stderr)
             return
         if is_stderr:
             self.stderr_lines += 1
@@ -195,7 +195,7 @@ class DbtScriptRun(ScriptRun):
             nodes.update(report_run_results(self.ctx, results))
         if self.parse_results:
             outputs["nodes"] = nodes
-            if invocations and _invocation_id(self.project / _RUN_RESULTS) != self.stale:
+            if invocations and invocation_id(self.project / _RUN_RESULTS) != self.stale:
                 files["run_results.json"] = ctx.put_file(
                     "run_results.json", self.project / _RUN_RESULTS
                 )
@@ -213,8 +213,8 @@ class DbtScriptRun(ScriptRun):
         seen = {self.stale}
         found: list[dict[str, Any]] = []
         for path in paths:
-            results = _read_json(path)
-            invocation = _invocation_of(results)
+            results = read_json(path)
+            invocation = invocation_of(results)
             if results is None or invocation in seen:
                 continue
             seen.add(invocation)
@@ -224,12 +224,12 @@ class DbtScriptRun(ScriptRun):
     def _manifest(self, files: dict[str, str]) -> None:
         """Keep a manifest.json that dbt wrote during this run."""
         path = self.project / _MANIFEST
-        if not path.is_file() or _stamp(path) == self.old_manifest:
+        if not path.is_file() or stamp(path) == self.old_manifest:
             return
         files["manifest.json"] = self.ctx.put_file("manifest.json", path)
         if self.store_manifest is None:
             return
-        manifest = _read_json(path)
+        manifest = read_json(path)
         if manifest is None:
             self.ctx.warning(f"{path} is not valid JSON: it is not stored in the KV store")
             return
@@ -249,119 +249,13 @@ class DbtScriptRun(ScriptRun):
         failed = [
             f"{unique_id} ({node['status']}" + (f": {node['message']})" if node["message"] else ")")
             for unique_id, node in nodes.items()
-            if node["status"] in _FAILED
+            if node["status"] in FAILED
         ]
         if failed:
             return f"dbt failed with exit code {code}; failed nodes: {', '.join(failed)}"
         if code == 127 and shutil.which("dbt", path=self.env["PATH"]) is None:
             return _missing_dbt(cli=True)
         return str(failure)
-
-
-def report_run_results(ctx: RunContext, results: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Log and measure each node result of one ``run_results.json``; the nodes by unique id."""
-    nodes: dict[str, dict[str, Any]] = {}
-    for result in results.get("results") or []:
-        if not isinstance(result, dict) or not isinstance(result.get("unique_id"), str):
-            continue
-        node = _node(result)
-        unique_id = result["unique_id"]
-        nodes[unique_id] = node
-        ctx.log(_node_level(node["status"]), _node_line(unique_id, node))
-        _measure(ctx, unique_id, node)
-    return nodes
-
-
-def _measure(ctx: RunContext, unique_id: str, node: Mapping[str, Any]) -> None:
-    ctx.metric("nodes", 1, status=str(node["status"]))
-    if isinstance(node["executionTime"], int | float):
-        ctx.metric("execution.time", node["executionTime"], "timer", node=unique_id)
-    response = node["adapterResponse"]
-    for key, name in (
-        ("rows_affected", "rows.affected"),
-        ("bytes_processed", "bytes.processed"),
-    ):
-        value = response.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            ctx.metric(name, value, node=unique_id)
-
-
-def _node(result: Mapping[str, Any]) -> dict[str, Any]:
-    response = result.get("adapter_response")
-    return {
-        "status": str(result.get("status")),
-        "executionTime": result.get("execution_time"),
-        "message": result.get("message"),
-        "failures": result.get("failures"),
-        "adapterResponse": response if isinstance(response, dict) else {},
-    }
-
-
-def _node_level(status: str) -> LogLevel:
-    if status in _FAILED:
-        return "ERROR"
-    return "WARN" if status == "warn" else "INFO"
-
-
-def _node_line(unique_id: str, node: Mapping[str, Any]) -> str:
-    line = f"{unique_id} => {node['status']}"
-    if isinstance(node["executionTime"], int | float):
-        line += f" in {node['executionTime']:.2f}s"
-    rows = node["adapterResponse"].get("rows_affected")
-    if isinstance(rows, int) and not isinstance(rows, bool):
-        line += f", {rows} row{'' if rows == 1 else 's'} affected"
-    failures = node["failures"]
-    if isinstance(failures, int) and failures > 0:
-        line += f", {failures} failure{'' if failures == 1 else 's'}"
-    if node["message"]:
-        line += f": {node['message']}"
-    return line
-
-
-def _log_event(line: str) -> tuple[LogLevel, str] | None:
-    """Level and message of a dbt JSON log line; None for any other line."""
-    text = line.strip()
-    if not text.startswith("{"):
-        return None
-    try:
-        event = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(event, dict):
-        return None
-    nested = event.get("info")
-    info: dict[str, Any] = nested if isinstance(nested, dict) else event
-    level = info.get("level")
-    if not isinstance(level, str):
-        return None
-    message = info.get("msg")
-    return _LEVELS.get(level.lower(), "INFO"), _ANSI.sub("", str(message or "")).rstrip()
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _invocation_of(results: Mapping[str, Any] | None) -> str | None:
-    metadata = (results or {}).get("metadata")
-    invocation = metadata.get("invocation_id") if isinstance(metadata, dict) else None
-    return str(invocation) if invocation is not None else None
-
-
-def _invocation_id(path: Path) -> str | None:
-    return _invocation_of(_read_json(path)) if path.is_file() else None
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
 
 
 def _project(workdir: Path, project_dir: str | None) -> Path:

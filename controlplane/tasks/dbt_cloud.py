@@ -18,7 +18,7 @@ from typing import Any
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.syncs import DbtCloudCheckStatus, DbtCloudTriggerRun, _DbtCloud
 from controlplane.tasks import props
-from controlplane.tasks.dbt import report_run_results
+from controlplane.tasks.dbt_results import report_run_results
 from controlplane.tasks.remote import (
     ApiError,
     RemoteApi,
