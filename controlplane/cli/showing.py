@@ -3,12 +3,13 @@ outputs, with the values of SECRET inputs masked everywhere they appear."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from controlplane.client.models import TERMINAL_STATES, parse_time, state_of
-from controlplane.engine.masking import MASK
+from controlplane.engine.masking import MASK, Masker
 
 if TYPE_CHECKING:
     from controlplane.client import WeirClient
@@ -32,12 +33,12 @@ class Secrets:
         revision = execution.raw.get("flowRevision")
         ids = self._secret_ids(execution.namespace, execution.flow_id, revision)
         values = [v for v in (_dotted(execution.inputs, i) for i in ids) if v not in (None, "")]
-        secrets = [str(v) for v in values]
+        masker = Masker((str(v) for v in values), shortest=1)
         document = dict(execution.raw)
         for key in _REVEALING:
-            document[key] = _replace(document.get(key), secrets)
+            document[key] = masker.mask_value(copy.deepcopy(document.get(key)))
         document["taskRunList"] = [
-            {**run, **{key: _replace(run.get(key), secrets) for key in ("outputs", "attempts")}}
+            {**run, **{key: masker.mask_value(run.get(key)) for key in ("outputs", "attempts")}}
             for run in execution.task_runs
         ]
         inputs = document.get("inputs")
@@ -180,15 +181,3 @@ def _set_dotted(values: dict[str, Any], key: str, value: Any) -> None:
     for part in parents:
         values = values[part]
     values[last] = value
-
-
-def _replace(value: Any, secrets: list[str]) -> Any:
-    """A copy of ``value`` with each secret replaced by the mask in every string."""
-    if isinstance(value, dict):
-        return {k: _replace(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace(v, secrets) for v in value]
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, MASK)
-    return value

@@ -23,6 +23,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
 from controlplane.expr import is_truthy
 from controlplane.gitops.source import redact
@@ -32,7 +33,6 @@ from controlplane.tasks import props
 if TYPE_CHECKING:
     from controlplane.gitops.reconcile import Summary
 
-_MASK = "********"
 _POLL_SECONDS = 0.05
 
 
@@ -43,7 +43,7 @@ class _Settings:
         url = props.text(ctx, task.url).strip()
         if not url:
             raise TaskFailed("'url' is required: the git URL or path of the repository")
-        self.secrets: list[str] = []
+        self.masker = Masker()
         self.shown = redact(url)
         self.location = self._with_credentials(
             url, props.optional_text(ctx, task.username), props.optional_text(ctx, task.password)
@@ -57,7 +57,7 @@ class _Settings:
                 f"http://weir.weir-system.svc.cluster.local:8080, not {self.scrub(self.server)!r}"
             )
         self.token = props.optional_text(ctx, task.token) or ""
-        self.secrets.append(self.token)
+        self.masker.add(self.token)
         self.environment = props.optional_text(ctx, task.environment) or None
         self.prune = _optional_boolean(ctx, task.prune)
         self.dry_run = props.boolean(ctx, task.dryRun)
@@ -65,9 +65,10 @@ class _Settings:
     def _with_credentials(self, url: str, username: str | None, password: str | None) -> str:
         parts = urllib.parse.urlsplit(url)
         if parts.username:
-            self.secrets += [parts.netloc.rsplit("@", 1)[0], urllib.parse.unquote(parts.username)]
+            self.masker.add(parts.netloc.rsplit("@", 1)[0])
+            self.masker.add(urllib.parse.unquote(parts.username))
         if parts.password:
-            self.secrets.append(urllib.parse.unquote(parts.password))
+            self.masker.add(urllib.parse.unquote(parts.password))
         if username is None and password is None:
             return url
         if parts.scheme.lower() not in ("http", "https"):
@@ -81,7 +82,7 @@ class _Settings:
                 "URL, not both"
             )
         user = username or "git"  # token hosts accept any user name with a token
-        self.secrets += [s for s in (password, urllib.parse.quote(password or "", safe="")) if s]
+        self.masker.add(password)
         info = urllib.parse.quote(user, safe="")
         if password is not None:
             info += ":" + urllib.parse.quote(password, safe="")
@@ -93,11 +94,7 @@ class _Settings:
         return f"Reconciling {self.scrub(self.shown)}{branch} into {self.server}{dry}"
 
     def scrub(self, text: str) -> str:
-        text = redact(text)
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if len(secret) > 2:
-                text = text.replace(secret, _MASK)
-        return text
+        return self.masker.mask(redact(text))
 
 
 def _optional_boolean(ctx: RunContext, value: bool | str | None) -> bool | None:

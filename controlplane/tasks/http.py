@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
 from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.core import HttpDownload, HttpRequest, _HttpTask
@@ -106,11 +107,7 @@ class _Call:
         )
 
     def scrub(self, text: str) -> str:
-        text = text.replace(self.url, self.safe_url)
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "********")
-        return text
+        return Masker(self.secrets, shortest=1).mask(text.replace(self.url, self.safe_url))
 
 
 @runs(HttpRequest)

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import requests
 import urllib3.exceptions
 
+from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
 from controlplane.spec.durations import format_duration
 from controlplane.tasks import props
@@ -40,7 +41,6 @@ TRANSIENT = frozenset({429, 502, 503, 504})
 """Statuses that say "try again later"."""
 
 _EXCERPT = 300
-_MASK = "********"
 
 T = TypeVar("T")
 ErrorText = Callable[[Any], str | None]
@@ -127,9 +127,7 @@ class RemoteApi:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.error_text = error_text
-        self._secrets: list[str] = []
-        for secret in (*secrets, auth[1] if auth else ""):
-            self.add_secret(secret)
+        self._masker = Masker((*secrets, auth[1] if auth else None), shortest=1)
         self._session = requests.Session()
         self._session.headers.update({"Accept": "application/json", **(headers or {})})
         self._session.auth = auth
@@ -145,17 +143,13 @@ class RemoteApi:
 
     def add_secret(self, value: str | None) -> None:
         """Scrub ``value`` from every text from now on (a token obtained at run time)."""
-        if value and value.strip() and value not in self._secrets:
-            self._secrets.append(value)
-            self._secrets.sort(key=len, reverse=True)
+        self._masker.add(value)
 
     def set_header(self, name: str, value: str) -> None:
         self._session.headers[name] = value
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, _MASK)
-        return text
+        return self._masker.mask(text)
 
     def info(self, message: str) -> None:
         self.ctx.info(self.scrub(message))

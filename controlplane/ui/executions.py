@@ -17,6 +17,7 @@ from fastapi.responses import PlainTextResponse, Response
 from controlplane.api.auth import Principal
 from controlplane.api.errors import BadRequest, Forbidden, NotFound
 from controlplane.api.flowinfo import interface
+from controlplane.engine.masking import MASK
 from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import ExecutionFilter, Store
 from controlplane.ui import flowparts
@@ -28,7 +29,6 @@ router = APIRouter(prefix="/ui/executions")
 
 PAGE_SIZE = 50
 COUNT_UP_TO = 10_000
-MASK = "********"
 STATES = [state.value for state in State]
 
 

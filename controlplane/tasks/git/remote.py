@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed
 from controlplane.spec.plugins.git import GitTask
 from controlplane.tasks import props
-
-_MASK = "********"
 
 
 class Remote:
@@ -37,12 +36,12 @@ class Remote:
             raise TaskFailed("'url' is required: the address of the git repository")
         self.ctx = ctx
         self.url, user, password = _split_credentials(raw)
-        self.secrets = [raw] if raw != self.url else []
+        self.masker = Masker([raw] if raw != self.url else [])
         self.username = props.optional_text(ctx, task.username) or user
         self.password = props.optional_text(ctx, task.password) or password
         if user is not None and self.password is None:
             self.password = ""  # a token written as the user: https://<token>@host/repo
-            self.secrets.append(user)
+            self.masker.add(user)
         if self.password is not None and self.username is None:
             self.username = "git"  # token hosts take any user name with a token
         self.private_key = props.optional_text(ctx, task.privateKey)
@@ -53,9 +52,8 @@ class Remote:
         self.submodules = task.cloneSubmodules is not None and props.boolean(
             ctx, task.cloneSubmodules
         )
-        self.secrets += [s for s in (self.password, self.passphrase) if s]
-        if self.private_key:
-            self.secrets += [ln.strip() for ln in self.private_key.splitlines() if ln.strip()]
+        for secret in (self.password, self.passphrase, self.private_key):
+            self.masker.add(secret)  # a private key line by line too
         self.env: dict[str, str] = {}
         self.scratch = Path()
 
@@ -90,7 +88,7 @@ class Remote:
             config += [("http.lowSpeedLimit", "1"), ("http.lowSpeedTime", seconds)]
         if self.username is not None and self.password is not None and _is_http(self.url):
             token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-            self.secrets.append(token)
+            self.masker.add(token)
             config.append((f"http.{self.url}.extraHeader", f"Authorization: Basic {token}"))
         if self.ca_path:
             env["GIT_SSL_CAINFO"] = str(self._ca_bundle(self.ca_path))
@@ -145,10 +143,7 @@ class Remote:
         return bundle
 
     def scrub(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if len(secret) > 2:
-                text = text.replace(secret, _MASK)
-        return text
+        return self.masker.mask(text)
 
     def git(
         self, args: list[str], cwd: Path, action: str, quiet: bool = False, ok: int = 0

@@ -35,8 +35,8 @@ from controlplane.tasks import props
 from controlplane.tasks.jdbc.session import (
     CHUNK,
     Outcome,
-    Secrets,
     Session,
+    credentials_masker,
     fetch_size,
     iter_rows,
     run_sql,
@@ -309,7 +309,9 @@ def _run_embedded(
     files = _output_files(task, ctx)
     session, database = opener(task, ctx, zone, size)
     try:
-        outputs = run_sql(task, ctx, session, _render_sql(ctx, task.sql, files), Secrets())
+        outputs = run_sql(
+            task, ctx, session, _render_sql(ctx, task.sql, files), credentials_masker()
+        )
     finally:
         session.close()
     if files:

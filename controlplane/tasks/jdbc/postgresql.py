@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
 from controlplane.spec.plugins.jdbc import (
     SSL_MODES,
@@ -25,8 +26,8 @@ from controlplane.spec.plugins.jdbc import (
 from controlplane.tasks import props
 from controlplane.tasks.jdbc.session import (
     Outcome,
-    Secrets,
     Session,
+    credentials_masker,
     fetch_size,
     iter_rows,
     run_sql,
@@ -127,7 +128,7 @@ _TARGET_TYPES = {"primary": "primary", "master": "primary", "secondary": "standb
 _TARGET_TYPES |= {"any": "any", "preferSecondary": "prefer-standby"}
 
 
-def _postgres_conninfo(url: str, secrets_: Secrets) -> dict[str, str]:
+def _postgres_conninfo(url: str, secrets_: Masker) -> dict[str, str]:
     """libpq connection parameters from a JDBC URL such as ``jdbc:postgresql://h:5432/db?x=y``."""
     if not url.startswith("jdbc:postgresql:"):
         raise TaskFailed(f"'url' must look like {_PG_URL}, got '{safe_url(url)}'")
@@ -153,7 +154,7 @@ def _postgres_conninfo(url: str, secrets_: Secrets) -> dict[str, str]:
     return info
 
 
-def _hosts(netloc: str, secrets_: Secrets, url: str) -> tuple[list[str], list[str]]:
+def _hosts(netloc: str, secrets_: Masker, url: str) -> tuple[list[str], list[str]]:
     hosts, ports = [], []
     for part in netloc.split(","):
         match = re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]*)(?::(\d+))?", part)
@@ -167,7 +168,7 @@ def _hosts(netloc: str, secrets_: Secrets, url: str) -> tuple[list[str], list[st
     return hosts, ports
 
 
-def _url_parameter(info: dict[str, str], key: str, value: str, secrets_: Secrets) -> None:
+def _url_parameter(info: dict[str, str], key: str, value: str, secrets_: Masker) -> None:
     name = _PG_PARAMETERS.get(key.lower())
     if key.lower() == "password":
         secrets_.add(value)
@@ -186,7 +187,7 @@ def _url_parameter(info: dict[str, str], key: str, value: str, secrets_: Secrets
 
 
 def connect_postgres(
-    task: PostgresConnection, ctx: RunContext, secrets_: Secrets
+    task: PostgresConnection, ctx: RunContext, secrets_: Masker
 ) -> psycopg.Connection[Any]:
     password = props.optional_text(ctx, task.password)
     secrets_.add(password)
@@ -204,17 +205,15 @@ def connect_postgres(
         conn = psycopg.connect(make_conninfo(**info), autocommit=True)
     except psycopg.Error as exc:
         raise TaskFailed(
-            f"Could not connect to PostgreSQL at {where}: {secrets_.scrub(str(exc).strip())}"
+            f"Could not connect to PostgreSQL at {where}: {secrets_.mask(str(exc).strip())}"
         ) from None
     conn.add_notice_handler(
-        lambda notice: ctx.info(secrets_.scrub(f"PostgreSQL: {notice.message_primary}"))
+        lambda notice: ctx.info(secrets_.mask(f"PostgreSQL: {notice.message_primary}"))
     )
     return conn
 
 
-def _ssl(
-    task: PostgresConnection, ctx: RunContext, info: dict[str, str], secrets_: Secrets
-) -> None:
+def _ssl(task: PostgresConnection, ctx: RunContext, info: dict[str, str], secrets_: Masker) -> None:
     """Kestra's SSL properties: ``ssl`` alone means verify-full, as in the JDBC driver; the
     certificates and key are PEM texts, written to files only this attempt can read."""
     if props.boolean(ctx, task.ssl):
@@ -247,7 +246,7 @@ def _run_postgres(task: PostgresQuery | PostgresQueries, ctx: RunContext) -> dic
     zone, size = time_zone(task, ctx), fetch_size(task, ctx)
     if task.outputFiles:
         ctx.warning("'outputFiles' is for DuckDB and SQLite, whose SQL writes local files; ignored")
-    secrets_ = Secrets()
+    secrets_ = credentials_masker()
     sql = props.text(ctx, task.sql)
     session = PostgresSession(connect_postgres(task, ctx, secrets_), zone, size)
     try:

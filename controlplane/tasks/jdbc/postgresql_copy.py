@@ -12,11 +12,12 @@ from typing import Any
 import psycopg
 from psycopg import sql as pgsql
 
+from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
 from controlplane.spec.plugins.jdbc import PostgresCopy, PostgresCopyIn, PostgresCopyOut
 from controlplane.tasks import props
 from controlplane.tasks.jdbc.postgresql import PostgresSession, connect_postgres
-from controlplane.tasks.jdbc.session import CHUNK, Secrets, interruptible
+from controlplane.tasks.jdbc.session import CHUNK, credentials_masker, interruptible
 from controlplane.tasks.jdbc.statements import statement_preview
 
 
@@ -84,7 +85,7 @@ def _copy_options(task: PostgresCopy, ctx: RunContext) -> list[pgsql.Composable]
 
 
 def _copy_connection(
-    task: PostgresCopy, ctx: RunContext, secrets_: Secrets
+    task: PostgresCopy, ctx: RunContext, secrets_: Masker
 ) -> psycopg.Connection[Any]:
     conn = connect_postgres(task, ctx, secrets_)
     # libpq has no socket read timeout; a statement timeout bounds the same wait.
@@ -99,7 +100,7 @@ def _copy_connection(
 
 @runs(PostgresCopyIn)
 def run_copy_in(task: PostgresCopyIn, ctx: RunContext) -> dict[str, Any]:
-    secrets_ = Secrets()
+    secrets_ = credentials_masker()
     uri = props.text(ctx, task.from_)
     if not uri.startswith(("kestra://", "nsfile://")):
         raise TaskFailed(
@@ -122,7 +123,7 @@ def run_copy_in(task: PostgresCopyIn, ctx: RunContext) -> dict[str, Any]:
 
 @runs(PostgresCopyOut)
 def run_copy_out(task: PostgresCopyOut, ctx: RunContext) -> dict[str, Any]:
-    secrets_ = Secrets()
+    secrets_ = credentials_masker()
     query = props.optional_text(ctx, task.sql)
     target = ctx.working_dir / f".weir-copy-out-{secrets.token_hex(4)}"
     with _copy_connection(task, ctx, secrets_) as conn:
@@ -146,7 +147,7 @@ def run_copy_out(task: PostgresCopyOut, ctx: RunContext) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _copying(
-    ctx: RunContext, conn: psycopg.Connection[Any], secrets_: Secrets, statement: str
+    ctx: RunContext, conn: psycopg.Connection[Any], secrets_: Masker, statement: str
 ) -> Iterator[psycopg.Cursor[Any]]:
     """A cursor for one COPY: a kill cancels it, a database error fails the task."""
     session = PostgresSession(conn, UTC, 1)
@@ -157,5 +158,5 @@ def _copying(
             if ctx.cancelled.is_set():
                 raise TaskKilled("the COPY was interrupted") from None
             raise TaskFailed(
-                f"COPY failed: {secrets_.scrub(str(exc).strip())} ({statement_preview(statement)})"
+                f"COPY failed: {secrets_.mask(str(exc).strip())} ({statement_preview(statement)})"
             ) from None

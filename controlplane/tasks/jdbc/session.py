@@ -3,7 +3,7 @@
 A ``Session`` is one connection; ``run_sql`` runs a task's statements on it: one output for a
 Query, one per result set for Queries, all in one transaction unless ``transaction`` is false.
 A failed statement fails the task with the driver's message and the statement's number; a kill
-or a timeout interrupts the running statement. ``Secrets`` scrubs the task's credentials from
+or a timeout interrupts the running statement. A :class:`Masker` masks the task's credentials in
 every message.
 """
 
@@ -13,13 +13,13 @@ import contextlib
 import json
 import re
 import threading
-import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from controlplane.engine.masking import MASK, Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
 from controlplane.spec.plugins.jdbc import JdbcQueryTask, MultiQueries, SingleQuery
 from controlplane.tasks import props
@@ -28,7 +28,6 @@ from controlplane.tasks.jdbc.statements import bind_named, split_statements, sta
 
 CHUNK = 64 * 1024
 _DEFAULT_FETCH_SIZE = 10000
-_MASK = "********"
 
 
 def _parameter(value: Any, lists: bool) -> Any:
@@ -94,21 +93,10 @@ class Session(ABC):
     def close(self) -> None: ...
 
 
-class Secrets:
-    """The credentials of one task, scrubbed from every message it shows."""
-
-    def __init__(self) -> None:
-        self.values: list[str] = []
-
-    def add(self, value: str | None) -> None:
-        if value and len(value) > 1:
-            self.values.append(value)
-            self.values.append(urllib.parse.quote(value, safe=""))
-
-    def scrub(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, _MASK)
-        return text
+def credentials_masker() -> Masker:
+    """Masks the credentials of one task in every message it shows (a password of two
+    characters too)."""
+    return Masker(shortest=2)
 
 
 _URL_PASSWORD = re.compile(r"(//[^/@:]*):[^/]*@")
@@ -117,7 +105,7 @@ _URL_SECRET = re.compile(r"(?i)((?:password|sslpassword|\w*token|secret)=)[^&]*"
 
 def safe_url(url: str) -> str:
     """``url`` without the password of its user-info or of its parameters."""
-    return _URL_SECRET.sub(r"\1" + _MASK, _URL_PASSWORD.sub(r"\1:" + _MASK + "@", url))
+    return _URL_SECRET.sub(r"\1" + MASK, _URL_PASSWORD.sub(r"\1:" + MASK + "@", url))
 
 
 class _StatementFailed(Exception):
@@ -131,7 +119,7 @@ class _Statements:
     """The statements of one task on one session, and what they gave."""
 
     def __init__(
-        self, task: JdbcQueryTask, ctx: RunContext, session: Session, secrets_: Secrets
+        self, task: JdbcQueryTask, ctx: RunContext, session: Session, secrets_: Masker
     ) -> None:
         self.ctx = ctx
         self.session = session
@@ -181,7 +169,7 @@ class _Statements:
             fetched = target.add(outcome.rows) if outcome.rows is not None and keep else 0
         except self.session.errors as exc:
             raise _StatementFailed(index, str(exc).strip()) from None
-        preview = self.secrets.scrub(statement_preview(statement))
+        preview = self.secrets.mask(statement_preview(statement))
         if outcome.is_result and keep:
             self.fetched += fetched
             if self.multi:
@@ -205,7 +193,7 @@ class _Statements:
                 else (f"Statement {exc.index} of {count}" if count > 1 else "The query")
             )
             rolled = "; the transaction was rolled back" if transaction else ""
-            raise TaskFailed(f"{which} failed: {self.secrets.scrub(exc.message)}{rolled}") from None
+            raise TaskFailed(f"{which} failed: {self.secrets.mask(exc.message)}{rolled}") from None
 
     def result(self) -> dict[str, Any]:
         tags = {
@@ -279,7 +267,7 @@ def fetch_size(task: JdbcQueryTask, ctx: RunContext) -> int:
 
 
 def run_sql(
-    task: JdbcQueryTask, ctx: RunContext, session: Session, sql: str, secrets_: Secrets
+    task: JdbcQueryTask, ctx: RunContext, session: Session, sql: str, secrets_: Masker
 ) -> dict[str, Any]:
     statements = split_statements(sql)
     if not statements:

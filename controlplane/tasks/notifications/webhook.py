@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from controlplane.engine.masking import MASK, Masker
 from controlplane.engine.model import now
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
 from controlplane.spec.plugins.notifications import Proxy, RequestOptions, SlackRequestOptions
@@ -24,7 +25,6 @@ _MAX_RETRY_AFTER = 300.0
 _DEFAULT_RETRY_AFTER = 1.0
 _DEFAULT_CONNECT = 30.0
 _EXCERPT = 300
-_MASK = "********"
 
 
 @dataclass
@@ -50,16 +50,14 @@ class Webhook:
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise TaskFailed(f"'url' of the {self.service} webhook must be an http(s) URL")
         self.host = parts.hostname + (f":{port}" if port else "")
-        self.safe_url = f"{parts.scheme}://{self.host}/{_MASK}"
+        self.safe_url = f"{parts.scheme}://{self.host}/{MASK}"
         query = [value for _, value in urllib.parse.parse_qsl(parts.query)]
         whole = [self.url, parts.path, parts.query, parts.password or "", *query]
         self.secrets += [s for s in whole if len(s) >= 4]
         self.secrets += [s for s in parts.path.split("/") if _looks_secret(s)]
 
     def scrub(self, text: str) -> str:
-        for secret in sorted((s for s in self.secrets if s), key=len, reverse=True):
-            text = text.replace(secret, _MASK)
-        return text
+        return Masker(self.secrets, shortest=1).mask(text)
 
 
 def _looks_secret(segment: str) -> bool:
