@@ -37,19 +37,24 @@ _UPLOAD_ARGS = {
 }  # fmt: skip
 
 
-def client(task: AwsConnection, ctx: RunContext) -> Any:
-    """A boto3 S3 client configured by the task's connection properties."""
-    endpoint = props.optional_text(ctx, task.endpointOverride)
-    path_style = task.forcePathStyle is not None and props.boolean(ctx, task.forcePathStyle)
-    style = "path" if path_style or task.compatibilityMode else "auto"
+def aws_client(task: AwsConnection, ctx: RunContext, service: str, **config: Any) -> Any:
+    """A boto3 client of ``service`` configured by the task's connection properties."""
     session = boto3.session.Session(
         aws_access_key_id=props.optional_text(ctx, task.accessKeyId),
         aws_secret_access_key=props.optional_text(ctx, task.secretKeyId),
         aws_session_token=props.optional_text(ctx, task.sessionToken),
         region_name=props.optional_text(ctx, task.region),
     )
-    config = Config(s3={"addressing_style": style}, retries={"max_attempts": 3})
-    return session.client("s3", endpoint_url=endpoint, config=config)
+    endpoint = props.optional_text(ctx, task.endpointOverride)
+    settings = Config(retries={"max_attempts": 3}, **config)
+    return session.client(service, endpoint_url=endpoint, config=settings)
+
+
+def client(task: AwsConnection, ctx: RunContext) -> Any:
+    """A boto3 S3 client configured by the task's connection properties."""
+    path_style = task.forcePathStyle is not None and props.boolean(ctx, task.forcePathStyle)
+    style = "path" if path_style or task.compatibilityMode else "auto"
+    return aws_client(task, ctx, "s3", s3={"addressing_style": style})
 
 
 def _failing(action: str, exc: Exception) -> TaskFailed:
