@@ -1,12 +1,22 @@
-"""Session-wide checks: the system tools the suite needs, and where the shared corpus lies."""
+"""Session-wide checks (the system tools the suite needs, where the shared corpus lies) and the
+one way tests build a running engine (:func:`engine_factory`)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
+
+import controlplane.tasks  # noqa: F401  (registers the task implementations)
+from controlplane.engine.attempt_context import WorkerSettings
+from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.worker import Worker
+from controlplane.store import SqlStore, StoreSettings, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("WEIR_CORPUS", ROOT.parent / "shared" / "corpus" / "kestra-flows"))
@@ -36,3 +46,87 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     return CORPUS
+
+
+class Running(NamedTuple):
+    store: SqlStore
+    engine: Engine
+
+
+class EngineFactory:
+    """Builds engines the way the suite runs them: the one place that knows how a store, a
+    worker and an engine are put together.
+
+    ``build`` gives an engine not started yet; ``running`` starts one and stops it (and closes
+    a store it opened) when the ``with`` block ends. ``store`` is an open store, its settings,
+    or a home folder for a SQLite store. An engine runs its attempts on an in-process worker
+    unless its settings make it remote or one executor of many (``executor_id``)."""
+
+    def build(
+        self,
+        store: SqlStore,
+        work: Path,
+        *,
+        concurrency: int = 4,
+        worker: WorkerSettings | None = None,
+        envs: Mapping[str, str] | None = None,
+        globals: Mapping[str, Any] | None = None,
+        **settings: Any,
+    ) -> Engine:
+        local = not settings.get("remote") and not settings.get("executor_id")
+        attempts = (
+            Worker(store, worker or WorkerSettings(temp_root=work), concurrency=concurrency)
+            if local
+            else None
+        )
+        engine_settings = EngineSettings(
+            work_root=work, envs=dict(envs or {}), globals=dict(globals or {}), **settings
+        )
+        return Engine(store, attempts, engine_settings)
+
+    @contextmanager
+    def running(
+        self,
+        store: SqlStore | StoreSettings | Path,
+        work: Path | None = None,
+        *,
+        grace_seconds: float = 2.0,
+        **options: Any,
+    ) -> Iterator[Running]:
+        opened = None if isinstance(store, SqlStore) else open_store(_store_settings(store))
+        held = opened or store
+        assert isinstance(held, SqlStore)
+        engine = self.build(held, work or _home(store) / "work", **options)
+        engine.start()
+        try:
+            yield Running(held, engine)
+        finally:
+            engine.stop(grace_seconds=grace_seconds)
+            if opened is not None:
+                opened.close()
+
+
+def _store_settings(store: StoreSettings | Path) -> StoreSettings:
+    return store if isinstance(store, StoreSettings) else StoreSettings(home=store)
+
+
+def _home(store: SqlStore | StoreSettings | Path) -> Path:
+    if isinstance(store, SqlStore):
+        raise TypeError("an engine on a store opened elsewhere needs its work folder")
+    return _store_settings(store).home
+
+
+ENGINES = EngineFactory()
+
+
+@pytest.fixture(scope="session")
+def engine_factory() -> EngineFactory:
+    """Builds and starts engines (see :class:`EngineFactory`); any fixture scope may use it."""
+    return ENGINES
+
+
+@pytest.fixture
+def engine(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[Running]:
+    """A running engine on a SQLite store of its own, with an in-process worker."""
+    with engine_factory.running(tmp_path / "home", tmp_path / "work") as running:
+        yield running

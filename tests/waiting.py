@@ -8,8 +8,12 @@ lines) and gives up when that snapshot has stayed the same for ``stall`` seconds
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from controlplane.engine.engine import Engine
+    from controlplane.engine.model import Execution, State
 
 Snapshot = TypeVar("Snapshot")
 
@@ -40,3 +44,69 @@ def wait_while_advancing(
         if latest != current:
             current, changed = latest, time.monotonic()
     return current
+
+
+Value = TypeVar("Value")
+
+
+def wait_until(
+    probe: Callable[[], Value],
+    done: Callable[[Value], bool] = bool,
+    what: str = "the condition",
+    *,
+    progress: Callable[[], object] | None = None,
+    stall: float = 120.0,
+    poll: float = 0.05,
+) -> Value:
+    """Poll ``probe()`` until ``done`` holds for its value; return that value.
+
+    The wait fails (:class:`Stalled`) only when neither the probed value nor ``progress()`` (a
+    snapshot of the work that leads there: an execution's task runs, a count of log lines)
+    changed for ``stall`` seconds in a row: never on a total deadline."""
+    watch = progress or (lambda: None)
+    value, _ = wait_while_advancing(
+        lambda: (probe(), watch()), lambda seen: done(seen[0]), what, stall, poll
+    )
+    return value
+
+
+def progress_of(execution: Execution) -> tuple[object, ...]:
+    """What changes while an execution advances: its state and its task runs' states and tries."""
+    runs = tuple((r.id, r.state, len(r.attempts)) for r in execution.task_runs)
+    return execution.state, len(execution.history), runs
+
+
+def over(execution: Execution) -> bool:
+    """Ended, and so did every one of its task runs."""
+    return execution.state.terminal and all(r.state.terminal for r in execution.task_runs)
+
+
+def ended(
+    engine: Engine,
+    execution_id: str,
+    until: Iterable[State] = (),
+    *,
+    done: Callable[[Execution], bool] | None = None,
+    stall: float = 120.0,
+) -> Execution:
+    """The execution once it is over (or in one of ``until``, or ``done`` holds), as stored.
+
+    Fails only when the execution stopped advancing for ``stall`` seconds."""
+    states = frozenset(until)
+    reached = done or (lambda execution: over(execution) or execution.state in states)
+    wanted = states or None
+    seen: list[Execution] = []
+
+    def probe() -> Execution:
+        execution = engine.wait(execution_id, timeout=0.2, until=wanted)
+        seen[:] = [execution]
+        return execution
+
+    return wait_until(
+        probe,
+        reached,
+        f"execution {execution_id}",
+        progress=lambda: progress_of(seen[0]),
+        stall=stall,
+        poll=0.0,
+    )

@@ -10,13 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.variables import environment_variables
-from controlplane.engine.worker import Worker
 from controlplane.spec.validate import validate_file
 from controlplane.store import SqlStore, StoreSettings, open_store
+from tests.conftest import EngineFactory
 
 # What Kestra's test configuration provides (variables.yaml reads them).
 ENVS = environment_variables({"KESTRA_TEST1": "true", "KESTRA_TEST2": "Pass by env"}, "KESTRA_")
@@ -39,7 +37,10 @@ def _settings(request: pytest.FixtureRequest, home: Path) -> Iterator[StoreSetti
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def kestra_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, corpus: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    corpus: Path,
+    engine_factory: EngineFactory,
 ) -> Iterator[tuple[SqlStore, Engine]]:
     """A running engine whose store holds every corpus flow that validates."""
     home = tmp_path_factory.mktemp("engine")
@@ -53,10 +54,9 @@ def kestra_engine(
                     repos.flows.create_flow_revision(
                         flow.namespace, flow.id, path.read_text(encoding="utf-8"), None
                     )
-        work = home / "work"
-        worker = Worker(store, WorkerSettings(temp_root=work), concurrency=8)
-        engine = Engine(store, worker, EngineSettings(work_root=work, envs=ENVS, globals=GLOBALS))
-        engine.start()
-        yield store, engine
-        engine.stop(grace_seconds=2)
+        running = engine_factory.running(
+            store, home / "work", concurrency=8, envs=ENVS, globals=GLOBALS
+        )
+        with running as (_, engine):
+            yield store, engine
         store.close()

@@ -12,13 +12,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
-from controlplane.engine.worker import Worker
 from controlplane.spec.validate import validate_file
-from controlplane.store import SqlStore, StoreSettings, open_store
+from tests.conftest import Running
+from tests.waiting import ended
 
 ROOT = Path(__file__).resolve().parents[3]
 TRIPS_FLOW = ROOT / "flows" / "pipelines" / "trips_to_postgres.yaml"
@@ -65,17 +62,6 @@ def files_url() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[tuple[SqlStore, Engine]]:
-    store = open_store(StoreSettings(home=tmp_path / "home"))
-    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work"), concurrency=4)
-    running = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
-    running.start()
-    yield store, running
-    running.stop(grace_seconds=2)
-    store.close()
-
-
 def _jdbc(url: str) -> tuple[str, str, str]:
     """The JDBC URL, user and schema of a libpq URL with a search_path option."""
     parts = urllib.parse.urlsplit(url)
@@ -85,7 +71,7 @@ def _jdbc(url: str) -> tuple[str, str, str]:
 
 
 def test_trips_load_is_idempotent_and_backfills_month_by_month(
-    engine: tuple[SqlStore, Engine], postgres_url: str, files_url: str
+    engine: Running, postgres_url: str, files_url: str
 ) -> None:
     store, running = engine
     assert validate_file(TRIPS_FLOW).ok
@@ -102,7 +88,7 @@ def test_trips_load_is_idempotent_and_backfills_month_by_month(
         execution = running.create_execution(
             "company.warehouse", "trips_to_postgres", {"source_url": files_url, "month": month}
         )
-        final = running.wait(execution.id, timeout=60)
+        final = ended(running, execution.id)
         with store.unit() as repos:
             errors = [
                 e.message for _, e in repos.logs.list_logs(execution.id) if e.level == "ERROR"
