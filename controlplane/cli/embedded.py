@@ -7,12 +7,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.ports import FlowRecord, Store
 from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.variables import environment_variables
-from controlplane.engine.worker import Worker
+from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.writes import WriteIntent, save_flow
 from controlplane.spec.problems import FlowInvalid
 from controlplane.spec.validate import validate_text
 from controlplane.store import StoreSettings, open_store
@@ -50,9 +50,9 @@ def save_flow_files(paths: Sequence[Path], store: Store) -> list[FlowRecord]:
         if not result.ok or result.flow is None:
             raise FlowInvalid(result.problems)
         with store.unit() as repos:
-            records.append(
-                repos.flows.create_flow_revision(
-                    result.flow.namespace, result.flow.id, source, None, result.flow.labels
-                )
-            )
+            # A local run takes the file as it is: no manager, whoever managed the flow before.
+            records.append(save_flow(repos, result.flow, source, _LOCAL).saved)
     return records
+
+
+_LOCAL = WriteIntent(manager=None, force=True)

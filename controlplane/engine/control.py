@@ -19,16 +19,13 @@ from typing import Literal
 from controlplane.engine.housekeeping import StoreHousekeeping, StoreTaskCache
 from controlplane.engine.ports import FlowRecord, NamespaceFileRecord, Store, namespace_file_path
 from controlplane.engine.runnable import ControlPlane, TaskFailed
+from controlplane.engine.writes import Refusal, WriteIntent, refusal, save_flow
 from controlplane.spec.problems import Severity
 from controlplane.spec.validate import validate_text
 
 
-def _check_manager(what: str, stored_by: str | None, manager: str | None, force: bool) -> None:
-    if stored_by is not None and stored_by != manager and not force:
-        raise TaskFailed(
-            f"{what} is managed by '{stored_by}', not '{manager or 'nobody'}'; "
-            "set force to take it over, or change it where it is managed"
-        )
+def _refused(found: Refusal) -> TaskFailed:
+    return TaskFailed(found.message)
 
 
 class StoreControlPlane(StoreHousekeeping, StoreTaskCache, ControlPlane):
@@ -51,14 +48,9 @@ class StoreControlPlane(StoreHousekeeping, StoreTaskCache, ControlPlane):
             errors = [p for p in result.problems if p.severity is Severity.ERROR]
             problems = "; ".join(str(p) for p in errors[:5]) or "not a flow"
             raise TaskFailed(f"flow {result.ref or '(unnamed)'} is not valid: {problems}")
-        flow = result.flow
+        intent = WriteIntent(manager, force=force)
         with self.store.unit() as repos:
-            stored = repos.flows.read_flow(flow.namespace, flow.id)
-            if stored is not None:
-                _check_manager(f"flow {flow.ref}", stored.managed_by, manager, force)
-            return repos.flows.create_flow_revision(
-                flow.namespace, flow.id, source, manager, flow.labels
-            )
+            return save_flow(repos, result.flow, source, intent, _refused).saved
 
     def delete_flow(self, namespace: str, flow_id: str) -> bool:
         with self.store.unit() as repos:
@@ -81,9 +73,10 @@ class StoreControlPlane(StoreHousekeeping, StoreTaskCache, ControlPlane):
         target = namespace_file_path(namespace, path)
         with self.store.unit() as repos:
             stored = repos.namespace_files.read_namespace_file(namespace, path)
-            if stored is not None:
-                _check_manager(f"file {path} of namespace {namespace}", stored.managed_by,
-                               manager, force)  # fmt: skip
+            intent = WriteIntent(manager, force=force)
+            found = refusal("file", f"{path} of namespace {namespace}", stored, intent)
+            if found is not None:
+                raise _refused(found)
             saved = repos.namespace_files.update_namespace_file(
                 namespace, path, len(data), hashlib.sha256(data).hexdigest(), manager
             )

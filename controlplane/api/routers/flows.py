@@ -23,7 +23,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
 from controlplane.api.auth import Caller
-from controlplane.api.control import Intent, WriteIntent, check_write, tag
+from controlplane.api.control import Intent, check_write, conflict, tag
 from controlplane.api.deps import (
     FLOW_ID_PATTERN,
     NamespacePath,
@@ -49,6 +49,7 @@ from controlplane.api.flowstream import (
     mismatch,
 )
 from controlplane.engine.ports import FlowRecord
+from controlplane.engine.writes import WriteIntent, save_flow
 from controlplane.spec.flow import Flow as FlowSpec
 from controlplane.spec.names import NAMESPACE_PATTERN
 from controlplane.spec.problems import FlowInvalid, Problem, Severity
@@ -212,15 +213,13 @@ def create_flow(
     if namespace is not None:
         caller.require("write", namespace)
     flow = _valid(result, result.problems)
+    exists = FlowExists(
+        f"flow {flow.ref} exists; update it with PUT /flows/{flow.ref}",
+        {"namespace": flow.namespace, "id": flow.id},
+    )
+    only_new = WriteIntent(manager or None, if_match=0)
     with store.unit() as repos:
-        if repos.flows.read_flow(flow.namespace, flow.id) is not None:
-            raise FlowExists(
-                f"flow {flow.ref} exists; update it with PUT /flows/{flow.ref}",
-                {"namespace": flow.namespace, "id": flow.id},
-            )
-        saved = repos.flows.create_flow_revision(
-            flow.namespace, flow.id, source, manager or None, flow.labels
-        )
+        saved = save_flow(repos, flow, source, only_new, lambda _: exists).saved
     tag(response, saved.revision)
     return Flow.of(saved)
 
@@ -248,15 +247,11 @@ def put_flow(
     )
     flow = _valid(result, mismatches + result.problems)
     with store.unit() as repos:
-        stored = repos.flows.read_flow(namespace, flow_id)
-        check_write("flow", _ref(namespace, flow_id), stored, intent)
-        saved = repos.flows.create_flow_revision(
-            namespace, flow_id, source, intent.manager, flow.labels
-        )
-    if stored is None:
+        written = save_flow(repos, flow, source, intent, conflict)
+    if written.stored is None:
         response.status_code = status.HTTP_201_CREATED
-    tag(response, saved.revision)
-    return Flow.of(saved)
+    tag(response, written.saved.revision)
+    return Flow.of(written.saved)
 
 
 @router.get(
@@ -467,17 +462,13 @@ def apply_namespace(
     applied = Applied()
     with store.unit() as repos:
         for item, flow in zip(checked, flows, strict=True):
-            stored = repos.flows.read_flow(namespace, flow.id)
-            check_write("flow", flow.ref, stored, intent)
-            saved = repos.flows.create_flow_revision(
-                namespace, flow.id, item.document.text, intent.manager, flow.labels
-            )
-            if stored is None:
+            written = save_flow(repos, flow, item.document.text, intent, conflict)
+            if written.stored is None:
                 applied.created.append(flow.id)
-            elif saved.revision == stored.revision:
-                applied.unchanged.append(flow.id)
-            else:
+            elif written.changed:
                 applied.updated.append(flow.id)
+            else:
+                applied.unchanged.append(flow.id)
         if delete:
             kept = {flow.id for flow in flows}
             for record in repos.flows.list_flows(namespace):
