@@ -126,7 +126,7 @@ def engine_factory() -> EngineFactory:
 
 
 @pytest.fixture
-def engine(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[Running]:
+def running_engine(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[Running]:
     """A running engine on a SQLite store of its own, with an in-process worker."""
     with engine_factory.running(tmp_path / "home", tmp_path / "work") as running:
         yield running

@@ -6,19 +6,17 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from moto.server import ThreadedMotoServer
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import Execution
-from controlplane.engine.worker import Worker
 from controlplane.spec.validate import validate_text
-from controlplane.store import SqlStore, StoreSettings, open_store
+from controlplane.store import SqlStore
+from tests.conftest import Running
+from tests.waiting import ended
 
 
 class Flows:
@@ -39,7 +37,7 @@ class Flows:
     def run(self, source: str, inputs: Mapping[str, Any] | None = None) -> Execution:
         namespace, flow_id = self.save(source)
         execution = self.engine.create_execution(namespace, flow_id, dict(inputs or {}))
-        return self.engine.wait(execution.id, timeout=60)
+        return ended(self.engine, execution.id)
 
     def logs(self, execution: Execution, level: str | None = None) -> list[str]:
         with self.store.unit() as repos:
@@ -48,14 +46,8 @@ class Flows:
 
 
 @pytest.fixture
-def flows(tmp_path: Path) -> Iterator[Flows]:
-    store = open_store(StoreSettings(home=tmp_path / "home"))
-    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work"), concurrency=4)
-    engine = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
-    engine.start()
-    yield Flows(store, engine)
-    engine.stop(grace_seconds=2)
-    store.close()
+def flows(running_engine: Running) -> Flows:
+    return Flows(*running_engine)
 
 
 class _Files(BaseHTTPRequestHandler):

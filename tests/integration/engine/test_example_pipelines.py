@@ -71,9 +71,9 @@ def _jdbc(url: str) -> tuple[str, str, str]:
 
 
 def test_trips_load_is_idempotent_and_backfills_month_by_month(
-    engine: Running, postgres_url: str, files_url: str
+    running_engine: Running, postgres_url: str, files_url: str
 ) -> None:
-    store, running = engine
+    store, running = running_engine
     assert validate_file(TRIPS_FLOW).ok
     jdbc, user, schema = _jdbc(postgres_url)
     with store.unit() as repos:
