@@ -172,6 +172,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.notifications.zenduty.ZendutyExecution": "alerting",
         "io.kestra.plugin.notifications.zulip.ZulipExecution": "alerting",
         "io.kestra.plugin.notifications.zulip.ZulipIncomingWebhook": "alerting",
+        "io.kestra.plugin.odoo.Query": "odoo",
         "io.kestra.plugin.openai.ChatCompletion": "openai",
         "io.kestra.plugin.opsgenie.OpsgenieAlert": "alerting",
         "io.kestra.plugin.opsgenie.OpsgenieExecution": "alerting",

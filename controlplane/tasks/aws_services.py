@@ -28,9 +28,9 @@ from controlplane.spec.plugins.aws_services import (
     SnsPublish,
     _Fetching,
 )
-from controlplane.spec.plugins.jdbc import FETCH_TYPES
 from controlplane.tasks import props
 from controlplane.tasks.aws_s3 import aws_client
+from controlplane.tasks.fetched import fetch_type, fetched
 from controlplane.tasks.ion import to_ion
 from controlplane.tasks.ion_text import read_values
 
@@ -132,9 +132,7 @@ def run_dynamodb_delete_item(task: DynamoDbDeleteItem, ctx: RunContext) -> dict[
 
 
 def _fetch(task: _Fetching, ctx: RunContext, operation: str, request: dict[str, Any]) -> Any:
-    fetch_type = props.text(ctx, task.fetchType).upper()
-    if fetch_type not in FETCH_TYPES:
-        raise TaskFailed(f"'fetchType' must be one of {', '.join(FETCH_TYPES)}")
+    kind = fetch_type(ctx, task.fetchType)
     request["TableName"] = props.text(ctx, task.tableName)
     if task.limit is not None:
         request["Limit"] = props.integer(ctx, task.limit, "limit")
@@ -149,14 +147,7 @@ def _fetch(task: _Fetching, ctx: RunContext, operation: str, request: dict[str, 
     call = getattr(dynamodb, operation)
     answer = _call(f"dynamodb:{operation}", lambda: call(**request))
     rows = [_row(item) for item in answer.get("Items") or []]
-    if fetch_type == "FETCH":
-        return {"rows": rows, "size": len(rows)}
-    if fetch_type == "FETCH_ONE":
-        return {"row": rows[0] if rows else None, "size": min(len(rows), 1)}
-    if fetch_type == "STORE":
-        text = "".join(to_ion(row) + "\n" for row in rows)
-        return {"uri": ctx.put_file(f"{operation}.ion", text.encode()), "size": len(rows)}
-    return {}
+    return fetched(ctx, kind, rows, f"{operation}.ion")
 
 
 @runs(DynamoDbScan)

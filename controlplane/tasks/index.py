@@ -129,6 +129,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "notifications.TeamsExecution": "notifications.services",
     "notifications.TeamsIncomingWebhook": "notifications.services",
     "notifications.WebhookExecution": "notifications.services",
+    "odoo.OdooQuery": "odoo",
     "openai.ChatCompletion": "openai",
     "scripts.PythonCommands": "scripts",
     "scripts.PythonScript": "scripts",
