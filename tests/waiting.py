@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from controlplane.engine.engine import Engine
     from controlplane.engine.model import Execution, State
+    from controlplane.engine.ports import Store
 
 Snapshot = TypeVar("Snapshot")
 
@@ -110,3 +111,26 @@ def ended(
         stall=stall,
         poll=0.0,
     )
+
+
+def ended_json(
+    fetch: Callable[[], Any],
+    done: Callable[[Any], bool] | None = None,
+    what: str = "the execution",
+    stall: float = 120.0,
+) -> Any:
+    """An execution as the API answers it (Kestra's JSON), fetched until it ended (or ``done``
+    holds); every change of the answer counts as progress."""
+    finished = done or (lambda execution: execution["state"]["current"] in _TERMINAL_NAMES)
+    return wait_until(fetch, finished, what, stall=stall)
+
+
+_TERMINAL_NAMES = frozenset(
+    {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"}
+)
+
+
+def executions_progress(store: Store) -> object:
+    """How many executions a store holds in each state: a snapshot of everything it runs."""
+    with store.unit(read_only=True) as repos:
+        return repos.executions.count_executions_by_state()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +11,12 @@ import requests
 
 from controlplane.api import ApiSettings, create_app
 from controlplane.api.auth import issue_token
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
 from controlplane.engine.ports import Store
-from controlplane.engine.worker import Worker
 from controlplane.store import StoreSettings, open_store
+from tests.conftest import EngineFactory
 from tests.integration.api.conftest import Api, LiveServer, serve
+from tests.waiting import ended_json
 
 SAMPLE = re.compile(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$")
 LABEL = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
@@ -57,10 +55,8 @@ def test_metrics_count_executions_the_queue_and_task_durations(
     with store.unit() as repos:
         repos.flows.create_flow_revision("health.metrics", "tick", source, None, {})
     started = api.post("/executions/health.metrics/tick", json={}).json()
-    deadline = time.monotonic() + 20
-    while api.get(f"/executions/{started['id']}").json()["state"]["current"] != "SUCCESS":
-        assert time.monotonic() < deadline, "the execution did not succeed"
-        time.sleep(0.05)
+    final = ended_json(lambda: api.get(f"/executions/{started['id']}").json())
+    assert final["state"]["current"] == "SUCCESS", final
 
     answer = requests.get(f"{live_server.url}/metrics", timeout=10)
     assert answer.status_code == 200
@@ -91,16 +87,15 @@ def test_metrics_count_executions_the_queue_and_task_durations(
 
 
 @pytest.fixture
-def idle_server(tmp_path: Path) -> Iterator[LiveServer]:
+def idle_server(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[LiveServer]:
     """A standalone server whose engine was never started."""
     settings = StoreSettings(home=tmp_path)
     store = open_store(settings)
-    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work"), concurrency=1)
-    engine = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
+    engine = engine_factory.build(store, tmp_path / "work", concurrency=1)
     server = LiveServer(create_app(ApiSettings(store=settings), store=store, engine=engine))
     yield server
     server.stop()
-    worker.shutdown(0)
+    engine.stop(grace_seconds=0)
     store.close()
 
 

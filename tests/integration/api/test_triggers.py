@@ -12,13 +12,12 @@ import pytest
 
 from controlplane.api import ApiSettings, create_app
 from controlplane.api.auth import issue_token
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import Execution
 from controlplane.engine.ports import Store
 from controlplane.engine.scheduler import SchedulerSettings, TriggerScheduler
-from controlplane.engine.worker import Worker
-from controlplane.store import SqlStore, StoreSettings, open_store
+from controlplane.store import SqlStore, StoreSettings
+from tests.conftest import EngineFactory
 from tests.integration.api.conftest import Api, LiveServer, serve
 
 NOW = datetime(2024, 5, 15, 10, 0, 30, tzinfo=UTC)
@@ -34,18 +33,10 @@ def hourly(namespace: str, flow_id: str, extra: str = "") -> str:
 
 
 @pytest.fixture(scope="module")
-def runtime(api_home: Path) -> Iterator[tuple[SqlStore, Engine]]:
+def runtime(api_home: Path, engine_factory: EngineFactory) -> Iterator[tuple[SqlStore, Engine]]:
     """The server's store and engine, made here: the only scheduler is the test's."""
-    import controlplane.tasks  # noqa: F401
-
-    store = open_store(StoreSettings(home=api_home))
-    work = api_home / "work"
-    engine = Engine(store, Worker(store, WorkerSettings(temp_root=work), 2),
-                    EngineSettings(work_root=work))  # fmt: skip
-    engine.start()
-    yield store, engine
-    engine.stop(grace_seconds=2)
-    store.close()
+    with engine_factory.running(StoreSettings(home=api_home), concurrency=2) as running:
+        yield running.store, running.engine
 
 
 @pytest.fixture(scope="module")

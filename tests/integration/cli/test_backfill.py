@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,33 +13,27 @@ from pathlib import Path
 import pytest
 
 from controlplane.api import ApiSettings, create_app
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.ports import Store
 from controlplane.engine.scheduler import SchedulerSettings, TriggerScheduler
-from controlplane.engine.worker import Worker
-from controlplane.store import SqlStore, StoreSettings, open_store
+from controlplane.store import SqlStore, StoreSettings
+from tests.conftest import EngineFactory
 from tests.integration.api.conftest import LiveServer
 from tests.standalone import WEIR
+from tests.waiting import Stalled, executions_progress, wait_until
 
 NS = "cli.backfill"
 NOW = datetime(2024, 5, 15, 10, 0, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqlStore, Engine, Path]]:
+def runtime(
+    tmp_path_factory: pytest.TempPathFactory, engine_factory: EngineFactory
+) -> Iterator[tuple[SqlStore, Engine, Path]]:
     """The server's store and engine, made here: the only scheduler is the test's."""
-    import controlplane.tasks  # noqa: F401
-
     home = tmp_path_factory.mktemp("backfill")
-    store = open_store(StoreSettings(home=home))
-    work = home / "work"
-    engine = Engine(store, Worker(store, WorkerSettings(temp_root=work), 2),
-                    EngineSettings(work_root=work))  # fmt: skip
-    engine.start()
-    yield store, engine, home
-    engine.stop(grace_seconds=2)
-    store.close()
+    with engine_factory.running(home, concurrency=2) as (store, engine):
+        yield store, engine, home
 
 
 @pytest.fixture(scope="module")
@@ -93,19 +86,23 @@ def weir(server: LiveServer, *args: str) -> subprocess.Popen[str]:
 def finish(
     process: subprocess.Popen[str], scheduler: TriggerScheduler | None = None
 ) -> tuple[int, str, str]:
-    """Tick ``scheduler`` until the command exits; its exit code and output."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    """Tick ``scheduler`` until the command exits; its exit code and output. The wait lasts
+    while the scheduler's store advances (executions created, ending)."""
+
+    def exited() -> int | None:
         if scheduler is not None:
             scheduler.tick()
-        try:
-            out, err = process.communicate(timeout=0.2)
-        except subprocess.TimeoutExpired:
-            continue
-        return process.returncode, out, err
-    process.kill()
+        return process.poll()
+
+    progress = (lambda: executions_progress(scheduler.store)) if scheduler else None
+    try:
+        wait_until(exited, lambda code: code is not None, "weir backfill", progress=progress)
+    except Stalled:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"weir backfill did not end:\n{out}\n{err}") from None
     out, err = process.communicate()
-    raise AssertionError(f"weir backfill did not end:\n{out}\n{err}")
+    return process.returncode, out, err
 
 
 def test_backfill_with_wait_replays_the_range_and_reports_it(
