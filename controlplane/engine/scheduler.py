@@ -40,16 +40,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from controlplane.engine.conditions import holds
 from controlplane.engine.cron import Cron, iso
 from controlplane.engine.engine import Engine
 from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import FlowRecord, Store
+from controlplane.engine.schedule_slots import Policy, ScheduleTrigger, TriggerKey, due_slots
 from controlplane.engine.schedule_state import (
     BACKFILL_LABEL,
     SCHEDULE_TYPE,
@@ -61,14 +62,11 @@ from controlplane.engine.schedule_state import (
 from controlplane.engine.triggercontext import trigger_context
 from controlplane.errors import WeirError
 from controlplane.expr import Renderer
-from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.triggers import Schedule
 from controlplane.spec.validate import validate_text
 
 log = logging.getLogger(__name__)
 
-Policy = Literal["ALL", "LAST", "NONE"]
-TriggerKey = tuple[str, str, str]
 _WAKE_AFTER = 0.005
 """How long after each whole interval the thread wakes, so that a slot is due when it looks."""
 
@@ -104,37 +102,7 @@ class SchedulerSettings:
             raise SchedulerConfigError(f"missed_after must not be negative: {self.missed_after}")
 
 
-@dataclass(frozen=True)
-class _Trigger:
-    """One Schedule trigger of one flow revision, ready to evaluate."""
-
-    flow: Flow
-    revision: int
-    spec: Schedule
-    cron: Cron
-
-    @property
-    def key(self) -> TriggerKey:
-        return (self.flow.namespace, self.flow.id, self.spec.id)
-
-    @property
-    def where(self) -> str:
-        return f"trigger '{self.spec.id}' of flow {self.flow.ref}"
-
-    @property
-    def signature(self) -> str:
-        return f"{self.cron.expression}|{self.cron.zone.key}|{self.cron.with_seconds}"
-
-    @property
-    def tracks(self) -> bool:
-        """Whether the executions it creates are followed until they end."""
-        return not self.spec.allowConcurrent or bool(self.spec.stopAfter)
-
-    def fire_key(self, slot: datetime) -> str:
-        return f"schedule:{self.flow.namespace}/{self.flow.id}/{self.spec.id}@{iso(slot)}"
-
-
-_Parsed = tuple[list[_Trigger], set[TriggerKey]]
+_Parsed = tuple[list[ScheduleTrigger], set[TriggerKey]]
 
 
 @dataclass
@@ -230,7 +198,7 @@ class TriggerScheduler:
             return created
 
     def _evaluate_safely(
-        self, trigger: _Trigger, doc: dict[str, Any] | None, run: _Pass, moment: datetime
+        self, trigger: ScheduleTrigger, doc: dict[str, Any] | None, run: _Pass, moment: datetime
     ) -> list[Execution]:
         base = ScheduleState.from_doc(doc)
         try:
@@ -245,7 +213,7 @@ class TriggerScheduler:
             return run.created
 
     def _evaluate(
-        self, trigger: _Trigger, base: ScheduleState, run: _Pass, moment: datetime
+        self, trigger: ScheduleTrigger, base: ScheduleState, run: _Pass, moment: datetime
     ) -> list[Execution]:
         state = base.copy()
         if trigger.spec.disabled or trigger.flow.disabled:
@@ -268,7 +236,7 @@ class TriggerScheduler:
             self._save(trigger, state, base, run)
         return run.created
 
-    def _begin(self, trigger: _Trigger, state: ScheduleState, moment: datetime) -> None:
+    def _begin(self, trigger: ScheduleTrigger, state: ScheduleState, moment: datetime) -> None:
         """A trigger seen for the first time, or enabled again: it starts from now."""
         new = not state.seen
         state.since = state.since or moment
@@ -293,7 +261,7 @@ class TriggerScheduler:
             source="flow", paused=block.paused,
         )  # fmt: skip
 
-    def _follow(self, trigger: _Trigger, state: ScheduleState, run: _Pass) -> None:
+    def _follow(self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass) -> None:
         """Drop the pending executions that ended; apply ``stopAfter`` to them."""
         if not state.pending:
             return
@@ -316,7 +284,7 @@ class TriggerScheduler:
 
     # -- live slots ---------------------------------------------------------------------------
     def _fire_due(
-        self, trigger: _Trigger, state: ScheduleState, run: _Pass, moment: datetime
+        self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass, moment: datetime
     ) -> None:
         if state.next is None or state.next > moment or self._held(trigger, state):
             return
@@ -329,7 +297,13 @@ class TriggerScheduler:
             return
         delay = trigger.spec.lateMaximumDelay
         before = state.next
-        for slot in self._due(trigger, state, first, latest, moment):
+        policy = trigger.spec.recoverMissedSchedules or self.settings.recover_missed
+        slots = due_slots(
+            trigger, state, first, latest, moment,
+            policy=policy, missed_after=self.settings.missed_after,
+            limit=self.settings.max_fires_per_tick,
+        )  # fmt: skip
+        for slot in slots:
             if self._held(trigger, state):
                 break
             state.next = cron.next_after(slot)
@@ -340,36 +314,8 @@ class TriggerScheduler:
             self._fire(trigger, state, run, slot, None)
         run.changed = run.changed or state.next != before
 
-    def _due(
-        self,
-        trigger: _Trigger,
-        state: ScheduleState,
-        first: datetime,
-        latest: datetime,
-        moment: datetime,
-    ) -> Iterator[datetime]:
-        """The due slots to handle now, by the missed-slot policy."""
-        on_time = (moment - latest).total_seconds() <= self.settings.missed_after
-        if first == latest and on_time:
-            return iter([latest])
-        policy = trigger.spec.recoverMissedSchedules or self.settings.recover_missed
-        if policy == "ALL":
-            start = first
-            delay = trigger.spec.lateMaximumDelay
-            if delay is not None:
-                # Slots already later than lateMaximumDelay are skipped at once, not per tick.
-                start = max(first, trigger.cron.first_at_or_after(moment - delay) or first)
-                state.next = start
-            end = latest + timedelta(microseconds=1)
-            return trigger.cron.slots(start, end, limit=self.settings.max_fires_per_tick)
-        if policy == "LAST" or on_time:
-            return iter([latest])
-        state.next = trigger.cron.next_after(latest)
-        log.info("%s: missed slots up to %s are not recovered (NONE)", trigger.where, iso(latest))
-        return iter([])
-
     # -- backfills ----------------------------------------------------------------------------
-    def _fire_backfill(self, trigger: _Trigger, state: ScheduleState, run: _Pass) -> None:
+    def _fire_backfill(self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass) -> None:
         backfill = state.backfill
         if backfill is None or backfill.done or backfill.paused:
             return
@@ -386,12 +332,12 @@ class TriggerScheduler:
             self._fire(trigger, state, run, slot, backfill)
 
     # -- firing -------------------------------------------------------------------------------
-    def _held(self, trigger: _Trigger, state: ScheduleState) -> bool:
+    def _held(self, trigger: ScheduleTrigger, state: ScheduleState) -> bool:
         return not trigger.spec.allowConcurrent and bool(state.pending)
 
     def _fire(
         self,
-        trigger: _Trigger,
+        trigger: ScheduleTrigger,
         state: ScheduleState,
         run: _Pass,
         slot: datetime,
@@ -443,20 +389,13 @@ class TriggerScheduler:
             ended = repos.executions.read_execution_state(execution_id)
         return execution_id, ended is not None and not ended.terminal
 
-    def _variables(self, trigger: _Trigger, slot: datetime) -> dict[str, Any]:
-        cron = trigger.cron
-        following = cron.next_after(slot)
-        preceding = cron.previous_before(slot)
-        facts = {
-            "date": iso(cron.local(slot)),
-            "next": iso(cron.local(following)) if following else None,
-            "previous": iso(cron.local(preceding)) if preceding else None,
-        }
+    def _variables(self, trigger: ScheduleTrigger, slot: datetime) -> dict[str, Any]:
+        facts = trigger.facts(slot)
         return trigger_context(self.engine.settings, trigger.flow, trigger.revision, facts)
 
     # -- state --------------------------------------------------------------------------------
     def _save(
-        self, trigger: _Trigger, state: ScheduleState, base: ScheduleState, run: _Pass
+        self, trigger: ScheduleTrigger, state: ScheduleState, base: ScheduleState, run: _Pass
     ) -> None:
         """Write ``state`` over whatever another scheduler or the API stored meanwhile."""
         base_backfill = base.backfill.id if base.backfill is not None else None
@@ -506,7 +445,7 @@ class TriggerScheduler:
             log.warning("flow %s revision %d does not validate; its schedules are not "
                         "evaluated", where, record.revision)  # fmt: skip
             return None
-        found: list[_Trigger] = []
+        found: list[ScheduleTrigger] = []
         declared: set[TriggerKey] = set()
         for spec in result.flow.triggers:
             if not isinstance(spec, Schedule):
@@ -518,7 +457,7 @@ class TriggerScheduler:
             except WeirError as exc:
                 log.warning("%s", exc.message)
                 continue
-            found.append(_Trigger(result.flow, record.revision, spec, cron))
+            found.append(ScheduleTrigger(result.flow, record.revision, spec, cron))
         return found, declared
 
     def _forget(self, live: set[tuple[str, str]]) -> None:
