@@ -71,12 +71,6 @@ def wait_until(
     return value
 
 
-def progress_of(execution: Execution) -> tuple[object, ...]:
-    """What changes while an execution advances: its state and its task runs' states and tries."""
-    runs = tuple((r.id, r.state, len(r.attempts)) for r in execution.task_runs)
-    return execution.state, len(execution.history), runs
-
-
 def over(execution: Execution) -> bool:
     """Ended, and so did every one of its task runs."""
     return execution.state.terminal and all(r.state.terminal for r in execution.task_runs)
@@ -90,24 +84,30 @@ def ended(
     done: Callable[[Execution], bool] | None = None,
     stall: float = 120.0,
 ) -> Execution:
-    """The execution once it is over (or in one of ``until``, or ``done`` holds), as stored.
+    """The execution as stored once it is over (or in one of ``until``, or ``done`` holds).
 
-    Fails only when the execution stopped advancing for ``stall`` seconds."""
+    Fails only when neither the execution nor its log advanced for ``stall`` seconds."""
     states = frozenset(until)
     reached = done or (lambda execution: over(execution) or execution.state in states)
     wanted = states or None
-    seen: list[Execution] = []
 
-    def probe() -> Execution:
-        execution = engine.wait(execution_id, timeout=0.2, until=wanted)
-        seen[:] = [execution]
+    last_line = [0]
+
+    def stored() -> Execution:
+        engine.wait(execution_id, timeout=0.2, until=wanted)  # at most 0.2 s: sooner when it ends
+        with engine.store.unit(read_only=True) as repos:
+            execution = repos.executions.read_execution(execution_id)
+            lines = repos.logs.list_logs(execution_id, after=last_line[0])
+        assert execution is not None, f"execution {execution_id} does not exist"
+        if lines:
+            last_line[0] = lines[-1][0]
         return execution
 
     return wait_until(
-        probe,
+        stored,
         reached,
         f"execution {execution_id}",
-        progress=lambda: progress_of(seen[0]),
+        progress=lambda: last_line[0],
         stall=stall,
         poll=0.0,
     )

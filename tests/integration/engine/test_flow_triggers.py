@@ -19,15 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.flowtriggers import FlowTriggers
 from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import NamespaceRecord
-from controlplane.engine.worker import Worker
-from controlplane.store import SqlStore, StoreSettings, open_store
+from controlplane.store import SqlStore, StoreSettings
 from controlplane.store.tables import EXECUTION_ENDS
+from tests.conftest import EngineFactory
+from tests.waiting import ended, over, wait_until
 
 FLOW = "io.kestra.plugin.core.trigger.Flow"
 C = "io.kestra.plugin.core.condition."
@@ -72,16 +71,7 @@ class World:
 
     def ended(self, execution_id: str) -> Execution:
         """The execution once its end is committed (and so recorded for the flow triggers)."""
-        self.engine.wait(execution_id, timeout=30)
-        deadline = datetime.now(UTC) + timedelta(seconds=30)
-        while True:
-            with self.store.unit(read_only=True) as repos:
-                execution = repos.executions.read_execution(execution_id)
-            assert execution is not None
-            if execution.state.terminal:
-                return execution
-            assert datetime.now(UTC) < deadline, f"{execution_id} did not end"
-            threading.Event().wait(0.01)
+        return ended(self.engine, execution_id)
 
     def tick(self) -> list[Execution]:
         return [self.ended(made.id) for made in self.triggers.tick()]
@@ -97,22 +87,16 @@ class World:
 
 
 @contextmanager
-def running(settings: StoreSettings, work: Path) -> Iterator[World]:
-    store = open_store(settings)
-    worker = Worker(store, WorkerSettings(temp_root=work), concurrency=4)
-    engine = Engine(store, worker, EngineSettings(work_root=work))
-    engine.start()
+def running(engines: EngineFactory, settings: StoreSettings, work: Path) -> Iterator[World]:
     clock = Clock(datetime(2024, 5, 1, 10, 0, tzinfo=UTC))
-    try:
+    with engines.running(settings, work) as (store, engine):
         yield World(store, engine, clock, FlowTriggers(store, engine, clock=clock))
-    finally:
-        engine.stop(grace_seconds=2)
-        store.close()
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with running(StoreSettings(home=tmp_path / "home"), tmp_path / "work") as built:
+def world(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[World]:
+    home = StoreSettings(home=tmp_path / "home")
+    with running(engine_factory, home, tmp_path / "work") as built:
         yield built
 
 
@@ -152,6 +136,11 @@ triggers:
     type: {FLOW}
 {body}
 """
+
+
+def ends(execution: Execution) -> int:
+    """How many times the execution ended (a restarted one ends again)."""
+    return sum(1 for t in execution.history if t.state.terminal)
 
 
 def upstream_ids(executions: list[Execution]) -> list[str]:
@@ -514,13 +503,7 @@ def test_a_restarted_upstream_triggers_again_when_it_ends_again(world: World) ->
     failed = world.run("extract", inputs={"fail": True})
     assert len(world.tick()) == 1
     world.engine.restart(failed.id)
-    deadline = datetime.now(UTC) + timedelta(seconds=30)
-    while True:
-        again = world.ended(failed.id)
-        if sum(1 for t in again.history if t.state.terminal) == 2:
-            break
-        assert datetime.now(UTC) < deadline, "the restarted execution did not end again"
-        threading.Event().wait(0.01)
+    ended(world.engine, failed.id, done=lambda e: over(e) and ends(e) == 2)
     (second,) = world.tick()
     assert second.trigger is not None and second.trigger["executionId"] == failed.id
     assert len(world.executions("on_failure")) == 2
@@ -587,10 +570,7 @@ def test_the_thread_survives_a_failing_pass_and_fires_on_the_next(
     source = world.run("extract")
     triggers.start()
     try:
-        deadline = datetime.now(UTC) + timedelta(seconds=30)
-        while not world.executions("after"):
-            assert datetime.now(UTC) < deadline, "the flow triggers never fired"
-            threading.Event().wait(0.01)
+        wait_until(lambda: world.executions("after"), what="the flow triggers firing")
     finally:
         triggers.stop()
     assert upstream_ids(world.executions("after")) == [source.id]
@@ -629,13 +609,14 @@ def run_concurrently(world: World, upstream_count: int) -> None:
     threads = [threading.Thread(target=spin, args=(t,)) for t in others]
     for thread in threads:
         thread.start()
-    deadline = datetime.now(UTC) + timedelta(seconds=120)
-    while world.ends_left() or len(world.executions("each")) < upstream_count:
-        assert datetime.now(UTC) < deadline, (
-            f"the flow triggers did not look at every end {failures!r}"
+    try:
+        wait_until(
+            lambda: (world.ends_left(), len(world.executions("each")), len(failures)),
+            lambda seen: seen[2] > 0 or (seen[0] == 0 and seen[1] >= upstream_count),
+            "the flow triggers looking at every end",
         )
-        threading.Event().wait(0.05)
-    done.set()
+    finally:
+        done.set()
     for thread in threads:
         thread.join()
     assert failures == []
@@ -648,9 +629,9 @@ def test_two_schedulers_fire_once_per_upstream_execution(world: World) -> None:
 
 
 def test_two_schedulers_fire_once_per_upstream_execution_on_postgresql(
-    postgres_url: str, tmp_path: Path
+    postgres_url: str, tmp_path: Path, engine_factory: EngineFactory
 ) -> None:
     settings = StoreSettings(home=tmp_path / "home", database_url=postgres_url,
                              secret_key=os.urandom(32))  # fmt: skip
-    with running(settings, tmp_path / "work") as world:
+    with running(engine_factory, settings, tmp_path / "work") as world:
         run_concurrently(world, 12)
