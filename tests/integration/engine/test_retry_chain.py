@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution, State
-from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
+from tests.conftest import EngineFactory
+from tests.waiting import ended
 
 FLOW = """id: flaky
 namespace: chain
@@ -25,13 +23,6 @@ tasks:
 """
 
 
-def _engine(store: SqlStore, home: Path) -> Engine:
-    worker = Worker(store, WorkerSettings(temp_root=home / "work"), concurrency=2)
-    engine = Engine(store, worker, EngineSettings(work_root=home / "work"))
-    engine.start()
-    return engine
-
-
 def _chain(store: SqlStore) -> list[Execution]:
     with store.unit(read_only=True) as repos:
         return sorted(
@@ -39,26 +30,26 @@ def _chain(store: SqlStore) -> list[Execution]:
         )
 
 
-def test_the_next_execution_of_a_chain_starts_after_a_restart(tmp_path: Path) -> None:
+def test_the_next_execution_of_a_chain_starts_after_a_restart(
+    tmp_path: Path, engine_factory: EngineFactory
+) -> None:
     store = open_store(StoreSettings(home=tmp_path))
+    work = tmp_path / "work"
     try:
         with store.unit() as repos:
             repos.flows.create_flow_revision("chain", "flaky", FLOW, None)
-        first_engine = _engine(store, tmp_path)
-        first = first_engine.create_execution("chain", "flaky")
-        assert first_engine.wait(first.id, timeout=30).state is State.RETRIED
-        first_engine.stop(1.0)  # before the retry's time: nothing of it lives in memory only
+        # The first engine stops before the retry's time: nothing of it lives in memory only.
+        with engine_factory.running(store, work, concurrency=2, grace_seconds=1.0) as (_, engine):
+            first = engine.create_execution("chain", "flaky")
+            assert ended(engine, first.id).state is State.RETRIED
         waiting = _chain(store)
         assert [(e.attempt, e.state) for e in waiting] == [(1, State.RETRIED), (2, State.CREATED)]
-        (ended, scheduled) = waiting
+        (failed, scheduled) = waiting
         assert scheduled.scheduled is not None and scheduled.original_id == first.id
-        assert (scheduled.scheduled - ended.history[-1].at).total_seconds() >= 1.9
+        assert (scheduled.scheduled - failed.history[-1].at).total_seconds() >= 1.9
 
-        second_engine = _engine(store, tmp_path)
-        try:
-            assert second_engine.wait(scheduled.id, timeout=30).state is State.FAILED
-        finally:
-            second_engine.stop(1.0)
+        with engine_factory.running(store, work, concurrency=2, grace_seconds=1.0) as (_, engine):
+            assert ended(engine, scheduled.id).state is State.FAILED
         started = next(t.at for t in _chain(store)[1].history if t.state is State.RUNNING)
         assert started >= scheduled.scheduled  # it waited for its time
     finally:
