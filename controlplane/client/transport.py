@@ -1,5 +1,9 @@
 """One request path for every call: headers, timeouts, retries with backoff, and error mapping.
 
+Retries follow Weir's one HTTP retry policy (controlplane.retrying): ``retries`` more calls at most,
+``backoff`` seconds after the first failure and doubled after each next one, or what a
+``Retry-After`` header asks (at most 30 seconds).
+
 A call is repeated only when repeating it cannot do something twice: after a connection that was
 refused or never established, or a 503 (the server did not take the request), for any method; after
 a broken connection, a timeout waiting for the answer, or a 502/504 from a gateway, only for the
@@ -14,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -23,6 +26,15 @@ import requests
 
 from controlplane import __version__
 from controlplane.client.errors import ClientError, Unreachable, error_for
+from controlplane.retrying import (
+    GaveUp,
+    Retry,
+    RetryPolicy,
+    call_with_retries,
+    caused_by,
+    never_sent,
+    retry_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +85,13 @@ class Transport:
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff = backoff
+        self._policy = RetryPolicy(
+            first_delay=backoff,
+            max_delay=None,
+            max_attempts=self.retries + 1,
+            max_elapsed=None,
+            max_retry_after=MAX_RETRY_AFTER,
+        )
         self._token = token
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"weir-client/{__version__}"
@@ -122,9 +141,8 @@ class Transport:
         if force:
             query["force"] = "true"
         safe = idempotent or method in IDEMPOTENT
-        attempts, attempt = self.retries + 1, 0
-        while True:
-            attempt += 1
+
+        def attempt(number: int) -> requests.Response:
             try:
                 response = self.session.request(
                     method,
@@ -138,48 +156,42 @@ class Transport:
                     stream=stream,
                 )
             except TRANSPORT_ERRORS as error:
-                repeatable = safe or _never_sent(error)
                 reason = self._reason(error)
-                if not repeatable:
-                    reason += "; the request may have been carried out, so it was not repeated"
-                if attempt == attempts or not repeatable:
-                    raise Unreachable(display_url(self.url), attempt, reason) from None
-                self._pause(attempt, attempts, f"{method} {path}: {reason}")
-                continue
+                if safe or never_sent(error):
+                    raise Retry(reason) from None
+                reason += "; the request may have been carried out, so it was not repeated"
+                raise Unreachable(display_url(self.url), number, reason) from None
             status = response.status_code
-            if (
-                status in RETRY_STATUSES
-                and status not in accept
-                and attempt < attempts
-                and (safe or status == 503)
-            ):
-                response.close()
-                self._pause(
-                    attempt,
-                    attempts,
-                    f"{method} {path}: {status}",
-                    response.headers.get("Retry-After"),
-                )
-                continue
-            if response.ok or status in accept:
-                return response
-            raise self._error(response, sensitive)
+            if status in RETRY_STATUSES and status not in accept and (safe or status == 503):
+                asked = retry_after(response.headers.get("Retry-After"))
+                raise Retry(str(status), asked, response)
+            return response
 
-    def _pause(self, attempt: int, attempts: int, why: str, retry_after: str | None = None) -> None:
-        delay = self.backoff * 2 ** (attempt - 1)
-        if retry_after is not None and retry_after.strip().isdigit():
-            delay = max(delay, min(float(retry_after), MAX_RETRY_AFTER))
-        log.info("%s; retrying in %.2gs (attempt %d of %d)", why, delay, attempt + 1, attempts)
-        time.sleep(delay)
+        def pause(retry: Retry, delay: float, number: int) -> None:
+            if isinstance(retry.result, requests.Response):
+                retry.result.close()
+            attempts = self._policy.max_attempts
+            why = f"{method} {path}: {retry.why}"
+            log.info("%s; retrying in %.2gs (attempt %d of %d)", why, delay, number + 1, attempts)
+
+        try:
+            response = call_with_retries(self._policy, attempt, before_sleep=pause)
+        except GaveUp as gave_up:
+            if not isinstance(gave_up.last.result, requests.Response):
+                raise Unreachable(display_url(self.url), gave_up.calls, gave_up.last.why) from None
+            response = gave_up.last.result  # the last answer is the error to show
+        if response.ok or response.status_code in accept:
+            return response
+        raise self._error(response, sensitive)
 
     def _reason(self, error: requests.RequestException) -> str:
         if isinstance(error, requests.ConnectTimeout):
             return f"no connection within {self.timeout:g}s"
         if isinstance(error, requests.Timeout):
             return f"no answer within {self.timeout:g}s"
-        if _cause(error, ConnectionRefusedError):
+        if caused_by(error, ConnectionRefusedError):
             return "connection refused"
-        if _cause(error, socket.gaierror):
+        if caused_by(error, socket.gaierror):
             return f"cannot resolve the host {urlsplit(self.url).hostname}"
         return "the connection broke"
 
@@ -207,22 +219,3 @@ class Transport:
             if value:
                 message = message.replace(value, "***")
         return error_for(status, code, message, details if isinstance(details, dict) else None)
-
-
-def _never_sent(error: BaseException) -> bool:
-    """Whether the request certainly did not reach the server: no connection was made."""
-    return isinstance(error, requests.ConnectTimeout) or _cause(
-        error, ConnectionRefusedError, socket.gaierror
-    )
-
-
-def _cause(error: BaseException, *kinds: type[BaseException]) -> bool:
-    """Whether ``error`` or an error it was raised from is of one of ``kinds``."""
-    seen: BaseException | None = error
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, kinds):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

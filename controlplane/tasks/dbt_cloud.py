@@ -16,13 +16,13 @@ import json
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
+from controlplane.retrying import RetryPolicy
 from controlplane.spec.plugins.syncs import DbtCloudCheckStatus, DbtCloudTriggerRun, _DbtCloud
 from controlplane.tasks import props
 from controlplane.tasks.dbt_results import report_run_results
 from controlplane.tasks.remote import (
     ApiError,
     RemoteApi,
-    RetryPolicy,
     WaitTimedOut,
     optional,
     positive,

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
+from controlplane.retrying import RetryPolicy
 from controlplane.spec.plugins.syncs import FivetranSync
 from controlplane.tasks import props
 from controlplane.tasks.remote import (
     RemoteApi,
-    RetryPolicy,
     WaitTimedOut,
     parse_time,
     positive,

@@ -7,11 +7,12 @@
 
 A :class:`RemoteApi` sends authenticated JSON requests with timeouts. Transient failures (no
 connection could be made, 429 after its ``Retry-After``, 502, 503, 504) are retried with
-exponential backoff; a failure after which the service may have acted on a request (a read
-timeout, a 504) is retried only for requests that are safe to repeat, so a trigger never starts
-two jobs. Any other error status becomes an :class:`ApiError` naming the service, the status and
-the service's own error text. Every text is scrubbed of the credentials before it is logged or
-raised, whether or not they came from a secret.
+exponential backoff (Weir's one HTTP retry policy, controlplane.retrying); a failure after which
+the service may have acted on a request (a read timeout, a 504) is retried only for requests that
+are safe to repeat, so a trigger never starts two jobs. Any other error status becomes an
+:class:`ApiError` naming the service, the status and the service's own error text. Every text is
+scrubbed of the credentials before it is logged or raised, whether or not they came from a
+secret.
 
 :meth:`RemoteApi.poll` runs a check every ``pollFrequency`` until it returns a result, sleeping
 on the attempt's cancel event so that a kill stops it at once; ``maxDuration`` bounds the wait,
@@ -20,20 +21,26 @@ retries included.
 
 from __future__ import annotations
 
-import email.utils
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
 import requests
-import urllib3.exceptions
 
 from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
+from controlplane.retrying import (
+    GaveUp,
+    Retry,
+    RetryPolicy,
+    call_with_retries,
+    never_sent,
+    retry_after,
+)
 from controlplane.spec.durations import format_duration
 from controlplane.tasks import props
 
@@ -67,31 +74,6 @@ class _Waiting:
     deadline: float
     timed_out: str
     retry: RetryPolicy
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient failures are retried: exponential backoff, bounded in calls and time."""
-
-    first_delay: float = 1.0
-    max_delay: float = 15.0
-    max_attempts: int | None = None
-    """Calls in all, the first included; None: as many as ``max_elapsed`` allows."""
-    max_elapsed: float = 300.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after the failed call number ``attempt`` (from 1)."""
-        return float(min(self.first_delay * 2 ** (attempt - 1), self.max_delay))
-
-    def allows(self, attempt: int, elapsed: float) -> bool:
-        """Whether call number ``attempt`` may be followed by another, ``elapsed`` s in."""
-        if self.max_attempts is not None and attempt >= self.max_attempts:
-            return False
-        return elapsed < self.max_elapsed
-
-    def starting_at(self, seconds: float) -> RetryPolicy:
-        """The same policy with a first delay no longer than ``seconds`` (polls retry sooner)."""
-        return replace(self, first_delay=max(min(self.first_delay, seconds), 0.001))
 
 
 def default_error_text(body: Any) -> str | None:
@@ -237,9 +219,8 @@ class RemoteApi:
         where = _where(method, url)
         policy = retry or (self._waiting.retry if self._waiting else self.retry)
         safe = method.upper() in ("GET", "HEAD") if repeatable is None else repeatable
-        started = time.monotonic()
-        attempt = 1
-        while True:
+
+        def attempt(number: int) -> requests.Response:
             if self.ctx.cancelled.is_set():
                 raise TaskKilled(f"stopped before {where}")
             try:
@@ -247,37 +228,31 @@ class RemoteApi:
                     method, url, json=body, params=params, timeout=self.timeout
                 )
             except requests.RequestException as exc:
-                again = _never_sent(exc) or safe
                 why = f"{self.service} request {where} failed: {exc}"
-                self._pause_or_fail(policy, attempt, started, again, why, policy.delay(attempt))
-                attempt += 1
-                continue
+                if never_sent(exc) or safe:
+                    raise Retry(why) from None
+                raise self.fail(f"{why} (gave up after {number} call(s))") from None
             if response.status_code in TRANSIENT:
-                again = safe or response.status_code != 504
                 why = f"{self.service} answered {response.status_code} on {where}"
-                delay = _retry_after(response) or policy.delay(attempt)
-                self._pause_or_fail(policy, attempt, started, again, why, delay)
-                attempt += 1
-                continue
+                if safe or response.status_code != 504:
+                    raise Retry(why, retry_after(response.headers.get("Retry-After")))
+                raise self.fail(f"{why} (gave up after {number} call(s))")
             if response.status_code >= 400:
                 raise self._api_error(response, where)
             return response
 
-    def _pause_or_fail(
-        self,
-        policy: RetryPolicy,
-        attempt: int,
-        started: float,
-        again: bool,
-        why: str,
-        delay: float,
-    ) -> None:
-        if not again or not policy.allows(attempt, time.monotonic() - started + delay):
-            raise self.fail(f"{why} (gave up after {attempt} call(s))")
+        try:
+            return call_with_retries(policy, attempt, sleep=self._sleep, before_sleep=self._pause)
+        except GaveUp as gave_up:
+            raise self.fail(f"{gave_up.last.why} (gave up after {gave_up.calls} call(s))") from None
+
+    def _pause(self, retry: Retry, delay: float, number: int) -> None:
         waiting = self._waiting
         if waiting is not None and time.monotonic() + delay >= waiting.deadline:
-            raise WaitTimedOut(self.scrub(f"{waiting.timed_out} ({why})"))
-        self.warning(f"{why}; retrying in {delay:g}s")
+            raise WaitTimedOut(self.scrub(f"{waiting.timed_out} ({retry.why})"))
+        self.warning(f"{retry.why}; retrying in {delay:g}s")
+
+    def _sleep(self, delay: float) -> None:
         if self.ctx.cancelled.wait(delay):
             raise TaskKilled(f"stopped while retrying a call to {self.service}")
 
@@ -365,25 +340,3 @@ def _where(method: str, url: str) -> str:
 def _excerpt(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """Whether the request surely did not reach the service (no connection was made)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Seconds asked by a ``Retry-After`` header (delay-seconds or an HTTP date)."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((when - datetime.now(when.tzinfo)).total_seconds(), 0.0)

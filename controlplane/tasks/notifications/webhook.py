@@ -1,10 +1,10 @@
-"""The webhook a notification is sent to, and the sending: JSON POST, retries on 429, and
-errors that never reveal the URL's secrets."""
+"""The webhook a notification is sent to, and the sending: JSON POST, retries on 429 (Weir's one
+HTTP retry policy: the wait the service asks, else a second), and errors that never reveal the
+URL's secrets."""
 
 from __future__ import annotations
 
 import codecs
-import email.utils
 import json
 import re
 import urllib.parse
@@ -15,14 +15,20 @@ from typing import Any
 import requests
 
 from controlplane.engine.masking import MASK, Masker
-from controlplane.engine.model import now
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
+from controlplane.retrying import GaveUp, Retry, RetryPolicy, call_with_retries, retry_after
 from controlplane.spec.plugins.notifications import Proxy, RequestOptions, SlackRequestOptions
 from controlplane.tasks import props
 
 RETRIES_ON_429 = 3
-_MAX_RETRY_AFTER = 300.0
-_DEFAULT_RETRY_AFTER = 1.0
+_RETRY = RetryPolicy(
+    first_delay=1.0,
+    max_delay=1.0,
+    max_attempts=RETRIES_ON_429 + 1,
+    max_elapsed=None,
+    max_retry_after=300.0,
+)
+"""A second between two calls unless the service asks otherwise (its wait at most 5 minutes)."""
 _DEFAULT_CONNECT = 30.0
 _EXCERPT = 300
 
@@ -117,21 +123,30 @@ def deliver(ctx: RunContext, webhook: Webhook, body: Any) -> dict[str, Any]:
     data = json.dumps(body, ensure_ascii=False).encode(webhook.charset)
     headers = {"Content-Type": "application/json", **webhook.headers}
     ctx.debug(f"{webhook.service} message: {json.dumps(body, ensure_ascii=False)}")
-    attempt = 0
-    while True:
+
+    def attempt(_: int) -> requests.Response:
         response = _send(ctx, webhook, data, headers)
-        if response.status_code != 429 or attempt >= RETRIES_ON_429:
-            break
-        attempt += 1
-        delay = _retry_after(response)
+        if response.status_code == 429:
+            raise Retry("429", _retry_after(response), response)
+        return response
+
+    def announce(_: Retry, delay: float, number: int) -> None:
         ctx.warning(
             f"{webhook.service} webhook {webhook.safe_url} is rate limiting (429); "
-            f"retry {attempt}/{RETRIES_ON_429} in {delay:g}s"
+            f"retry {number}/{RETRIES_ON_429} in {delay:g}s"
         )
+
+    def sleep(delay: float) -> None:
         if ctx.cancelled.wait(delay):
             raise TaskKilled(f"stopped while waiting to retry the {webhook.service} webhook")
+
+    calls = 1
+    try:
+        response = call_with_retries(_RETRY, attempt, sleep=sleep, before_sleep=announce)
+    except GaveUp as gave_up:
+        response, calls = gave_up.last.result, gave_up.calls
     if not 200 <= response.status_code < 300:
-        tries = f" after {attempt + 1} attempts" if attempt else ""
+        tries = f" after {calls} attempts" if calls > 1 else ""
         detail = webhook.scrub(_error_text(response))
         raise TaskFailed(
             f"{webhook.service} webhook {webhook.safe_url} answered {response.status_code}"
@@ -176,24 +191,15 @@ def _reason(exc: requests.RequestException) -> str:
     return type(exc).__name__
 
 
-def _retry_after(response: requests.Response) -> float:
-    """Seconds to wait, from ``Retry-After`` (seconds or an HTTP date) or a JSON retry_after."""
-    header = response.headers.get("Retry-After")
-    seconds: float | None = None
-    if header:
-        try:
-            seconds = float(header)
-        except ValueError:
-            try:
-                seconds = (email.utils.parsedate_to_datetime(header) - now()).total_seconds()
-            except (TypeError, ValueError):
-                seconds = None
-    if seconds is None:
-        try:
-            seconds = float(response.json().get("retry_after"))
-        except (ValueError, TypeError, AttributeError):
-            seconds = _DEFAULT_RETRY_AFTER
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds the service asks to wait: its ``Retry-After``, or Discord's JSON ``retry_after``."""
+    seconds = retry_after(response.headers.get("Retry-After"))
+    if seconds is not None:
+        return seconds
+    try:
+        return max(float(response.json().get("retry_after")), 0.0)
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _error_text(response: requests.Response) -> str:
