@@ -48,14 +48,14 @@ def _store(ctx: RunContext, suffix: str, text: str, charset: str = "UTF-8") -> s
     return ctx.put_file(secrets.token_hex(8) + suffix, text.encode(props.text(ctx, charset)))
 
 
-def _ion_rows(ctx: RunContext, uri: str, charset: str) -> Iterator[Any]:
+def ion_rows(ctx: RunContext, uri: str, charset: str) -> Iterator[Any]:
     try:
         yield from read_values(_source(ctx, uri, charset))
     except IonError as exc:
         raise TaskFailed(f"{props.text(ctx, uri)} is not an Ion file: {exc}") from None
 
 
-def _write_ion(ctx: RunContext, rows: Iterable[Any]) -> dict[str, Any]:
+def write_ion(ctx: RunContext, rows: Iterable[Any]) -> dict[str, Any]:
     count = 0
     lines = []
     for row in rows:
@@ -88,7 +88,7 @@ def run_csv_to_ion(task: CsvToIon, ctx: RunContext) -> dict[str, Any]:
         delimiter=props.text(ctx, task.fieldSeparator)[:1] or ",",
         quotechar=props.text(ctx, task.textDelimiter)[:1] or '"',
     )
-    return _write_ion(ctx, _csv_rows(task, ctx, reader))
+    return write_ion(ctx, _csv_rows(task, ctx, reader))
 
 
 def _csv_rows(task: CsvToIon, ctx: RunContext, reader: Iterator[list[str]]) -> Iterator[Any]:
@@ -135,7 +135,7 @@ def run_ion_to_csv(task: IonToCsv, ctx: RunContext) -> dict[str, Any]:
     )
     header = props.boolean(ctx, task.header)
     names: list[str] | None = None
-    for row in _ion_rows(ctx, task.from_, "UTF-8"):
+    for row in ion_rows(ctx, task.from_, "UTF-8"):
         if isinstance(row, dict):
             if names is None:
                 names = [str(k) for k in row]
@@ -171,12 +171,12 @@ def run_json_to_ion(task: JsonToIon, ctx: RunContext) -> dict[str, Any]:
             rows = document if isinstance(document, list) else [document]
     except ValueError as exc:
         raise TaskFailed(f"{props.text(ctx, task.from_)} is not valid JSON: {exc}") from None
-    return _write_ion(ctx, rows)
+    return write_ion(ctx, rows)
 
 
 @runs(IonToJson)
 def run_ion_to_json(task: IonToJson, ctx: RunContext) -> dict[str, Any]:
-    rows = [plain(row) for row in _ion_rows(ctx, task.from_, task.charset)]
+    rows = [plain(row) for row in ion_rows(ctx, task.from_, task.charset)]
     if props.boolean(ctx, task.newLine):
         text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         suffix = ".jsonl"
@@ -210,12 +210,12 @@ def _yaml(ctx: RunContext, uri: str, charset: str) -> list[Any]:
 
 @runs(YamlToIon)
 def run_yaml_to_ion(task: YamlToIon, ctx: RunContext) -> dict[str, Any]:
-    return _write_ion(ctx, _yaml(ctx, task.from_, task.charset))
+    return write_ion(ctx, _yaml(ctx, task.from_, task.charset))
 
 
 @runs(IonToYaml)
 def run_ion_to_yaml(task: IonToYaml, ctx: RunContext) -> dict[str, Any]:
-    rows = [plain(row) for row in _ion_rows(ctx, task.from_, task.charset)]
+    rows = [plain(row) for row in ion_rows(ctx, task.from_, task.charset)]
     text = yaml.safe_dump_all(rows, sort_keys=False, allow_unicode=True)
     return {"uri": _store(ctx, ".yml", text, task.charset)}
 
