@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from controlplane.spec.families import family_of
-from controlplane.spec.fields import Duration, DynBool, Spec, TaskId, Text
+from controlplane.spec.fields import Duration, DynBool, Spec, TaskId, Text, build
 from controlplane.spec.problems import YamlPath
 from controlplane.spec.registry import Kind, registry
 
@@ -278,6 +278,8 @@ class _Dispatch:
             item = {**value, "type": found.name}
             if kind in (Kind.TASK, Kind.TRIGGER):
                 item = _apply_defaults(item, found.name, type_name, found.model, info.context)
+            if not found.model.__pydantic_complete__:
+                build(found.model)
             model = found.model.model_validate(item, context=info.context)
             if isinstance(model, TaskSpec) and type_name != found.name:
                 model._written_type = type_name
