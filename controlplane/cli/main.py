@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -56,6 +57,10 @@ def _command_of(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Pydantic looks for plugins of its own among the entry points of every installed package
+    # when it builds its first model: tens of milliseconds of each command for none that Weir
+    # uses. Setting the variable (even empty) keeps a user's choice.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(only=_command_of(words))
     args = parser.parse_args(words)
