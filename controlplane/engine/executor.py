@@ -11,102 +11,46 @@ before it acts on any effect.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from controlplane.engine import flowables
+from controlplane.engine import flowables, rules
+from controlplane.engine.draft import Draft
+from controlplane.engine.effects import Effects, SubflowStart
+from controlplane.engine.flowoutputs import OutputNotRendered, render_outputs
 from controlplane.engine.model import Attempt, Execution, State, TaskRun, new_id, now
 from controlplane.engine.outcome import STOPPED, aggregate, worst
-from controlplane.engine.ports import LogEntry, LogLevel
-from controlplane.engine.retries import Retry, next_attempt_in, next_execution_in, policy_for
-from controlplane.engine.variables import Lineage, base_variables, outputs_tree, task_variables
-from controlplane.engine.work import AttemptResult, WorkItem
-from controlplane.expr import ExpressionError, Renderer, is_truthy
-from controlplane.spec.durations import format_duration
-from controlplane.spec.flow import Flow, walk_task
-from controlplane.spec.inputs import INPUT_TYPES
+from controlplane.engine.plan import FlowPlan, StepEnv
+from controlplane.engine.restarts import restart_plan
+from controlplane.engine.retries import Retry, policy_for
+from controlplane.engine.work import AttemptResult
+from controlplane.engine.workitems import work_item
+from controlplane.expr import ExpressionError, is_truthy
+from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.core import Exit
-from controlplane.spec.plugins.flow import AllowFailure, Subflow, WorkingDirectory
+from controlplane.spec.plugins.flow import Subflow
 from controlplane.spec.tasks import TaskSpec
 
-
-@dataclass(frozen=True)
-class StepEnv:
-    """What a step needs besides the execution: rendering and where working directories live."""
-
-    renderer: Renderer
-    work_root: Path
-    envs: Mapping[str, str] = field(default_factory=dict)
-    globals: Mapping[str, Any] = field(default_factory=dict)
+__all__ = ["Effects", "FlowPlan", "Step", "StepEnv", "SubflowStart"]
+"""The step and what the engine gives it and takes from it (defined in their own modules)."""
 
 
-@dataclass(frozen=True)
-class SubflowStart:
-    parent_run_id: str
-    namespace: str
-    flow_id: str
-    inputs: dict[str, Any]
-    labels: dict[str, str]
-    wait: bool
-    revision: int | None
+class Step(Draft):
+    """One decision step on an execution (see the module's docstring)."""
 
-
-@dataclass
-class Effects:
-    dispatch: list[WorkItem] = field(default_factory=list)
-    subflows: list[SubflowStart] = field(default_factory=list)
-    wake_at: datetime | None = None
-    logs: list[LogEntry] = field(default_factory=list)
-    retry_in: timedelta | None = None
-    """The execution ended RETRIED: start a new one of the chain after this delay."""
-
-
-@dataclass(frozen=True)
-class FlowPlan:
-    """Every task of a flow by id, and the id of the flowable that holds it: built once."""
-
-    tasks: dict[str, TaskSpec]
-    parent_task: dict[str, str]
-
-    @classmethod
-    def of(cls, flow: Flow) -> FlowPlan:
-        tasks: dict[str, TaskSpec] = {}
-        parent_task: dict[str, str] = {}
-        for _, task in flow.all_tasks():
-            tasks[task.id] = task
-            for _, child in task.children():
-                parent_task[child.id] = task.id
-        return cls(tasks, parent_task)
-
-
-class Step:
     def __init__(
         self, execution: Execution, flow: Flow, env: StepEnv, plan: FlowPlan | None = None
     ) -> None:
-        self.ex = execution
-        self.flow = flow
-        self.env = env
-        plan = plan or FlowPlan.of(flow)
-        self.tasks = plan.tasks
-        self.parent_task = plan.parent_task
-        self.index = {(r.task_id, r.parent_id, r.value): r for r in execution.task_runs}
-        self.changed: dict[str, TaskRun] = {}
-        self.removed: set[str] = set()
+        super().__init__(execution, flow, env, plan)
         self._new_execution_policy: Retry | None = None
         self.kills: list[str] = []
         """Task runs a worker must stop (kill, SLA breach)."""
-        self.effects = Effects()
         self._dispatch: list[TaskRun] = []
-        self._base: dict[str, Any] | None = None
-        self._lineage: Lineage | None = None
-        self.execution_changed = False
 
     # -- what happened ------------------------------------------------------------------------
     def apply_result(self, result: AttemptResult) -> None:
-        run = self._run(result.task_run_id)
+        run = self.run_by_id(result.task_run_id)
         if run is None or run.state.terminal or result.attempt <= len(run.attempts):
             return  # a late result for a run already settled (killed, restarted), or a repeat
         task = self.tasks[run.task_id]
@@ -118,22 +62,13 @@ class Step:
         if run.state is not State.RUNNING:
             run.transition(State.RUNNING, result.started)
         self.touch(run)
-        policy = self._retry_policy(task)
+        policy = policy_for(task, self.tasks, self.parent_task, self.flow)
         if policy is not None and policy.behavior == "CREATE_NEW_EXECUTION":
             self._new_execution_policy = policy
-        elif result.state is State.FAILED and self.ex.state is not State.KILLING:
-            delay = next_attempt_in(policy, run)
-            if delay is not None:
-                run.transition(State.RETRYING, result.ended)
-                run.wake_at = result.ended + delay
-                return
-        state = result.state
-        if state is State.SUCCESS and len(run.attempts) > 1 and policy and policy.warningOnRetry:
-            state = State.WARNING
-        self.finish(task, run, state, at=result.ended)
+        self.finish(task, run, result.state, at=result.ended, retry=policy)
 
     def apply_subflow_started(self, run_id: str, child_id: str, wait: bool) -> None:
-        run = self._run(run_id)
+        run = self.run_by_id(run_id)
         if run is None or run.state.terminal:
             return
         run.outputs = {**run.outputs, "executionId": child_id}
@@ -142,13 +77,13 @@ class Step:
             self.finish(self.tasks[run.task_id], run, State.SUCCESS)
 
     def apply_subflow_failed_to_start(self, run_id: str, message: str) -> None:
-        run = self._run(run_id)
+        run = self.run_by_id(run_id)
         if run is not None and not run.state.terminal:
             self.log(run, "ERROR", message)
             self.finish(self.tasks[run.task_id], run, State.FAILED)
 
     def apply_subflow_ended(self, run_id: str, child: Execution) -> None:
-        run = self._run(run_id)
+        run = self.run_by_id(run_id)
         if run is None or run.state.terminal:
             return
         task = self.tasks[run.task_id]
@@ -166,6 +101,8 @@ class Step:
 
     def resume(self, inputs: Mapping[str, Any]) -> list[str]:
         """Resume every paused task; returns the ids of the resumed task runs."""
+        if rules.command(self.ex, State.RUNNING).refusal is not None:
+            return []
         resumed = []
         for run in self.ex.task_runs:
             if run.state is State.PAUSED:
@@ -175,14 +112,14 @@ class Step:
                     run.outputs = {**run.outputs, "onResume": dict(inputs)}
                 self.touch(run)
                 resumed.append(run.id)
-        if resumed and self.ex.state is State.PAUSED:
+        if resumed:
             self.ex.transition(State.RUNNING)
             self.execution_changed = True
         return resumed
 
     def kill(self) -> list[str]:
         """Start killing: no new task starts; returns the runs a worker must stop."""
-        if self.ex.state.terminal:
+        if rules.command(self.ex, State.KILLING).refusal is not None:
             return []
         self.ex.transition(State.KILLING)
         self.execution_changed = True
@@ -204,18 +141,9 @@ class Step:
         The runs of error and finally branches go (they run again if the tasks fail again);
         failed runnable runs get a new attempt; failed flowable runs resolve again.
         """
-        if self.ex.state not in (State.FAILED, State.KILLED):
+        if rules.command(self.ex, State.RESTARTED).refusal is not None:
             return False
-        branch_tasks = self._branch_task_ids()
-        dropped = {run.id for run in self.ex.task_runs if run.task_id in branch_tasks}
-        lineage = self.lineage()
-        for run in self.ex.task_runs:
-            node = lineage.parent(run)
-            while node is not None and run.id not in dropped:
-                if node.id in dropped:
-                    dropped.add(run.id)
-                node = lineage.parent(node)
-        failed = [r for r in self.ex.task_runs if r.id not in dropped and r.state.failed]
+        dropped, failed = restart_plan(self.ex, self.flow, self.tasks.values(), self.lineage())
         if not failed:
             return False
         self.removed.update(dropped)
@@ -236,42 +164,24 @@ class Step:
         self.execution_changed = True
         return True
 
-    def _branch_task_ids(self) -> set[str]:
-        """Ids of the tasks of every errors and finally branch, flow level included."""
-        roots = [*self.flow.errors, *self.flow.finally_]
-        for task in self.tasks.values():
-            roots += [*getattr(task, "errors", []), *getattr(task, "finally_", [])]
-        ids: set[str] = set()
-        for root in roots:
-            ids.update(task.id for _, task in walk_task(root, ()))
-        return ids
-
     def check_slas(self, moment: datetime) -> None:
         """Apply the flow's MAX_DURATION SLAs whose deadline has passed."""
-        if self.ex.state.terminal or self.ex.state is State.KILLING:
-            return
-        for sla in self.flow.sla:
-            if sla.type != "MAX_DURATION" or sla.duration is None:
-                continue
-            if moment < self.ex.started + sla.duration:
-                continue
-            self.log(None, "ERROR", f"SLA '{sla.id}' breached: the execution ran longer than "
-                     f"{format_duration(sla.duration)}")  # fmt: skip
-            self.ex.labels.update(sla.labels)
+        for decision in rules.running_on(self.flow, self.ex, moment).decisions:
+            self.log(None, "ERROR", decision.reason)
+            self.ex.labels.update(decision.labels)
             self.execution_changed = True
-            if sla.behavior == "NONE":
-                continue
-            self.kills += self.kill()
-            self.ex.end_state = State.FAILED if sla.behavior == "FAIL" else State.CANCELLED
-            return
+            if decision.state is State.KILLING:
+                self.kills += self.kill()
+                self.ex.end_state = decision.end_state
 
-    def sla_deadline(self) -> datetime | None:
-        deadlines = [
-            self.ex.started + sla.duration
-            for sla in self.flow.sla
-            if sla.type == "MAX_DURATION" and sla.duration is not None
-        ]
-        return min(deadlines) if deadlines and not self.ex.state.terminal else None
+    def admit(self, running: Callable[[], int]) -> None:
+        """Apply the flow's concurrency limit to a new execution; ``running`` counts the
+        executions of the flow that run now."""
+        admission = rules.Admission(self.flow.concurrency, running)
+        state = rules.apply(rules.EXECUTION_START, self.ex.state, State.RUNNING, admission).state
+        if state is not None and state is not State.RUNNING:
+            self.ex.transition(state)
+            self.execution_changed = True
 
     def redispatch_unfinished(self) -> None:
         """After the engine restarted: runnable runs that were handed out go out again, and
@@ -391,9 +301,6 @@ class Step:
         if state is not None:
             self.finish(task, run, state)
 
-    def find(self, task: TaskSpec, parent: TaskRun | None, value: str | None) -> TaskRun | None:
-        return self.index.get((task.id, parent.id if parent else None, value))
-
     def create(
         self,
         task: TaskSpec,
@@ -443,60 +350,23 @@ class Step:
         return self.ex.state is State.KILLING or self.ex.end_state is not None
 
     def finish(
-        self, task: TaskSpec, run: TaskRun, state: State, at: datetime | None = None
+        self,
+        task: TaskSpec,
+        run: TaskRun,
+        state: State,
+        at: datetime | None = None,
+        retry: Retry | None = None,
     ) -> None:
-        if state is State.FAILED and (task.allowFailure or isinstance(task, AllowFailure)):
-            state = State.WARNING
-        if state is State.WARNING and task.allowWarning:
-            state = State.SUCCESS
-        run.wake_at = None
-        run.transition(state, at)
+        """End ``run`` in ``state`` as the rules decide; ``retry`` is the retry policy of an
+        attempt that ended (it may send the run to RETRYING instead)."""
+        context = rules.TaskEnd(task, run, self.ex.state, retry)
+        outcome = rules.apply(rules.TASK_RUN_END, run.state, state, context)
+        wait = outcome.wait()
+        run.wake_at = None if wait is None else (at or now()) + wait
+        run.transition(outcome.state or state, at)
         self.touch(run)
 
-    def touch(self, run: TaskRun) -> None:
-        self.changed[run.id] = run
-        self._base = None
-
-    # -- rendering ----------------------------------------------------------------------------
-    def variables(self, task: TaskSpec, run: TaskRun) -> dict[str, Any]:
-        lineage = self.lineage()
-        if self._base is None:
-            outputs = outputs_tree(self.ex, lineage)
-            self._base = base_variables(
-                self.ex, self.flow, outputs, self.env.envs, self.env.globals
-            )
-        return task_variables(self._base, task, run, lineage)
-
-    def lineage(self) -> Lineage:
-        if self._lineage is None:
-            self._lineage = Lineage(self.ex, self.tasks)
-        return self._lineage
-
-    def render(self, value: Any, task: TaskSpec, run: TaskRun, typed: bool = False) -> Any:
-        return self.env.renderer.render_value(value, self.variables(task, run), typed=typed)
-
-    def log(self, run: TaskRun | None, level: LogLevel, message: str) -> None:
-        self.effects.logs.append(
-            LogEntry(
-                execution_id=self.ex.id,
-                task_run_id=run.id if run else None,
-                task_id=run.task_id if run else None,
-                attempt=None,
-                level=level,
-                message=message,
-                at=now(),
-                namespace=self.ex.namespace,
-                flow_id=self.ex.flow_id,
-            )
-        )
-
     # -- internals ----------------------------------------------------------------------------
-    def _run(self, run_id: str) -> TaskRun | None:
-        try:
-            return self.ex.task_run(run_id)
-        except KeyError:
-            return None
-
     def _run_if(self, task: TaskSpec, run: TaskRun) -> bool:
         try:
             keep = is_truthy(self.render(task.runIf, task, run, typed=True))
@@ -507,9 +377,6 @@ class Step:
         if not keep:
             run.transition(State.SKIPPED)
         return keep
-
-    def _retry_policy(self, task: TaskSpec) -> Retry | None:
-        return policy_for(task, self.tasks, self.parent_task, self.flow)
 
     def _wake_due(self, moment: datetime) -> None:
         for run in self.ex.task_runs:
@@ -537,97 +404,42 @@ class Step:
             self.execution_changed = True
 
     def _end(self, state: State) -> None:
-        if self.stopping():
-            state = self.ex.end_state or State.KILLED
-        elif state is State.SKIPPED:
-            state = State.SUCCESS
-        if state in (State.SUCCESS, State.WARNING) and self.flow.outputs:
-            state = self._render_flow_outputs(state)
-        if state is State.FAILED:
-            delay = self._chain_retry_delay()
-            if delay is not None:
-                state = State.RETRIED
-                self.effects.retry_in = delay
-        self.ex.transition(state)
+        chain = self._new_execution_policy
+        if chain is None and self.flow.retry and self.flow.retry.behavior == "CREATE_NEW_EXECUTION":
+            chain = self.flow.retry
+        context = rules.ExecutionEnd(
+            self.ex, self.stopping(), self._render_flow_outputs, bool(self.flow.outputs), chain
+        )
+        outcome = rules.apply(rules.EXECUTION_END, self.ex.state, state, context)
+        if outcome.state is State.RETRIED:
+            self.effects.retry_in = outcome.wait()
+        self.ex.transition(outcome.state or state)
         self.execution_changed = True
 
-    def _chain_retry_delay(self) -> timedelta | None:
-        """When a CREATE_NEW_EXECUTION policy allows another execution: the wait before it."""
-        policy = self._new_execution_policy
-        if (
-            policy is None
-            and self.flow.retry
-            and self.flow.retry.behavior == "CREATE_NEW_EXECUTION"
-        ):
-            policy = self.flow.retry
-        return next_execution_in(policy, self.ex)
-
-    def _render_flow_outputs(self, state: State) -> State:
-        context = dict(self.variables_for_flow())
-        outputs: dict[str, Any] = {}
-        for output in self.flow.outputs:
-            try:
-                typed = output.type != "STRING"
-                value = self.env.renderer.render_value(output.value, context, typed=typed)
-                value = coerce_output(output.type, value)
-            except (ExpressionError, ValueError) as exc:
-                self.log(None, "ERROR", f"flow output '{output.id}' cannot be rendered: {exc}")
-                self.ex.outputs = None
-                return State.FAILED
-            outputs[output.id] = value
-        self.ex.outputs = outputs
-        return state
-
-    def variables_for_flow(self) -> Mapping[str, Any]:
-        if self._base is None:
-            outputs = outputs_tree(self.ex, self.lineage())
-            self._base = base_variables(
-                self.ex, self.flow, outputs, self.env.envs, self.env.globals
-            )
-        return self._base
-
-    def working_dir_run(self, run: TaskRun) -> TaskRun | None:
-        """The run of the WorkingDirectory that encloses ``run``, when there is one."""
-        lineage = self.lineage()
-        node = lineage.parent(run)
-        while node is not None:
-            if isinstance(self.tasks.get(node.task_id), WorkingDirectory):
-                return node
-            node = lineage.parent(node)
-        return None
-
-    def _work_item(self, task: TaskSpec, run: TaskRun) -> WorkItem:
-        variables = self.variables(task, run)
-        directory = self.working_dir_run(run)
-        if directory is not None:
-            variables["workerTaskrun"] = {
-                "id": directory.id,
-                "value": directory.value,
-                "parentId": directory.parent_id,
-                "startDate": variables["taskrun"]["startDate"],
-            }
-        return WorkItem(
-            execution_id=self.ex.id,
-            namespace=self.ex.namespace,
-            flow_id=self.ex.flow_id,
-            flow_revision=self.ex.flow_revision,
-            task_run_id=run.id,
-            task=task,
-            attempt=len(run.attempts) + 1,
-            variables=variables,
-            timeout=task.timeout,
-            working_dir=self.env.work_root / self.ex.id / directory.id if directory else None,
-            secret_values=self._secret_inputs(),
-            parent_executions=self._parents(),
-        )
+    def _render_flow_outputs(self) -> bool:
+        """Render the flow's outputs into the execution; False (logged) when one cannot be."""
+        try:
+            context = self._base_variables()
+            self.ex.outputs = render_outputs(self.flow.outputs, self.env.renderer, context)
+        except OutputNotRendered as exc:
+            self.log(None, "ERROR", exc.message)
+            self.ex.outputs = None
+            return False
+        return True
 
     def _effects(self) -> Effects:
         for run in self._dispatch:
             if not run.state.terminal:
-                self.effects.dispatch.append(self._work_item(self.tasks[run.task_id], run))
+                task = self.tasks[run.task_id]
+                variables = self.variables(task, run)
+                self.effects.dispatch.append(
+                    work_item(
+                        self.ex, self.flow, task, run, variables, self.lineage(), self.env.work_root
+                    )
+                )
         self._dispatch.clear()
         waits = [r.wake_at for r in self.ex.task_runs if r.wake_at and not r.state.terminal]
-        deadline = self.sla_deadline()
+        deadline = rules.sla_deadline(self.flow, self.ex)
         if deadline is not None:
             waits.append(deadline)
         later = self._start_later(now())
@@ -643,24 +455,3 @@ class Step:
         if self.ex.state is State.CREATED and scheduled is not None and scheduled > moment:
             return scheduled
         return None
-
-    def _parents(self) -> tuple[tuple[str, str, str], ...]:
-        parent = self.ex.parent
-        if parent is None:
-            return ()
-        return ((parent.namespace, parent.flow_id, parent.execution_id),)
-
-    def _secret_inputs(self) -> tuple[str, ...]:
-        secret_ids = {item.id for item in self.flow.inputs if item.type == "SECRET"}
-        return tuple(
-            str(self.ex.inputs[key]) for key in secret_ids if self.ex.inputs.get(key) is not None
-        )
-
-
-def coerce_output(kind: str, value: Any) -> Any:
-    """A flow output as its declared type (ARRAY and FILE are kept as rendered)."""
-    if value is None or kind in ("FILE", "ARRAY") or kind not in INPUT_TYPES:
-        if kind == "ARRAY" and isinstance(value, str):
-            return INPUT_TYPES["JSON"].model_validate({"id": "o", "type": "JSON"}).coerce(value)
-        return value
-    return INPUT_TYPES[kind].model_validate({"id": "output", "type": kind}).coerce(value)

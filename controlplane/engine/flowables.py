@@ -10,12 +10,14 @@ interval).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from controlplane.engine.model import State, TaskRun, now
+from controlplane.engine.effects import Effects, SubflowStart
+from controlplane.engine.model import Execution, State, TaskRun, now
 from controlplane.engine.outcome import STOPPED, aggregate
+from controlplane.engine.ports import LogLevel
 from controlplane.expr import ExpressionError, is_truthy
 from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.flow import (
@@ -37,11 +39,55 @@ from controlplane.spec.plugins.foreachitem import ForEachItem
 from controlplane.spec.plugins.loop import Loop
 from controlplane.spec.tasks import TaskSpec
 
-if TYPE_CHECKING:
-    from controlplane.engine.executor import Step
 
-Resolver = Callable[["Step", Any, TaskRun], State | None]
-Hook = Callable[["Step", Any, TaskRun], None]
+class Step(Protocol):
+    """What a resolver asks of the decision step (``executor.Step`` is the one there is)."""
+
+    ex: Execution
+    effects: Effects
+
+    def find(self, task: TaskSpec, parent: TaskRun | None, value: str | None) -> TaskRun | None:
+        """The run of ``task`` under ``parent`` for ``value``, when it was created."""
+
+    def create(
+        self,
+        task: TaskSpec,
+        parent: TaskRun | None,
+        value: str | None,
+        iteration: int | None = None,
+    ) -> TaskRun:
+        """A new run of ``task``, started (dispatched, or resolved when flowable)."""
+
+    def resolve_run(self, task: TaskSpec, run: TaskRun) -> None:
+        """Bring a flowable run up to date with its children."""
+
+    def resolve_list(
+        self,
+        tasks: Iterable[TaskSpec],
+        parent: TaskRun | None,
+        value: str | None,
+        iteration: int | None = None,
+    ) -> State | None:
+        """Run ``tasks`` one after the other; the state of the list, or None while it runs."""
+
+    def stopping(self) -> bool:
+        """No new task starts (a kill, an Exit task)."""
+
+    def render(self, value: Any, task: TaskSpec, run: TaskRun, typed: bool = False) -> Any: ...
+
+    def log(self, run: TaskRun | None, level: LogLevel, message: str) -> None: ...
+
+    def finish(
+        self, task: TaskSpec, run: TaskRun, state: State, at: datetime | None = None
+    ) -> None:
+        """End ``run`` in ``state``, as the transition rules decide."""
+
+    def touch(self, run: TaskRun) -> None:
+        """Mark ``run`` changed, to be persisted."""
+
+
+Resolver = Callable[[Step, Any, TaskRun], State | None]
+Hook = Callable[[Step, Any, TaskRun], None]
 
 
 # -- containers --------------------------------------------------------------------------------
@@ -338,8 +384,6 @@ def _duration(step: Step, raw: Any, task: TaskSpec, run: TaskRun) -> timedelta |
 
 # -- subflows ----------------------------------------------------------------------------------
 def start_subflow(step: Step, task: Subflow, run: TaskRun) -> None:
-    from controlplane.engine.executor import SubflowStart
-
     try:
         namespace = str(step.render(task.namespace, task, run))
         flow_id = str(step.render(task.flowId, task, run))
