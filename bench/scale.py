@@ -38,8 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import EngineSettings
 from controlplane.engine.model import State
+from controlplane.engine.remote import RemoteCommands
 from controlplane.store import StoreSettings, open_store
 from controlplane.store.store import SqlStore
 from tests.postgres import PostgresServer, postgres_bindir, start_server, stop_server
@@ -112,7 +113,7 @@ def throughput(
         for part in parts:
             part.start()
             stack.callback(part.stop)
-        api = Engine(store, None, EngineSettings(work_root=settings.home / "work", remote=True))
+        api = RemoteCommands(store, EngineSettings(work_root=settings.home / "work"))
         warm = 20
         for _ in range(warm):
             api.create_execution("scale", "one")

@@ -33,7 +33,7 @@ from controlplane.api.routers import (
     triggers,
 )
 from controlplane.api.settings import ApiSettings
-from controlplane.engine.engine import Engine
+from controlplane.engine.commands import Commands
 from controlplane.engine.ports import Store
 
 API_PREFIX = "/api/v1"
@@ -57,7 +57,7 @@ def create_app(
     settings: ApiSettings | None = None,
     *,
     store: Store | None = None,
-    engine: Engine | None = None,
+    engine: Commands | None = None,
 ) -> FastAPI:
     settings = settings or ApiSettings()
 

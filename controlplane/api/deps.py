@@ -16,7 +16,7 @@ from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from controlplane.api.settings import ApiSettings
-from controlplane.engine.engine import Engine
+from controlplane.engine.commands import Commands
 from controlplane.engine.ports import Store
 from controlplane.spec.names import NAMESPACE_PATTERN
 
@@ -30,8 +30,8 @@ async def store(request: Request) -> Store:
     return found
 
 
-async def engine(request: Request) -> Engine:
-    found: Engine = request.app.state.engine
+async def engine(request: Request) -> Commands:
+    found: Commands = request.app.state.engine
     return found
 
 
@@ -45,7 +45,7 @@ async def _settings(request: Request) -> ApiSettings:
 
 
 StoreDep = Annotated[Store, Depends(store)]
-EngineDep = Annotated[Engine, Depends(engine)]
+EngineDep = Annotated[Commands, Depends(engine)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 
 

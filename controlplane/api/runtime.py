@@ -17,9 +17,11 @@ from datetime import timedelta
 
 from controlplane.api.settings import ApiSettings
 from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.commands import Commands, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.ports import Store
 from controlplane.engine.queue_worker import QueueSettings, QueueWorker
+from controlplane.engine.remote import RemoteCommands
 from controlplane.engine.variables import environment_variables
 from controlplane.engine.worker import Worker
 from controlplane.store import open_store
@@ -48,42 +50,39 @@ def _engine_settings(settings: ApiSettings, **more: object) -> EngineSettings:
 
 
 @contextmanager
-def open_runtime(settings: ApiSettings) -> Iterator[tuple[Store, Engine]]:
-    """Open the store and, in a standalone server, start the engine and its workers.
+def open_runtime(settings: ApiSettings) -> Iterator[tuple[Store, Commands]]:
+    """Open the store and, in a standalone server, start the engine, its workers and the
+    schedulers.
 
-    In the ``api`` role the engine is not started: it records commands for the executors in
-    other processes."""
+    In the ``api`` role no engine runs here: commands are recorded for the executors in other
+    processes."""
     import controlplane.tasks  # noqa: F401  (registers the task implementations)
 
     store = open_store(settings.store)
-    standalone = settings.role == "standalone"
-    worker = Worker(
-        store,
-        worker_settings(settings),
-        concurrency=settings.worker_threads,
-    )
-    engine = Engine(store, worker, _engine_settings(settings, remote=not standalone))
     try:
-        if standalone:
-            engine.start()
+        if settings.role != "standalone":
+            yield store, RemoteCommands(store, _engine_settings(settings))
+            return
+        worker = Worker(store, worker_settings(settings), concurrency=settings.worker_threads)
+        engine = Engine(store, worker, _engine_settings(settings))
+        engine.start()
+        try:
             with _schedulers(store, engine):
                 yield store, engine
-        else:
-            yield store, engine
-    finally:
-        if standalone:
+        finally:
             engine.stop(settings.grace_seconds)
+    finally:
         store.close()
 
 
 @contextmanager
-def _schedulers(store: Store, engine: Engine) -> Iterator[None]:
-    """Schedule triggers and Flow triggers, firing through ``engine``."""
+def _schedulers(store: Store, commands: Commands) -> Iterator[None]:
+    """Schedule triggers and Flow triggers, firing through ``commands``."""
     from controlplane.engine.flowtriggers import FlowTriggers
     from controlplane.engine.scheduler import TriggerScheduler
 
-    schedules = TriggerScheduler(store, engine)
-    flows = FlowTriggers(store, engine)
+    schedules = TriggerScheduler(store, commands)
+    flows = FlowTriggers(store, commands)
     schedules.start()
     flows.start()
     try:
@@ -100,9 +99,8 @@ def open_scheduler(settings: ApiSettings) -> Iterator[None]:
     import controlplane.tasks  # noqa: F401
 
     store = open_store(settings.store)
-    engine = Engine(store, None, _engine_settings(settings, remote=True))
     try:
-        with _schedulers(store, engine):
+        with _schedulers(store, RemoteCommands(store, _engine_settings(settings))):
             yield
     finally:
         store.close()

@@ -7,10 +7,11 @@ execution RETRIED and goes on in a new execution of the same chain.
 
 from __future__ import annotations
 
+from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import Store
 from controlplane.spec.plugins.flow import Pause
-from controlplane.spec.validate import validate_text
+from controlplane.spec.problems import FlowInvalid
 
 
 def pause_ends_by_itself(store: Store, execution: Execution) -> bool:
@@ -18,13 +19,13 @@ def pause_ends_by_itself(store: Store, execution: Execution) -> bool:
     paused = {run.task_id for run in execution.task_runs if run.state is State.PAUSED}
     if not paused:
         return False
-    with store.unit(read_only=True) as repos:
-        record = repos.flows.read_flow(
-            execution.namespace, execution.flow_id, execution.flow_revision
-        )
-    if record is None:
+    try:
+        with store.unit(read_only=True) as repos:
+            flow = flow_cache(store).read(
+                repos, execution.namespace, execution.flow_id, execution.flow_revision
+            )
+    except FlowInvalid:
         return False
-    flow = validate_text(record.source).flow
     if flow is None:
         return False
     timed = {

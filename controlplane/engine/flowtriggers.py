@@ -42,6 +42,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from controlplane.engine.commands import Commands
 from controlplane.engine.conditions import (
     DEFAULT_STATES,
     NotEvaluable,
@@ -49,7 +50,7 @@ from controlplane.engine.conditions import (
     execution_facts,
     holds,
 )
-from controlplane.engine.engine import Engine
+from controlplane.engine.flowcache import FlowCache, flow_cache
 from controlplane.engine.model import Execution, now
 from controlplane.engine.ports import FlowRecord, Repositories, Store
 from controlplane.engine.preconditions import Group, groups_of, remember, reset
@@ -59,8 +60,8 @@ from controlplane.engine.variables import Lineage, nest_dotted, outputs_tree
 from controlplane.errors import WeirError
 from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.triggers import FlowTrigger, MultipleCondition
+from controlplane.spec.problems import FlowInvalid
 from controlplane.spec.tasks import TaskSpec
-from controlplane.spec.validate import validate_text
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class FlowTriggers:
     def __init__(
         self,
         store: Store,
-        engine: Engine,
+        engine: Commands,
         clock: Callable[[], datetime] = now,
         interval: float = 0.25,
         batch: int = 100,
@@ -118,7 +119,6 @@ class FlowTriggers:
         self.index_ttl = index_ttl
         """Seconds a list of the flows' Flow triggers is used before it is read again."""
         self._index = _Index()
-        self._upstream: dict[tuple[str, str, int], dict[str, TaskSpec]] = {}
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._full = False
@@ -301,7 +301,7 @@ class FlowTriggers:
         for record in repos.flows.list_flows():
             key = (record.namespace, record.flow_id, record.revision)
             found = self._index.parsed.get(key)
-            parsed[key] = found if found is not None else _listeners(record)
+            parsed[key] = found if found is not None else _listeners(record, flow_cache(self.store))
         listening = [item for items in parsed.values() for item in items]
         self._index = _Index(parsed, listening, time.monotonic())
 
@@ -330,16 +330,13 @@ class FlowTriggers:
         }
 
     def _upstream_tasks(self, repos: Repositories, execution: Execution) -> dict[str, TaskSpec]:
-        key = (execution.namespace, execution.flow_id, execution.flow_revision)
-        tasks = self._upstream.get(key)
-        if tasks is None:
-            record = repos.flows.read_flow(*key)
-            flow = _parse(record) if record is not None else None
-            tasks = {task.id: task for _, task in flow.all_tasks()} if flow else {}
-            if len(self._upstream) > 1000:
-                self._upstream.clear()
-            self._upstream[key] = tasks
-        return tasks
+        flows = flow_cache(self.store)
+        revision = execution.flow_revision
+        try:
+            flow = flows.read(repos, execution.namespace, execution.flow_id, revision)
+        except FlowInvalid:
+            return {}
+        return flows.plan(flow, revision).tasks if flow is not None else {}
 
 
 def end_token(execution: Execution) -> str:
@@ -348,10 +345,10 @@ def end_token(execution: Execution) -> str:
     return execution.id if ends <= 1 else f"{execution.id}#{ends}"
 
 
-def _listeners(record: FlowRecord) -> list[Listener]:
+def _listeners(record: FlowRecord, flows: FlowCache) -> list[Listener]:
     if ".Flow" not in record.source:
         return []
-    flow = _parse(record)
+    flow = _parse(record, flows)
     if flow is None or flow.disabled:
         return []
     found: list[Listener] = []
@@ -368,14 +365,15 @@ def _listeners(record: FlowRecord) -> list[Listener]:
     return found
 
 
-def _parse(record: FlowRecord) -> Flow | None:
-    result = validate_text(record.source, f"{record.namespace}/{record.flow_id}")
-    if result.flow is None:
+def _parse(record: FlowRecord, flows: FlowCache) -> Flow | None:
+    try:
+        return flows.parse(record)
+    except FlowInvalid:
         log.warning(
             "flow %s/%s revision %d is not valid; its Flow triggers are not looked at",
             record.namespace, record.flow_id, record.revision,
         )  # fmt: skip
-    return result.flow
+        return None
 
 
 # -- the trigger's state document -----------------------------------------------------------------

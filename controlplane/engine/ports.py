@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol
 
 from controlplane.engine.model import Execution, State, TaskRun
+from controlplane.engine.queueports import LeaseRepository, WorkRepository
 from controlplane.errors import WeirError
 from controlplane.spec.kvtypes import KvType as KvType
 
@@ -476,82 +477,6 @@ class TriggerRepository(Protocol):
     def delete_ends(self, seqs: list[int]) -> None: ...
 
 
-@dataclass(frozen=True)
-class QueuedWork:
-    """An attempt for a worker in another process; ``payload`` is the work item as JSON."""
-
-    execution_id: str
-    task_run_id: str
-    attempt: int
-    worker_group: str | None
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ClaimedWork:
-    id: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class WorkResult:
-    id: str
-    execution_id: str
-    result: dict[str, Any]
-    """The attempt's result as JSON."""
-
-
-class WorkRepository(Protocol):
-    """The queue between executors and workers in other processes, and the executors' leases
-    on unfinished executions. Claims skip rows another transaction holds."""
-
-    def enqueue_work(self, items: Sequence[QueuedWork]) -> None:
-        """Queue each attempt once: an attempt already queued (same run and number) stays."""
-
-    def claim_work(
-        self, owner: str, group: str | None, limit: int, lease: timedelta
-    ) -> list[ClaimedWork]:
-        """Up to ``limit`` queued attempts of worker group ``group`` (None: no group), oldest
-        first, now held by ``owner`` until the lease runs out."""
-
-    def renew_work(
-        self, owner: str, ids: Sequence[str], lease: timedelta
-    ) -> tuple[set[str], set[str]]: ...
-
-    def complete_work(self, work_id: str, owner: str, result: dict[str, Any]) -> bool:
-        """Record the result; False (nothing written) when ``owner`` no longer holds it."""
-
-    def expire_work(self, result: dict[str, Any], limit: int = 100) -> list[str]: ...
-
-    def request_kill(self, task_run_id: str, result: dict[str, Any]) -> None: ...
-
-    def take_results(self, owner: str, limit: int = 500) -> list[WorkResult]: ...
-
-    def delete_work(self, ids: Sequence[str]) -> None: ...
-
-    def count_work(self) -> dict[str, int]:
-        """Attempts by queue state (queued, running, done)."""
-
-    def create_lease(self, execution_id: str, owner: str | None, lease: timedelta) -> None: ...
-
-    def adopt_unleased(self) -> int: ...
-
-    def claim_executions(
-        self, owner: str, limit: int, lease: timedelta
-    ) -> list[tuple[str, str | None]]: ...
-
-    def renew_executions(self, owner: str, lease: timedelta) -> set[str]: ...
-
-    def hold_executions(self, owner: str, ids: Sequence[str], lease: timedelta) -> set[str]:
-        """Of ``ids``, those ``owner`` still holds, renewed and locked until the transaction
-        ends: a step advances only these."""
-
-    def release_executions(self, owner: str) -> None:
-        """Let other executors take over at once what ``owner`` holds."""
-
-    def delete_lease(self, execution_id: str) -> None: ...
-
-
 class Repositories(Protocol):
     flows: FlowRepository
     namespaces: NamespaceRepository
@@ -565,6 +490,7 @@ class Repositories(Protocol):
     commands: CommandRepository
     triggers: TriggerRepository
     work: WorkRepository
+    leases: LeaseRepository
     references: FlowReferenceRepository
 
 

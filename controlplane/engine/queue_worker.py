@@ -19,14 +19,15 @@ from datetime import timedelta
 from typing import Any
 
 from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.executor import FlowPlan
+from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import State, now
 from controlplane.engine.pool import AttemptPool
-from controlplane.engine.ports import ClaimedWork, Store, StoreUnavailable
+from controlplane.engine.ports import Store, StoreUnavailable
 from controlplane.engine.process import CancelEvent
+from controlplane.engine.queueports import ClaimedWork
 from controlplane.engine.work import AttemptResult, item_from_json, result_to_json
+from controlplane.spec.problems import FlowInvalid
 from controlplane.spec.tasks import TaskSpec
-from controlplane.spec.validate import validate_text
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ class QueueWorker:
         """Every attempt ended: leases need no renewal."""
         self._claimer = threading.Thread(target=self._claim, name="weir-claim", daemon=True)
         self._renewer = threading.Thread(target=self._renew, name="weir-lease", daemon=True)
-        self._tasks: dict[tuple[str, str, int], dict[str, TaskSpec]] = {}
         self.completed = 0
 
     def start(self) -> None:
@@ -139,17 +139,15 @@ class QueueWorker:
 
     def _task(self, payload: dict[str, Any]) -> TaskSpec:
         key = (payload["namespace"], payload["flowId"], int(payload["flowRevision"]))
-        tasks = self._tasks.get(key)
-        if tasks is None:
+        flows = flow_cache(self.store)
+        try:
             with self.store.unit(read_only=True) as repos:
-                record = repos.flows.read_flow(*key)
-            if record is None:
-                raise LookupError(f"flow {key[0]}/{key[1]} revision {key[2]} is gone")
-            result = validate_text(record.source, f"{key[0]}/{key[1]}")
-            if result.flow is None:
-                raise LookupError(f"flow {key[0]}/{key[1]} revision {key[2]} is not valid")
-            tasks = self._tasks[key] = FlowPlan.of(result.flow).tasks
-        return tasks[payload["taskId"]]
+                flow = flows.read(repos, *key)
+        except FlowInvalid:
+            raise LookupError(f"flow {key[0]}/{key[1]} revision {key[2]} is not valid") from None
+        if flow is None:
+            raise LookupError(f"flow {key[0]}/{key[1]} revision {key[2]} is gone")
+        return flows.plan(flow, key[2]).tasks[payload["taskId"]]
 
     def _complete(self, work_id: str, result: dict[str, Any]) -> None:
         """Record the result, retrying while the database is away."""

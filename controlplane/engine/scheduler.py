@@ -45,9 +45,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from controlplane.engine.commands import Commands
 from controlplane.engine.conditions import holds
 from controlplane.engine.cron import Cron, iso
-from controlplane.engine.engine import Engine
+from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import FlowRecord, Store
 from controlplane.engine.schedule_slots import Policy, ScheduleTrigger, TriggerKey, due_slots
@@ -63,7 +64,7 @@ from controlplane.engine.triggercontext import trigger_context
 from controlplane.errors import WeirError
 from controlplane.expr import Renderer
 from controlplane.spec.plugins.triggers import Schedule
-from controlplane.spec.validate import validate_text
+from controlplane.spec.problems import FlowInvalid
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class TriggerScheduler:
     def __init__(
         self,
         store: Store,
-        engine: Engine,
+        engine: Commands,
         settings: SchedulerSettings | None = None,
         clock: Callable[[], datetime] = now,
     ) -> None:
@@ -440,14 +441,15 @@ class TriggerScheduler:
         if "Schedule" not in record.source:
             return [], set()
         where = f"{record.namespace}/{record.flow_id}"
-        result = validate_text(record.source, where)
-        if result.flow is None:
+        try:
+            flow = flow_cache(self.store).parse(record)
+        except FlowInvalid:
             log.warning("flow %s revision %d does not validate; its schedules are not "
                         "evaluated", where, record.revision)  # fmt: skip
             return None
         found: list[ScheduleTrigger] = []
         declared: set[TriggerKey] = set()
-        for spec in result.flow.triggers:
+        for spec in flow.triggers:
             if not isinstance(spec, Schedule):
                 continue
             declared.add((record.namespace, record.flow_id, spec.id))
@@ -457,7 +459,7 @@ class TriggerScheduler:
             except WeirError as exc:
                 log.warning("%s", exc.message)
                 continue
-            found.append(ScheduleTrigger(result.flow, record.revision, spec, cron))
+            found.append(ScheduleTrigger(flow, record.revision, spec, cron))
         return found, declared
 
     def _forget(self, live: set[tuple[str, str]]) -> None:

@@ -1,5 +1,12 @@
-"""What an executor sharing the database keeps apart from the engine's loop: the executions it
-holds by lease and the results it has taken, and the records it writes for workers."""
+"""One executor of many on a shared database: the executions it holds by lease, the results and
+commands it has taken, the attempts it queues for workers in other processes, and the poller that
+keeps its leases and brings it what the database holds for it.
+
+``SharedDispatch`` is this run mode as the engine's loop sees it (see ``dispatch.py``): it
+advances only the executions it holds a lease on, and queues attempts in the same transaction as
+the step that decided them; workers in other processes claim them, and their results come back
+through the database. An executor that dies lets its leases lapse; another takes its executions
+over and reads them afresh."""
 
 from __future__ import annotations
 
@@ -10,8 +17,12 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Protocol
 
-from controlplane.engine.model import State, now
-from controlplane.engine.ports import QueuedWork, Repositories, Store
+from controlplane.engine.dispatch import Deliver, Dispatch
+from controlplane.engine.events import Event, command_event, record_command
+from controlplane.engine.executor import Effects
+from controlplane.engine.model import Execution, State, now
+from controlplane.engine.ports import Repositories, Store, StoreUnavailable
+from controlplane.engine.queueports import QueuedWork
 from controlplane.engine.work import (
     AttemptResult,
     WorkItem,
@@ -208,11 +219,11 @@ def share(
             with store.unit() as repos:
                 if due:
                     round_ = shared.next_round()
-                    mine = repos.work.renew_executions(shared.owner, lease)
+                    mine = repos.leases.renew_executions(shared.owner, lease)
                     gone, found = shared.renewed(mine, round_)
                     if pulse.steady():
                         repos.work.expire_work(lost)
-                claimed = repos.work.claim_executions(shared.owner, 200, lease)
+                claimed = repos.leases.claim_executions(shared.owner, 200, lease)
                 shared.update(execution_id for execution_id, _ in claimed)
                 commands = repos.commands.take_commands(500, owner=shared.owner)
                 results = repos.work.take_results(shared.owner)
@@ -238,3 +249,102 @@ def share(
             if shared.take(key):
                 result = result_from_json(taken.result)
                 deliver(taken.execution_id, "queued_result", (taken.id, result), key)
+
+
+class SharedDispatch(Dispatch):
+    def __init__(self, store: Store, deliver: Deliver, settings: ShareSettings, owner: str) -> None:
+        super().__init__(store, deliver)
+        self.settings = settings
+        self.shared = SharedState(owner)
+        self._poller: threading.Thread | None = None
+
+    @property
+    def owner(self) -> str:
+        return self.shared.owner
+
+    def start(self) -> None:
+        with self.store.unit() as repos:
+            repos.leases.adopt_unleased()
+        self._poller = threading.Thread(
+            target=share,
+            args=(self.store, self.shared, self.settings, self.draining, self._deliver_row),
+            name="weir-share",
+            daemon=True,
+        )
+        self._poller.start()
+
+    def drain(self, grace_seconds: float) -> None:
+        super().drain(grace_seconds)
+        if self._poller is not None:
+            self._poller.join(timeout=5)
+            self._poller = None
+
+    def release(self) -> None:
+        try:
+            with self.store.unit() as repos:
+                repos.leases.release_executions(self.owner)
+        except StoreUnavailable:
+            log.warning("could not hand back executions; they return when their lease ends")
+
+    def hold(self, repos: Repositories, execution_id: str) -> None:
+        """An execution this executor creates is its own from the start."""
+        repos.leases.create_lease(execution_id, self.owner, self.settings.lease)
+        self.shared.add(execution_id)
+
+    def route(self, event: Event) -> None:
+        """To this executor's loop, or, for an execution another executor holds, through the
+        database."""
+        if self.shared.holds(event.execution_id):
+            self.deliver(event)
+            return
+        with self.store.unit() as repos:
+            record_command(repos, event, self.settings.lease)
+
+    def fence(self, repos: Repositories, grouped: dict[str, list[Event]]) -> dict[str, list[Event]]:
+        """The events of the executions this executor still holds, their leases renewed and
+        locked for the step. The others were taken over (this executor ran too late to renew):
+        their new holder reads them afresh, and takes again what was taken here."""
+        shared = self.shared
+        mine = [execution_id for execution_id in grouped if shared.holds(execution_id)]
+        held = repos.leases.hold_executions(shared.owner, mine, self.settings.lease)
+        for execution_id in set(grouped) - held:
+            shared.discard(execution_id)
+            shared.forget(e.taken for e in grouped[execution_id] if e.taken)
+        return {i: events for i, events in grouped.items() if i in held}
+
+    def stepped(self, repos: Repositories, execution: Execution, effects: Effects) -> None:
+        """Queue the step's attempts in its own transaction."""
+        repos.work.enqueue_work([queued_work(item) for item in effects.dispatch])
+        effects.dispatch.clear()
+
+    def ended(self, repos: Repositories, execution: Execution, notices: list[Event]) -> list[Event]:
+        """Let go of the execution, and tell its parent and the next queued execution, whichever
+        executor holds them, in the step's transaction."""
+        repos.leases.delete_lease(execution.id)
+        for event in notices:
+            record_command(repos, event, self.settings.lease)
+        return []
+
+    def settle(self, repos: Repositories, events: list[Event]) -> list[str]:
+        keys = [event.taken for event in events if event.taken]
+        settle_taken(repos, keys)
+        return keys
+
+    def committed(self, keys: list[str]) -> None:
+        self.shared.applied(keys)
+
+    def failed(self, events: list[Event]) -> None:
+        self.shared.forget(event.taken for event in events if event.taken)
+
+    def act(self, execution: Execution, effects: Effects, kills: list[str]) -> None:
+        if not kills:
+            return
+        with self.store.unit() as repos:
+            for run_id in kills:
+                repos.work.request_kill(run_id, result_to_json(killed_before_start(run_id)))
+
+    def forget(self, execution_id: str) -> None:
+        self.shared.discard(execution_id)
+
+    def _deliver_row(self, execution_id: str, kind: str, payload: Any, taken: str | None) -> None:
+        self.deliver(command_event(execution_id, kind, payload, taken))

@@ -26,8 +26,8 @@ from controlplane.engine.ports import (
     StoreUnavailable,
     TokenRepository,
     TriggerRepository,
-    WorkRepository,
 )
+from controlplane.engine.queueports import LeaseRepository, WorkRepository
 from controlplane.store.commands import SqlCommandRepository
 from controlplane.store.database import READ_ONLY, create_store_engine, database_url, upgrade
 from controlplane.store.executions import SqlExecutionRepository
@@ -62,10 +62,12 @@ class SqlRepositories:
     commands: CommandRepository
     triggers: TriggerRepository
     work: WorkRepository
+    leases: LeaseRepository
     references: FlowReferenceRepository
 
     @classmethod
     def bind(cls, connection: Connection, cipher: SecretCipher) -> SqlRepositories:
+        work = SqlWorkRepository(connection)  # the queue and the leases, in one repository
         return cls(
             flows=SqlFlowRepository(connection),
             namespaces=SqlNamespaceRepository(connection),
@@ -78,7 +80,8 @@ class SqlRepositories:
             tokens=SqlTokenRepository(connection),
             commands=SqlCommandRepository(connection),
             triggers=SqlTriggerRepository(connection),
-            work=SqlWorkRepository(connection),
+            work=work,
+            leases=work,
             references=SqlFlowReferenceRepository(connection),
         )
 

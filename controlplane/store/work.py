@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from controlplane.engine.model import TERMINAL, now
-from controlplane.engine.ports import ClaimedWork, QueuedWork, WorkResult
+from controlplane.engine.queueports import ClaimedWork, QueuedWork, WorkResult
 from controlplane.store.tables import EXECUTION_LEASES, EXECUTIONS, WORK_QUEUE
 
 QUEUED, RUNNING, DONE = "queued", "running", "done"

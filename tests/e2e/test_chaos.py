@@ -32,8 +32,9 @@ import pytest
 from sqlalchemy import func, select
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import EngineSettings
 from controlplane.engine.model import Execution, State, now
+from controlplane.engine.remote import RemoteCommands
 from controlplane.store import StoreSettings, open_store, tables
 from controlplane.store.store import SqlStore
 from tests.postgres import PostgresServer, pg_ctl, postgres_bindir, start_server, stop_server
@@ -284,7 +285,7 @@ def test_killed_processes_and_a_database_outage_lose_no_work(
         repos.flows.create_flow_revision("chaos", "mixed", MIXED.lstrip(), None)
         repos.flows.create_flow_revision("chaos", "tick", TICK.lstrip(), None)
         repos.flows.create_flow_revision("chaos", "after", AFTER.lstrip(), None)
-    api = Engine(store, None, EngineSettings(work_root=settings.home / "work", remote=True))
+    api = RemoteCommands(store, EngineSettings(work_root=settings.home / "work"))
     parts = {
         "executor": Part("executor", env, tmp_path, "--lease", LEASE, "--grace", "1"),
         "worker-a": Part("worker", env, tmp_path, "--lease", LEASE, "--concurrency", "4"),

@@ -45,8 +45,9 @@ from controlplane.api.errors import BadRequest, Conflict, Forbidden, NotFound, U
 from controlplane.api.logstream import LogLine, log_events
 from controlplane.api.secretinputs import masked, secret_input_ids
 from controlplane.engine import model
+from controlplane.engine.commands import Commands
 from controlplane.engine.conditions import holds
-from controlplane.engine.engine import Engine
+from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import State
 from controlplane.engine.ports import (
     ExecutionFilter,
@@ -59,8 +60,6 @@ from controlplane.engine.triggercontext import trigger_context
 from controlplane.expr import ExpressionError, has_expression
 from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.triggers import Webhook
-from controlplane.spec.problems import FlowInvalid
-from controlplane.spec.validate import validate_text
 from controlplane.store import StoragePathError
 from controlplane.store.files import SCHEME
 
@@ -518,10 +517,7 @@ def _flow(store: Store, namespace: str, flow_id: str) -> tuple[int, Flow]:
         record = repos.flows.read_flow(namespace, flow_id)
     if record is None:
         raise NotFound(f"flow {namespace}/{flow_id} does not exist")
-    validated = validate_text(record.source, f"{namespace}/{flow_id}")
-    if validated.flow is None:
-        raise FlowInvalid(validated.problems)
-    return record.revision, validated.flow
+    return record.revision, flow_cache(store).parse(record)
 
 
 def _require_enabled(flow: Flow) -> None:
@@ -533,7 +529,7 @@ def _require_enabled(flow: Flow) -> None:
 
 def _start(
     store: Store,
-    engine: Engine,
+    engine: Commands,
     namespace: str,
     flow_id: str,
     inputs: dict[str, Any],
@@ -586,7 +582,7 @@ async def _start_form(request: Request) -> StartIn:
 
 
 def _webhook_revision(
-    store: Store, engine: Engine, namespace: str, flow_id: str, key: str
+    store: Store, engine: Commands, namespace: str, flow_id: str, key: str
 ) -> tuple[int, Flow, Webhook]:
     """The revision to start, its flow, and its enabled Webhook trigger with ``key``."""
     missing = NotFound(f"no webhook of flow {namespace}/{flow_id} has this key")
@@ -619,7 +615,7 @@ def _multi(
 
 
 def _start_by_webhook(
-    engine: Engine, revision: int, flow: Flow, webhook: Webhook, trigger: dict[str, Any]
+    engine: Commands, revision: int, flow: Flow, webhook: Webhook, trigger: dict[str, Any]
 ) -> model.Execution | None:
     """The execution of a webhook call, or None when the trigger's conditions do not hold."""
     context = trigger_context(engine.settings, flow, revision, trigger)
@@ -640,7 +636,7 @@ def _start_by_webhook(
     )
 
 
-async def _ended(request: Request, engine: Engine, execution_id: str) -> model.Execution:
+async def _ended(request: Request, engine: Commands, execution_id: str) -> model.Execution:
     """The execution once it ended, or as it is when the caller hung up."""
     while True:
         execution = await run_in_threadpool(engine.wait, execution_id, 1.0)
@@ -659,7 +655,7 @@ def _outputs_answer(execution: model.Execution, content_type: str | None) -> Res
     return Response(json.dumps(outputs), media_type=kind)
 
 
-def _same_key(engine: Engine, declared: str, given: str, context: dict[str, Any]) -> bool:
+def _same_key(engine: Commands, declared: str, given: str, context: dict[str, Any]) -> bool:
     expected = declared
     if has_expression(declared):
         try:

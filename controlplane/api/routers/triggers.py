@@ -21,6 +21,7 @@ from controlplane.api.auth import Caller, reaches
 from controlplane.api.deps import ApiModel, FlowIdPath, NamespacePath, StoreDep
 from controlplane.api.errors import BadRequest, Conflict, NotFound, Unprocessable
 from controlplane.engine.cron import Cron, CronError
+from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import now
 from controlplane.engine.ports import Store, TriggerStateRecord
 from controlplane.engine.schedule_state import (
@@ -30,8 +31,6 @@ from controlplane.engine.schedule_state import (
     new_backfill,
 )
 from controlplane.spec.plugins.triggers import Schedule
-from controlplane.spec.problems import FlowInvalid
-from controlplane.spec.validate import validate_text
 
 router = APIRouter(prefix="/triggers", tags=["triggers"])
 
@@ -240,10 +239,7 @@ def _schedule(store: Store, namespace: str, flow_id: str, trigger_id: str) -> Sc
         record = repos.flows.read_flow(namespace, flow_id)
     if record is None:
         raise NotFound(f"flow {namespace}/{flow_id} does not exist")
-    validated = validate_text(record.source, f"{namespace}/{flow_id}")
-    if validated.flow is None:
-        raise FlowInvalid(validated.problems)
-    for trigger in validated.flow.triggers:
+    for trigger in flow_cache(store).parse(record).triggers:
         if getattr(trigger, "id", None) != trigger_id:
             continue
         if not isinstance(trigger, Schedule):

@@ -17,6 +17,7 @@ from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution, State
 from controlplane.engine.queue_worker import QueueSettings, QueueWorker
+from controlplane.engine.remote import RemoteCommands
 from controlplane.store import SqlStore, StoreSettings, open_store
 from tests.postgres import PostgresServer, pg_ctl, postgres_bindir, start_server, stop_server
 from tests.waiting import wait_while_advancing
@@ -111,7 +112,7 @@ class Cluster:
         self.settings = settings
         self.stack = stack
         self.store = self._store()
-        self.api = Engine(self.store, None, self._engine_settings(remote=True))
+        self.api = RemoteCommands(self.store, self._engine_settings())
 
     def _store(self) -> SqlStore:
         store = open_store(self.settings)
