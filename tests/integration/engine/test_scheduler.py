@@ -8,24 +8,22 @@ executions it creates for real.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.cron import Cron
-from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution, State
 from controlplane.engine.schedule_state import ScheduleState, new_backfill
 from controlplane.engine.scheduler import SchedulerSettings, TriggerScheduler
-from controlplane.engine.worker import Worker
-from controlplane.store import StoreSettings, open_store
+from controlplane.store import StoreSettings
+from tests.conftest import EngineFactory
+from tests.waiting import ended, wait_until
 
 NS = "sched.tests"
 START = datetime(2024, 5, 15, 10, 0, 30, tzinfo=UTC)  # a Wednesday
@@ -43,14 +41,16 @@ class Clock:
 
 
 class Runtime:
-    def __init__(self, home: Path, settings: StoreSettings | None = None, **engine: Any) -> None:
-        self.store = open_store(settings or StoreSettings(home=home))
-        work = home / "work"
-        self.engine = Engine(
-            self.store, Worker(self.store, WorkerSettings(temp_root=work), 4),
-            EngineSettings(work_root=work, **engine),
-        )  # fmt: skip
-        self.engine.start()
+    def __init__(
+        self,
+        engines: EngineFactory,
+        home: Path,
+        settings: StoreSettings | None = None,
+        **engine: Any,
+    ) -> None:
+        self._running = ExitStack()
+        running = engines.running(settings or StoreSettings(home=home), home / "work", **engine)
+        self.store, self.engine = self._running.enter_context(running)
 
     def scheduler(self, clock: Clock, **settings: Any) -> TriggerScheduler:
         return TriggerScheduler(self.store, self.engine, SchedulerSettings(**settings), clock)
@@ -74,13 +74,12 @@ class Runtime:
         return ScheduleState.from_doc(doc)
 
     def close(self) -> None:
-        self.engine.stop(grace_seconds=2)
-        self.store.close()
+        self._running.close()
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    found = Runtime(tmp_path)
+def runtime(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[Runtime]:
+    found = Runtime(engine_factory, tmp_path)
     yield found
     found.close()
 
@@ -143,7 +142,7 @@ def test_a_running_flow_sees_trigger_date_next_and_previous_in_its_time_zone(
     scheduler.tick()
     clock.at("2024-03-30T08:00:00.300+00:00")  # 09:00 in Paris, the day before summer time
     (created,) = scheduler.tick()
-    done = runtime.engine.wait(created.id, timeout=30)
+    done = ended(runtime.engine, created.id)
     assert done.state is State.SUCCESS
     assert done.task_runs[0].outputs["value"] == (
         "2024-03-30T09:00:00+01:00|2024-03-31T09:00:00+02:00|2024-03-29T09:00:00+01:00"
@@ -204,13 +203,16 @@ def test_two_schedulers_on_one_clock_create_one_execution_per_slot(
 
 
 def test_two_schedulers_ticking_at_once_on_postgresql_create_one_execution_per_slot(
-    tmp_path: Path, postgres_url: str
+    tmp_path: Path, postgres_url: str, engine_factory: EngineFactory
 ) -> None:
     runtimes = [
-        Runtime(tmp_path / name, StoreSettings(home=tmp_path / name, database_url=postgres_url,
-                                               secret_key=b"k" * 32))
+        Runtime(
+            engine_factory,
+            tmp_path / name,
+            StoreSettings(home=tmp_path / name, database_url=postgres_url, secret_key=b"k" * 32),
+        )
         for name in ("one", "two")
-    ]  # fmt: skip
+    ]
     try:
         clock = Clock(START)
         runtimes[0].save(flow("pg", "    cron: '* * * * *'\n    allowConcurrent: true\n"))
@@ -247,6 +249,77 @@ def test_two_schedulers_ticking_at_once_on_postgresql_create_one_execution_per_s
     finally:
         for runtime in runtimes:
             runtime.close()
+
+
+def test_many_schedules_fire_each_slot_once_with_two_schedulers_on_postgresql(
+    tmp_path: Path, postgres_url: str, engine_factory: EngineFactory
+) -> None:
+    runtimes = [
+        Runtime(
+            engine_factory,
+            tmp_path / name,
+            StoreSettings(home=tmp_path / name, database_url=postgres_url, secret_key=b"k" * 32),
+        )
+        for name in ("one", "two")
+    ]
+    try:
+        clock = Clock(START)
+        names = [f"many{n}" for n in range(8)]
+        for name in names:
+            runtimes[0].save(flow(name, "    cron: '* * * * *'\n    allowConcurrent: true\n"))
+        schedulers = [r.scheduler(clock) for r in runtimes]
+        barrier = threading.Barrier(2)
+        failures: list[BaseException] = []
+        steps = 5
+
+        def run(index: int) -> None:
+            try:
+                for step in range(steps + 1):
+                    barrier.wait(timeout=60)
+                    if index == 0:
+                        clock.now = START.replace(second=0) + timedelta(
+                            minutes=step, milliseconds=100
+                        )
+                    barrier.wait(timeout=60)
+                    schedulers[index].tick()
+            except BaseException as exc:
+                failures.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert failures == []
+        expected = [f"2024-05-15T10:{m:02d}:00Z" for m in range(1, steps + 1)]
+        for name in names:
+            assert dates(runtimes[1].executions(name)) == expected
+    finally:
+        for runtime in runtimes:
+            runtime.close()
+
+
+def test_a_slot_that_cannot_fire_leaves_the_other_slots_of_its_pass(
+    runtime: Runtime, clock: Clock
+) -> None:
+    runtime.save(flow("plain", "    cron: '* * * * *'\n    allowConcurrent: true\n"))
+    runtime.save(
+        "id: needy\nnamespace: sched.tests\ninputs:\n  - id: size\n    type: INT\n"
+        "tasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+        "triggers:\n  - id: schedule\n    type: io.kestra.plugin.core.trigger.Schedule\n"
+        "    cron: '* * * * *'\n    allowConcurrent: true\n"
+    )
+    scheduler = runtime.scheduler(clock)
+    scheduler.tick()
+    clock.at("2024-05-15T10:01:00.100+00:00")
+    assert [e.flow_id for e in scheduler.tick()] == ["plain"]
+    error = runtime.state("needy").error
+    assert error is not None and "slot 2024-05-15T10:01:00Z did not fire" in error
+    clock.at("2024-05-15T10:02:00.100+00:00")
+    assert [e.flow_id for e in scheduler.tick()] == ["plain"]
+    assert runtime.state("plain").error is None
+    assert runtime.executions("needy") == []
 
 
 # -- catch-up ---------------------------------------------------------------------------------
@@ -345,9 +418,9 @@ def test_conditions_skip_the_slots_they_reject(runtime: Runtime, clock: Clock) -
 
 
 def test_conditions_and_inputs_see_the_servers_envs_and_globals(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: Clock, engine_factory: EngineFactory
 ) -> None:
-    runtime = Runtime(tmp_path, envs={"region": "eu"}, globals={"team": "data"})
+    runtime = Runtime(engine_factory, tmp_path, envs={"region": "eu"}, globals={"team": "data"})
     try:
         runtime.save(
             "id: served\nnamespace: sched.tests\n"
@@ -377,13 +450,13 @@ def test_without_allow_concurrent_a_running_execution_holds_the_trigger(
     scheduler.tick()
     clock.at("2024-05-15T10:01:00.100+00:00")
     (first,) = scheduler.tick()
-    runtime.engine.wait(first.id, timeout=30, until=frozenset({State.PAUSED}))
+    ended(runtime.engine, first.id, frozenset({State.PAUSED}))
     for minute in (2, 3):
         clock.at(f"2024-05-15T10:0{minute}:00.100+00:00")
         assert scheduler.tick() == []
     assert runtime.state("held").pending == [first.id]
     runtime.engine.resume(first.id)
-    assert runtime.engine.wait(first.id, timeout=30).state is State.SUCCESS
+    assert ended(runtime.engine, first.id).state is State.SUCCESS
     clock.at("2024-05-15T10:03:10+00:00")
     # The slots passed meanwhile are missed ones: ALL fires the oldest, which holds it again.
     assert dates(scheduler.tick()) == minutes(2)
@@ -398,11 +471,11 @@ def test_held_slots_follow_the_policy_none(runtime: Runtime, clock: Clock) -> No
     scheduler.tick()
     clock.at("2024-05-15T10:01:00.100+00:00")
     (first,) = scheduler.tick()
-    runtime.engine.wait(first.id, timeout=30, until=frozenset({State.PAUSED}))
+    ended(runtime.engine, first.id, frozenset({State.PAUSED}))
     clock.at("2024-05-15T10:04:40+00:00")
     assert scheduler.tick() == []
     runtime.engine.resume(first.id)
-    runtime.engine.wait(first.id, timeout=30)
+    ended(runtime.engine, first.id)
     assert scheduler.tick() == []
     clock.at("2024-05-15T10:05:00.100+00:00")
     assert dates(scheduler.tick()) == minutes(5)
@@ -417,7 +490,7 @@ def test_stop_after_disables_the_trigger_when_an_execution_ends_so(
     scheduler.tick()
     clock.at("2024-05-15T10:01:00.100+00:00")
     (first,) = scheduler.tick()
-    assert runtime.engine.wait(first.id, timeout=30).state is State.FAILED
+    assert ended(runtime.engine, first.id).state is State.FAILED
     for minute in (2, 3, 4):
         clock.at(f"2024-05-15T10:0{minute}:00.100+00:00")
         assert scheduler.tick() == []
@@ -437,7 +510,7 @@ def test_an_execution_ending_in_another_state_does_not_stop_the_trigger(
     for minute in (1, 2):
         clock.at(f"2024-05-15T10:0{minute}:00.100+00:00")
         fired += scheduler.tick()
-        assert runtime.engine.wait(fired[-1].id, timeout=30).state is State.SUCCESS
+        assert ended(runtime.engine, fired[-1].id).state is State.SUCCESS
     clock.at("2024-05-15T10:03:00.100+00:00")
     fired += scheduler.tick()
     assert dates(fired) == minutes(1, 2, 3)
@@ -572,9 +645,7 @@ def test_the_thread_survives_a_failing_tick_and_fires_on_the_next(
     )
     scheduler.start()
     try:
-        deadline = time.monotonic() + 30
-        while not runtime.executions("threaded") and time.monotonic() < deadline:
-            threading.Event().wait(0.05)
+        wait_until(lambda: runtime.executions("threaded"), what="the scheduler firing")
     finally:
         scheduler.stop()
     assert not scheduler.running
