@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, urlparse
 
 from controlplane.tasks.kubernetes.api import Kube, KubeError
 from tests.kube import KubeCluster, issue_cert
+from tests.waiting import wait_until
 
 Obj = dict[str, Any]
 NODE = "weir-fake-node"
@@ -355,37 +356,36 @@ class FakeKubelet:
         self._status(pod, "Failed", {"terminated": terminated}, "Evicted",
                      "The node was low on resource: memory.")  # fmt: skip
 
-    def wait_running(self, namespace: str, selector: str, timeout: float = 60.0) -> Obj:
+    # The waits below last while the namespace's Pods change (any status update is progress).
+    def wait_running(self, namespace: str, selector: str) -> Obj:
         """The first Pod matching ``selector`` once its container runs."""
-        return self.wait_for(namespace, selector, lambda p: _phase(p) == "Running", timeout)
+        return self.wait_for(namespace, selector, lambda p: _phase(p) == "Running")
 
-    def wait_for(
-        self, namespace: str, selector: str, ready: Callable[[Obj], bool], timeout: float = 60.0
-    ) -> Obj:
-        deadline = time.monotonic() + timeout
+    def wait_for(self, namespace: str, selector: str, ready: Callable[[Obj], bool]) -> Obj:
         url = f"/api/v1/namespaces/{namespace}/pods"
-        while time.monotonic() < deadline:
+
+        def first_ready() -> Obj | None:
             for pod in self.kube.get(url, {"labelSelector": selector})["items"]:
-                key = (namespace, pod["metadata"]["name"])
-                container = self.containers.get(key)
+                container = self.containers.get((namespace, pod["metadata"]["name"]))
                 if ready(pod) and (container is None or container.started.is_set()):
                     return dict(pod)
-            time.sleep(0.05)
-        raise AssertionError(f"no Pod matching {selector} in {namespace} after {timeout} s")
+            return None
 
-    def wait_gone(self, kube: Kube, url: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while kube.find(url) is not None:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{url} still exists after {timeout} s")
-            time.sleep(0.05)
+        found = wait_until(
+            first_ready,
+            lambda pod: pod is not None,
+            f"a Pod matching {selector} in {namespace}",
+            progress=lambda: self.kube.get(url)["items"],
+        )
+        assert found is not None
+        return found
 
-    def wait_no_pods(self, kube: Kube, namespace: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while kube.get(f"/api/v1/namespaces/{namespace}/pods")["items"]:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"Pods of {namespace} still exist after {timeout} s")
-            time.sleep(0.05)
+    def wait_gone(self, kube: Kube, url: str) -> None:
+        wait_until(lambda: kube.find(url), lambda found: found is None, f"{url} to go")
+
+    def wait_no_pods(self, kube: Kube, namespace: str) -> None:
+        pods = f"/api/v1/namespaces/{namespace}/pods"
+        wait_until(lambda: kube.get(pods)["items"], lambda left: not left, f"Pods of {namespace}")
 
 
 def _phase(pod: Obj) -> str:

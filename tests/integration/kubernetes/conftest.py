@@ -14,6 +14,7 @@ from controlplane.tasks.kubernetes.api import Kube
 from tests.fakekubelet import FakeKubelet
 from tests.integration.tasks.conftest import runner, settings, store  # noqa: F401
 from tests.kube import ADMIN_TOKEN, KubeCluster, start_cluster
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="session")
@@ -45,10 +46,8 @@ def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace, with the default ServiceAccount the controller-manager adds."""
     name = f"t-{abs(hash(request.node.nodeid)) % 10**8}-{time.monotonic_ns() % 10**6}"
     kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": name}})
-    deadline = time.monotonic() + 60
-    while kube.find(f"/api/v1/namespaces/{name}/serviceaccounts/default") is None:
-        assert time.monotonic() < deadline, "no default ServiceAccount"
-        time.sleep(0.05)
+    account = f"/api/v1/namespaces/{name}/serviceaccounts/default"
+    wait_until(lambda: kube.find(account), lambda found: found is not None, "the default account")
     yield name
     kube.delete(f"/api/v1/namespaces/{name}")
 

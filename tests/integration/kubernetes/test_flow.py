@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
 from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import State
-from controlplane.engine.worker import Worker
-from controlplane.store import SqlStore, StoreSettings, open_store
+from controlplane.store import SqlStore
 from controlplane.tasks.kubernetes.api import Kube
+from tests.conftest import EngineFactory
 from tests.fakekubelet import FakeKubelet
+from tests.waiting import ended
 
 # One API server per xdist worker: with --dist loadgroup these all share one.
 pytestmark = pytest.mark.xdist_group("kubernetes")
@@ -45,15 +45,11 @@ tasks:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[tuple[SqlStore, Engine]]:
-    store = open_store(StoreSettings(home=tmp_path / "home"))
+def engine(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[tuple[SqlStore, Engine]]:
     work = tmp_path / "work"
-    worker = Worker(store, WorkerSettings(temp_root=work, kill_grace_seconds=2.0), concurrency=2)
-    engine = Engine(store, worker, EngineSettings(work_root=work))
-    engine.start()
-    yield store, engine
-    engine.stop(grace_seconds=2)
-    store.close()
+    settings = WorkerSettings(temp_root=work, kill_grace_seconds=2.0)
+    with engine_factory.running(tmp_path / "home", work, concurrency=2, worker=settings) as found:
+        yield found.store, found.engine
 
 
 def _save(store: SqlStore, source: str) -> None:
@@ -80,7 +76,7 @@ def test_a_flow_runs_its_script_as_a_pod_and_ends_success(
 ) -> None:  # fmt: skip
     store, running = engine
     _save(store, _flow(connection, namespace, SUM))
-    execution = running.wait(running.create_execution("company.k8s", "pods").id, timeout=120)
+    execution = ended(running, running.create_execution("company.k8s", "pods").id)
     assert execution.state is State.SUCCESS, _messages(store, execution.id)
     runs = {run.task_id: run for run in execution.task_runs}
     assert runs["compute"].outputs["vars"] == {"total": 45}
@@ -103,9 +99,9 @@ def test_an_evicted_pod_is_retried_by_the_tasks_retry_policy(
     execution = running.create_execution("company.k8s", "pods")
     pod = kubelet.wait_running(namespace, f"{SELECTOR},weir.io/attempt=1")
     kubelet.evict(namespace, pod["metadata"]["name"])
-    ended = running.wait(execution.id, timeout=120)
-    assert ended.state is State.SUCCESS, _messages(store, execution.id)
-    compute = next(run for run in ended.task_runs if run.task_id == "compute")
+    final = ended(running, execution.id)
+    assert final.state is State.SUCCESS, _messages(store, execution.id)
+    compute = next(run for run in final.task_runs if run.task_id == "compute")
     assert [a.state for a in compute.attempts] == [State.FAILED, State.SUCCESS]
     assert any("was evicted from its node" in m for m in _messages(store, execution.id))
 
@@ -119,7 +115,7 @@ def test_a_killed_execution_leaves_no_pod_behind(
     execution = running.create_execution("company.k8s", "pods")
     kubelet.wait_running(namespace, SELECTOR)
     running.kill(execution.id)
-    assert running.wait(execution.id, timeout=120).state is State.KILLED
+    assert ended(running, execution.id).state is State.KILLED
     kubelet.wait_no_pods(kube, namespace)
     assert (
         kube.get(f"/api/v1/namespaces/{namespace}/secrets", {"labelSelector": SELECTOR})["items"]
