@@ -8,13 +8,14 @@ import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import pytest
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
 from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.ports import Store
 from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
 
@@ -64,7 +65,7 @@ class EngineFactory:
 
     def build(
         self,
-        store: SqlStore,
+        store: Store,
         work: Path,
         *,
         concurrency: int = 4,
@@ -87,15 +88,16 @@ class EngineFactory:
     @contextmanager
     def running(
         self,
-        store: SqlStore | StoreSettings | Path,
+        store: Store | StoreSettings | Path,
         work: Path | None = None,
         *,
         grace_seconds: float = 2.0,
         **options: Any,
     ) -> Iterator[Running]:
-        opened = None if isinstance(store, SqlStore) else open_store(_store_settings(store))
-        held = opened or store
-        assert isinstance(held, SqlStore)
+        opened = open_store(store) if isinstance(store, StoreSettings) else None
+        if isinstance(store, Path):
+            opened = open_store(StoreSettings(home=store))
+        held = cast(SqlStore, opened or store)
         engine = self.build(held, work or _home(store) / "work", **options)
         engine.start()
         try:
@@ -106,14 +108,12 @@ class EngineFactory:
                 opened.close()
 
 
-def _store_settings(store: StoreSettings | Path) -> StoreSettings:
-    return store if isinstance(store, StoreSettings) else StoreSettings(home=store)
-
-
-def _home(store: SqlStore | StoreSettings | Path) -> Path:
-    if isinstance(store, SqlStore):
-        raise TypeError("an engine on a store opened elsewhere needs its work folder")
-    return _store_settings(store).home
+def _home(store: Store | StoreSettings | Path) -> Path:
+    if isinstance(store, Path):
+        return store
+    if isinstance(store, StoreSettings):
+        return store.home
+    raise TypeError("an engine on a store opened elsewhere needs its work folder")
 
 
 ENGINES = EngineFactory()

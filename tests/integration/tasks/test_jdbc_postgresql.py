@@ -13,13 +13,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import State, new_id
-from controlplane.engine.worker import Worker
-from controlplane.store import StoreSettings, open_store
+from tests.conftest import EngineFactory
 from tests.integration.tasks.conftest import Runner
 from tests.integration.tasks.test_jdbc import kill_when, put_input, read_ion, stored_text
+from tests.waiting import ended
 
 QUERY = "io.kestra.plugin.jdbc.postgresql.Query"
 QUERIES = "io.kestra.plugin.jdbc.postgresql.Queries"
@@ -448,21 +447,16 @@ tasks:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    store = open_store(StoreSettings(home=tmp_path / "home"))
-    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work"), concurrency=2)
-    running = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
-    running.start()
-    yield running
-    running.stop(grace_seconds=2)
-    store.close()
+def engine(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[Engine]:
+    with engine_factory.running(tmp_path / "home", tmp_path / "work", concurrency=2) as found:
+        yield found.engine
 
 
 def _load(engine: Engine, csv: str) -> tuple[State, list[str]]:
     execution = engine.create_execution(
         "company.team", "load_customers", {"customers": csv.encode()}
     )
-    final = engine.wait(execution.id, timeout=60)
+    final = ended(engine, execution.id)
     with engine.store.unit() as repos:
         logs = [entry.message for _, entry in repos.logs.list_logs(execution.id)]
     return final.state, logs

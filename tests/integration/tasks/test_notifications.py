@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 
 from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import Execution, State, TaskRun, Transition, new_id, now
 from controlplane.engine.ports import Store
 from controlplane.engine.work import AttemptResult
-from controlplane.engine.worker import Worker
+from tests.conftest import EngineFactory
 from tests.doubles import Received, Reply, ServiceDouble
 from tests.doubles.slack import TOKEN, SlackDouble, rate_limited
 from tests.integration.tasks.conftest import Runner
+from tests.waiting import ended
 
 SLACK = "io.kestra.plugin.slack.notifications.SlackIncomingWebhook"
 SLACK_EXECUTION = "io.kestra.plugin.slack.notifications.SlackExecution"
@@ -544,19 +545,18 @@ def test_webhook_execution_posts_the_documented_summary(
 
 
 @pytest.fixture
-def engine(store: Store, settings: WorkerSettings) -> Iterator[Engine]:
-    worker = Worker(store, settings)
-    running = Engine(store, worker, EngineSettings(work_root=settings.temp_root))
-    running.start()
-    yield running
-    running.stop(grace_seconds=2)
+def engine(
+    store: Store, settings: WorkerSettings, engine_factory: EngineFactory
+) -> Iterator[Engine]:
+    with engine_factory.running(store, settings.temp_root, worker=settings) as found:
+        yield found.engine
 
 
 def _run_flow(store: Store, engine: Engine, flow_id: str, source: str) -> Execution:
     with store.unit() as repos:
         repos.flows.create_flow_revision("company.team", flow_id, source, None)
     execution = engine.create_execution("company.team", flow_id)
-    return engine.wait(execution.id, timeout=30)
+    return ended(engine, execution.id)
 
 
 ERRORS_FLOW = """\

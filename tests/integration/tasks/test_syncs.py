@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 import yaml
 
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import State
-from controlplane.engine.worker import Worker
 from controlplane.spec.validate import validate_file
-from controlplane.store import SqlStore, StoreSettings, open_store
+from controlplane.store import SqlStore
+from tests.conftest import EngineFactory
 from tests.doubles import ServiceDouble
 from tests.doubles.airbyte import AirbyteDouble
 from tests.doubles.dbt_cloud import DbtCloudDouble
 from tests.doubles.fivetran import FivetranDouble
 from tests.doubles.hightouch import HightouchDouble
+from tests.waiting import ended, wait_until
 
 NS = "company.team"
 SECRET = "flow-s3cret-value"
@@ -104,17 +104,14 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqlStore, Engine]]:
+def engine(
+    tmp_path_factory: pytest.TempPathFactory, engine_factory: EngineFactory
+) -> Iterator[tuple[SqlStore, Engine]]:
     home = tmp_path_factory.mktemp("syncs")
-    store = open_store(StoreSettings(home=home))
-    with store.unit() as repos:
-        repos.secrets.update_secret(NS, "API_SECRET", SECRET)
-    worker = Worker(store, WorkerSettings(temp_root=home / "work"))
-    running = Engine(store, worker, EngineSettings(work_root=home / "work"))
-    running.start()
-    yield store, running
-    running.stop(grace_seconds=2)
-    store.close()
+    with engine_factory.running(home) as (store, running):
+        with store.unit() as repos:
+            repos.secrets.update_secret(NS, "API_SECRET", SECRET)
+        yield store, running
 
 
 def _save(store: SqlStore, flow_id: str, tasks: str) -> None:
@@ -138,7 +135,7 @@ def test_a_failed_job_is_retried_by_the_flows_retry_policy(
         double.outcomes = [case.failure, double.outcomes[0]]
         _save(store, f"retry_{service}", case.task.format(url=double.url) + RETRY)
         execution = running.create_execution(NS, f"retry_{service}")
-        final = running.wait(execution.id, timeout=60)
+        final = ended(running, execution.id)
         assert final.state is State.SUCCESS
         (run,) = final.task_runs
         assert [attempt.state for attempt in run.attempts] == [State.FAILED, State.SUCCESS]
@@ -154,12 +151,13 @@ def test_killing_the_execution_stops_polling_at_once(engine: tuple[SqlStore, Eng
         double.never_finish = True
         _save(store, "kill_airbyte", CASES["airbyte"].task.format(url=double.url))
         execution = running.create_execution(NS, "kill_airbyte")
-        deadline = time.monotonic() + 30
-        while not double.requests_to("POST", "/api/v1/jobs/get") and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert double.requests_to("POST", "/api/v1/jobs/get"), "the task never polled"
+        wait_until(
+            lambda: double.requests_to("POST", "/api/v1/jobs/get"),
+            what="the task polling the job",
+            progress=lambda: len(double.received),
+        )
         running.kill(execution.id)
-        final = running.wait(execution.id, timeout=30)
+        final = ended(running, execution.id)
         assert final.state is State.KILLED
         assert [r.state for r in final.task_runs] == [State.KILLED]
         polls = len(double.requests_to("POST", "/api/v1/jobs/get"))
