@@ -5,7 +5,7 @@ for the executors in other processes. Both create executions here, the same way.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -52,6 +52,19 @@ class EngineSettings:
 
 class AlreadyFired(Exception):
     """Rolls back the execution of a firing that happened already."""
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One firing of a trigger: a Schedule's slot, an upstream execution's end."""
+
+    key: str
+    """Unique per firing: whichever process claims it first creates the execution."""
+    namespace: str
+    flow_id: str
+    inputs: Mapping[str, Any]
+    labels: Mapping[str, str]
+    trigger: Mapping[str, Any]
 
 
 class Commands:
@@ -128,18 +141,48 @@ class Commands:
         """Create the execution of a trigger's firing ``key`` (a schedule's slot, an upstream
         execution), or nothing when that firing already created one, here or in another
         process. Raises FlowNotFound or InputError like ``create_execution``."""
-        try:
-            with self.store.unit() as repos:
-                execution = self.new_execution(
-                    repos, namespace, flow_id, inputs or {}, labels or {}, trigger, None, None,
-                    True,
-                )  # fmt: skip
-                if not repos.triggers.claim_fire(key, execution.id):
-                    raise AlreadyFired
-                self._created(repos, execution)
-        except AlreadyFired:
+        firing = Firing(key, namespace, flow_id, inputs or {}, labels or {}, trigger or {})
+        (answer,) = self.fire_all([firing])
+        if isinstance(answer, WeirError):
+            raise answer
+        return answer
+
+    def fire_all(self, firings: Sequence[Firing]) -> list[Execution | WeirError | None]:
+        """``fire`` for many firings in one transaction. Each answer (in the order of
+        ``firings``) is the execution created, None when the firing's key created one already,
+        or the error that kept it from being created; one firing's error leaves the others be.
+
+        The keys are claimed in their sorted order, so two processes firing the same keys wait
+        on each other instead of deadlocking; the one that waited finds the keys taken, rolls
+        back and tries again, and then skips them."""
+        order = sorted(range(len(firings)), key=lambda n: firings[n].key)
+        while True:
+            answers: list[Execution | WeirError | None] = [None] * len(firings)
+            try:
+                with self.store.unit() as repos:
+                    for n in order:
+                        answers[n] = self._fire_one(repos, firings[n])
+            except AlreadyFired:
+                continue  # another process claimed a key meanwhile: it is read as taken now
+            break
+        for answer in answers:
+            if isinstance(answer, Execution):
+                self._started(answer)
+        return answers
+
+    def _fire_one(self, repos: Repositories, firing: Firing) -> Execution | WeirError | None:
+        if repos.triggers.read_fire(firing.key) is not None:
             return None
-        self._started(execution)
+        try:
+            execution = self.new_execution(
+                repos, firing.namespace, firing.flow_id, firing.inputs, firing.labels,
+                firing.trigger, None, None, True,
+            )  # fmt: skip
+        except WeirError as exc:  # raised before anything is written
+            return exc
+        if not repos.triggers.claim_fire(firing.key, execution.id):
+            raise AlreadyFired
+        self._created(repos, execution)
         return execution
 
     def kill(self, execution_id: str) -> None:

@@ -1,21 +1,24 @@
-"""Which slots of a Schedule trigger a scheduler pass handles.
+"""The rules of one Schedule trigger that need no database: which slots a scheduler pass
+handles, and how the trigger's state starts and follows its executions.
 
 A :class:`ScheduleTrigger` is one Schedule trigger of one flow revision with its parsed cron;
 :func:`due_slots` applies the missed-slot policy (``recoverMissedSchedules``) to the slots due
-at a moment. Both are pure: the scheduler (``scheduler.py``) fires what they choose and keeps
-the trigger's state.
+at a moment; :func:`begin` starts a trigger seen for the first time (or enabled again), with
+its ``backfill:`` block; :func:`follow` drops the executions that ended and applies
+``stopAfter``. The scheduler (``scheduler.py``) fires what they choose and stores the state.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from controlplane.engine.cron import Cron, iso
-from controlplane.engine.schedule_state import ScheduleState
+from controlplane.engine.model import State
+from controlplane.engine.schedule_state import ScheduleState, new_backfill, parse_instant
 from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.triggers import Schedule
 
@@ -97,3 +100,54 @@ def due_slots(
     state.next = trigger.cron.next_after(latest)
     log.info("%s: missed slots up to %s are not recovered (NONE)", trigger.where, iso(latest))
     return iter([])
+
+
+def begin(trigger: ScheduleTrigger, state: ScheduleState, moment: datetime) -> None:
+    """A trigger seen for the first time, or enabled again: it starts from ``moment``, and a
+    new one with a ``backfill:`` block starts that backfill."""
+    new = not state.seen
+    state.since = state.since or moment
+    state.off = False
+    state.signature = trigger.signature
+    state.next = trigger.cron.next_after(moment)
+    block = trigger.spec.backfill
+    if not new or block is None or state.backfill is not None:
+        return
+    try:
+        start = parse_instant(block.start, trigger.cron.zone)
+        end = parse_instant(block.end, trigger.cron.zone) if block.end else moment
+    except ValueError:
+        state.error = (
+            f"{trigger.where}: backfill start and end must be ISO 8601 date-times such as "
+            "2024-01-01T00:00:00Z; the backfill is ignored"
+        )
+        log.warning("%s", state.error)
+        return
+    state.backfill = new_backfill(
+        trigger.cron, start, end, moment, block.inputs, block.labels,
+        source="flow", paused=block.paused,
+    )  # fmt: skip
+
+
+def follow(
+    trigger: ScheduleTrigger, state: ScheduleState, ended: Mapping[str, State | None]
+) -> set[str]:
+    """Drop the pending executions that ended (``ended``: the states read at the start of the
+    pass) and apply ``stopAfter`` to them; returns the ones dropped."""
+    finished: set[str] = set()
+    for execution_id in state.pending:
+        if execution_id not in ended:
+            continue  # created after this pass read the states: still running
+        end = ended[execution_id]
+        if trigger.tracks and end is not None and not end.terminal:
+            continue
+        finished.add(execution_id)
+        if end is not None and end.value in trigger.spec.stopAfter and not state.disabled:
+            state.stopped_by = {"executionId": execution_id, "state": end.value}
+            log.info(
+                "%s is disabled: execution %s ended %s (stopAfter)",
+                trigger.where, execution_id, end.value,
+            )  # fmt: skip
+    if finished:
+        state.pending = [p for p in state.pending if p not in finished]
+    return finished

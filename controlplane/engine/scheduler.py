@@ -2,10 +2,13 @@
 slots, and replays backfills.
 
 Each :meth:`TriggerScheduler.tick` is one pass over every enabled Schedule trigger of every
-latest, live, enabled flow. A slot ``s`` fires through ``Engine.fire`` under the key
-``schedule:<namespace>/<flow>/<trigger>@<s in UTC>``: whichever scheduler fires a slot first
-creates its execution, and any other (in this process or another) creates none. What a trigger
-remembers is its document in ``repos.triggers`` (see :mod:`controlplane.engine.schedule_state`).
+latest, live, enabled flow. The pass decides first, then writes twice: the slots it fires, all
+in one transaction (``Commands.fire_all``), then the trigger states it changed, in another. A
+slot ``s`` fires under the key ``schedule:<namespace>/<flow>/<trigger>@<s in UTC>``: whichever
+scheduler fires a slot first creates its execution, and any other (in this process or another)
+creates none. What a trigger remembers is its document in ``repos.triggers`` (see
+:mod:`controlplane.engine.schedule_state`); the rules that need no database are in
+:mod:`controlplane.engine.schedule_slots`.
 
 Rules, in the order a pass applies them to one trigger:
 
@@ -45,20 +48,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from controlplane.engine.commands import Commands
+from controlplane.engine.commands import Commands, Firing
 from controlplane.engine.conditions import holds
 from controlplane.engine.cron import Cron, iso
 from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import FlowRecord, Store
-from controlplane.engine.schedule_slots import Policy, ScheduleTrigger, TriggerKey, due_slots
+from controlplane.engine.schedule_slots import (
+    Policy,
+    ScheduleTrigger,
+    TriggerKey,
+    begin,
+    due_slots,
+    follow,
+)
 from controlplane.engine.schedule_state import (
     BACKFILL_LABEL,
     SCHEDULE_TYPE,
     BackfillState,
     ScheduleState,
-    new_backfill,
-    parse_instant,
 )
 from controlplane.engine.triggercontext import trigger_context
 from controlplane.errors import WeirError
@@ -111,10 +119,39 @@ class _Pass:
     """What one evaluation of one trigger did."""
 
     ended: dict[str, State | None]
-    created: list[Execution] = field(default_factory=list)
     added: set[str] = field(default_factory=set)
     finished: set[str] = field(default_factory=set)
     changed: bool = False
+    firing: bool = False
+    """Whether a slot of the trigger fires in this pass."""
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A slot to fire at the end of the pass, with the trigger and state it belongs to."""
+
+    trigger: ScheduleTrigger
+    state: ScheduleState
+    run: _Pass
+    slot: datetime
+    backfill: BackfillState | None
+    firing: Firing
+
+
+_Changed = tuple[ScheduleTrigger, ScheduleState, ScheduleState, _Pass]
+"""A trigger, its state after the pass, its state before, and what the pass did."""
+
+
+@dataclass
+class _Batch:
+    """One pass: when it looks, and what it writes at its end: the slots it fires, then the
+    states it changed."""
+
+    moment: datetime
+    ended: dict[str, State | None]
+    """The state of each execution a trigger waits for, as the pass read it first."""
+    slots: list[_Slot] = field(default_factory=list)
+    states: list[_Changed] = field(default_factory=list)
 
 
 class TriggerScheduler:
@@ -181,7 +218,7 @@ class TriggerScheduler:
                     if doc.get("type") == SCHEDULE_TYPE
                     for execution_id in doc.get("pending") or []
                 }
-            created: list[Execution] = []
+            batch = _Batch(moment, ended)
             present: set[TriggerKey] = set()
             unreadable: set[tuple[str, str]] = set()
             for record in records:
@@ -192,102 +229,62 @@ class TriggerScheduler:
                 triggers, declared = parsed
                 present |= declared
                 for trigger in triggers:
-                    doc = docs.get(trigger.key)
-                    created += self._evaluate_safely(trigger, doc, _Pass(ended), moment)
+                    self._evaluate_safely(trigger, docs.get(trigger.key), batch)
+            created = self._fire_all(batch.slots)
+            self._save_all(batch.states)
             self._forget({(r.namespace, r.flow_id) for r in records})
             self._prune(docs, present, unreadable)
             return created
 
     def _evaluate_safely(
-        self, trigger: ScheduleTrigger, doc: dict[str, Any] | None, run: _Pass, moment: datetime
-    ) -> list[Execution]:
+        self, trigger: ScheduleTrigger, doc: dict[str, Any] | None, batch: _Batch
+    ) -> None:
         base = ScheduleState.from_doc(doc)
+        run = _Pass(batch.ended)
+        planned = len(batch.slots)
         try:
-            return self._evaluate(trigger, base, run, moment)
+            self._evaluate(trigger, base, run, batch)
         except WeirError as exc:
+            del batch.slots[planned:]
             message = f"{trigger.where}: {exc.message}"
             if base.error != message:
                 log.warning("%s", message)
                 state = base.copy()
                 state.error = message
-                self._save(trigger, state, base, run)
-            return run.created
+                batch.states.append((trigger, state, base, run))
 
     def _evaluate(
-        self, trigger: ScheduleTrigger, base: ScheduleState, run: _Pass, moment: datetime
-    ) -> list[Execution]:
-        state = base.copy()
+        self, trigger: ScheduleTrigger, base: ScheduleState, run: _Pass, batch: _Batch
+    ) -> None:
+        state, moment = base.copy(), batch.moment
         if trigger.spec.disabled or trigger.flow.disabled:
             if not state.off:
                 state.off = True
-                self._save(trigger, state, base, run)
-            return []
+                batch.states.append((trigger, state, base, run))
+            return
         if not state.seen or state.off:
-            self._begin(trigger, state, moment)
+            begin(trigger, state, moment)
             run.changed = True
         elif state.signature != trigger.signature:
             state.signature = trigger.signature
             state.next = trigger.cron.first_at_or_after(state.next or moment)
             run.changed = True
-        self._follow(trigger, state, run)
-        if state.stopped_by is None:
-            self._fire_due(trigger, state, run, moment)
-            self._fire_backfill(trigger, state, run)
-        if run.changed:
-            self._save(trigger, state, base, run)
-        return run.created
-
-    def _begin(self, trigger: ScheduleTrigger, state: ScheduleState, moment: datetime) -> None:
-        """A trigger seen for the first time, or enabled again: it starts from now."""
-        new = not state.seen
-        state.since = state.since or moment
-        state.off = False
-        state.signature = trigger.signature
-        state.next = trigger.cron.next_after(moment)
-        block = trigger.spec.backfill
-        if not new or block is None or state.backfill is not None:
-            return
-        try:
-            start = parse_instant(block.start, trigger.cron.zone)
-            end = parse_instant(block.end, trigger.cron.zone) if block.end else moment
-        except ValueError:
-            state.error = (
-                f"{trigger.where}: backfill start and end must be ISO 8601 date-times such as "
-                "2024-01-01T00:00:00Z; the backfill is ignored"
-            )
-            log.warning("%s", state.error)
-            return
-        state.backfill = new_backfill(
-            trigger.cron, start, end, moment, block.inputs, block.labels,
-            source="flow", paused=block.paused,
-        )  # fmt: skip
-
-    def _follow(self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass) -> None:
-        """Drop the pending executions that ended; apply ``stopAfter`` to them."""
-        if not state.pending:
-            return
-        for execution_id in state.pending:
-            if execution_id not in run.ended:
-                continue  # created after this pass read the states: still running
-            ended = run.ended[execution_id]
-            if trigger.tracks and ended is not None and not ended.terminal:
-                continue
-            run.finished.add(execution_id)
-            if ended is not None and ended.value in trigger.spec.stopAfter and not state.disabled:
-                state.stopped_by = {"executionId": execution_id, "state": ended.value}
-                log.info(
-                    "%s is disabled: execution %s ended %s (stopAfter)",
-                    trigger.where, execution_id, ended.value,
-                )  # fmt: skip
-        if run.finished:
-            state.pending = [p for p in state.pending if p not in run.finished]
+        finished = follow(trigger, state, run.ended)
+        if finished:
+            run.finished |= finished
             run.changed = True
+        if state.stopped_by is None:
+            self._fire_due(trigger, state, run, batch)
+            self._fire_backfill(trigger, state, run, batch)
+        if run.changed:
+            batch.states.append((trigger, state, base, run))
 
     # -- live slots ---------------------------------------------------------------------------
     def _fire_due(
-        self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass, moment: datetime
+        self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass, batch: _Batch
     ) -> None:
-        if state.next is None or state.next > moment or self._held(trigger, state):
+        moment = batch.moment
+        if state.next is None or state.next > moment or self._held(trigger, state, run):
             return
         cron = trigger.cron
         first = cron.first_at_or_after(state.next)
@@ -305,23 +302,25 @@ class TriggerScheduler:
             limit=self.settings.max_fires_per_tick,
         )  # fmt: skip
         for slot in slots:
-            if self._held(trigger, state):
+            if self._held(trigger, state, run):
                 break
             state.next = cron.next_after(slot)
             if delay is not None and moment - slot > delay:
                 log.info("%s: slot %s is later than lateMaximumDelay; skipped",
                          trigger.where, iso(slot))  # fmt: skip
                 continue
-            self._fire(trigger, state, run, slot, None)
+            self._plan(trigger, state, run, slot, None, batch)
         run.changed = run.changed or state.next != before
 
     # -- backfills ----------------------------------------------------------------------------
-    def _fire_backfill(self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass) -> None:
+    def _fire_backfill(
+        self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass, batch: _Batch
+    ) -> None:
         backfill = state.backfill
         if backfill is None or backfill.done or backfill.paused:
             return
         for _ in range(self.settings.backfill_rate):
-            if self._held(trigger, state):
+            if self._held(trigger, state, run):
                 return
             slot = trigger.cron.first_at_or_after(backfill.position)
             run.changed = True
@@ -330,56 +329,80 @@ class TriggerScheduler:
                 return
             backfill.cursor = trigger.cron.next_after(slot) or backfill.end
             backfill.handled += 1
-            self._fire(trigger, state, run, slot, backfill)
+            self._plan(trigger, state, run, slot, backfill, batch)
 
     # -- firing -------------------------------------------------------------------------------
-    def _held(self, trigger: ScheduleTrigger, state: ScheduleState) -> bool:
-        return not trigger.spec.allowConcurrent and bool(state.pending)
+    def _held(self, trigger: ScheduleTrigger, state: ScheduleState, run: _Pass) -> bool:
+        """Without allowConcurrent, a running execution holds the trigger, and so does the
+        slot this pass fires (its execution runs once created)."""
+        return not trigger.spec.allowConcurrent and (bool(state.pending) or run.firing)
 
-    def _fire(
+    def _plan(
         self,
         trigger: ScheduleTrigger,
         state: ScheduleState,
         run: _Pass,
         slot: datetime,
         backfill: BackfillState | None,
+        batch: _Batch,
     ) -> None:
+        """Queue the slot for the pass's firing, unless its conditions reject it."""
         spec = trigger.spec
         variables = self._variables(trigger, slot)
         conditions = [*spec.conditions, *spec.scheduleConditions]
         if conditions and not holds(conditions, variables, self.renderer, where=trigger.where):
             log.debug("%s: conditions skip slot %s", trigger.where, iso(slot))
             return
-        key = trigger.fire_key(slot)
         try:
             inputs = dict(self.renderer.render_value(spec.inputs, variables, typed=True))
-            labels = dict(spec.labels)
-            if backfill is not None:
-                inputs.update(backfill.inputs)
-                labels.update(backfill.labels)
-                labels[BACKFILL_LABEL] = "true"
-            execution = self.engine.fire(
-                key, trigger.flow.namespace, trigger.flow.id, inputs, labels,
-                variables["trigger"],
-            )  # fmt: skip
         except WeirError as exc:
-            state.error = f"{trigger.where}: slot {iso(slot)} did not fire: {exc.message}"
-            log.warning("%s", state.error)
+            self._failed(trigger, state, slot, exc)
             return
-        execution_id: str | None
-        if execution is not None:
-            run.created.append(execution)
-            execution_id, running = execution.id, True
-            if backfill is not None:
-                backfill.created += 1
-        else:
-            execution_id, running = self._fired(key)
-        state.error = None
-        if state.last is None or slot >= state.last:
-            state.last, state.last_execution_id = slot, execution_id
-        if execution_id is not None and running and trigger.tracks:
-            state.pending.append(execution_id)
-            run.added.add(execution_id)
+        labels = dict(spec.labels)
+        if backfill is not None:
+            inputs.update(backfill.inputs)
+            labels.update(backfill.labels)
+            labels[BACKFILL_LABEL] = "true"
+        firing = Firing(
+            trigger.fire_key(slot), trigger.flow.namespace, trigger.flow.id, inputs, labels,
+            variables["trigger"],
+        )  # fmt: skip
+        batch.slots.append(_Slot(trigger, state, run, slot, backfill, firing))
+        run.firing = True
+
+    def _fire_all(self, slots: list[_Slot]) -> list[Execution]:
+        """Fire the pass's slots in one transaction; each slot's key lets only one scheduler
+        create its execution."""
+        if not slots:
+            return []
+        created: list[Execution] = []
+        answers = self.engine.fire_all([planned.firing for planned in slots])
+        for planned, answer in zip(slots, answers, strict=True):
+            trigger, state, run, slot = planned.trigger, planned.state, planned.run, planned.slot
+            if isinstance(answer, WeirError):
+                self._failed(trigger, state, slot, answer)
+                continue
+            execution_id: str | None
+            if answer is not None:
+                created.append(answer)
+                execution_id, running = answer.id, True
+                if planned.backfill is not None:
+                    planned.backfill.created += 1
+            else:
+                execution_id, running = self._fired(planned.firing.key)
+            state.error = None
+            if state.last is None or slot >= state.last:
+                state.last, state.last_execution_id = slot, execution_id
+            if execution_id is not None and running and trigger.tracks:
+                state.pending.append(execution_id)
+                run.added.add(execution_id)
+        return created
+
+    def _failed(
+        self, trigger: ScheduleTrigger, state: ScheduleState, slot: datetime, exc: WeirError
+    ) -> None:
+        state.error = f"{trigger.where}: slot {iso(slot)} did not fire: {exc.message}"
+        log.warning("%s", state.error)
 
     def _fired(self, key: str) -> tuple[str | None, bool]:
         """The execution an earlier firing of ``key`` created, and whether it still runs."""
@@ -395,16 +418,19 @@ class TriggerScheduler:
         return trigger_context(self.engine.settings, trigger.flow, trigger.revision, facts)
 
     # -- state --------------------------------------------------------------------------------
-    def _save(
-        self, trigger: ScheduleTrigger, state: ScheduleState, base: ScheduleState, run: _Pass
-    ) -> None:
-        """Write ``state`` over whatever another scheduler or the API stored meanwhile."""
-        base_backfill = base.backfill.id if base.backfill is not None else None
+    def _save_all(self, states: list[_Changed]) -> None:
+        """Write the states the pass changed, in one transaction, each over whatever another
+        scheduler or the API stored meanwhile (locked in key order, so that two schedulers
+        never wait on each other in a circle)."""
+        if not states:
+            return
         with self.store.unit() as repos:
-            stored = repos.triggers.read_trigger_state(*trigger.key, for_update=True)
-            fresh = ScheduleState.from_doc(stored)
-            merged = state.merged(fresh, base_backfill, run.added, run.finished)
-            repos.triggers.update_trigger_state(*trigger.key, merged.to_doc())
+            for trigger, state, base, run in sorted(states, key=lambda item: item[0].key):
+                base_backfill = base.backfill.id if base.backfill is not None else None
+                stored = repos.triggers.read_trigger_state(*trigger.key, for_update=True)
+                fresh = ScheduleState.from_doc(stored)
+                merged = state.merged(fresh, base_backfill, run.added, run.finished)
+                repos.triggers.update_trigger_state(*trigger.key, merged.to_doc())
 
     def _prune(
         self,
