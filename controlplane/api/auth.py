@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from controlplane.api.errors import Forbidden, Unauthorized
 from controlplane.engine.model import new_id, now
-from controlplane.engine.ports import Scope, Store, TokenRecord
+from controlplane.store.serverports import Scope, ServerStore, TokenRecord
 
 RANK: dict[Scope, int] = {"read": 0, "write": 1, "admin": 2}
 PREFIX = "weir_"
@@ -29,7 +29,7 @@ def digest(token: str) -> str:
 
 
 def issue_token(
-    store: Store,
+    store: ServerStore,
     name: str,
     scope: Scope,
     namespaces: Iterable[str] = (),
@@ -112,7 +112,7 @@ async def principal(request: Request) -> Principal:
     return found
 
 
-def principal_of(store: Store, token: str) -> Principal | None:
+def principal_of(store: ServerStore, token: str) -> Principal | None:
     """Whom a token stands for; None when it is unknown, revoked or expired. (The web UI
     signs in with it too.)"""
     with store.unit(read_only=True) as repos:

@@ -17,16 +17,16 @@ from pydantic import BaseModel, ConfigDict
 
 from controlplane.api.settings import ApiSettings
 from controlplane.engine.commands import Commands
-from controlplane.engine.ports import Store
 from controlplane.spec.names import NAMESPACE_PATTERN
+from controlplane.store.serverports import ServerStore
 
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 10_000
 
 
-async def store(request: Request) -> Store:
-    found: Store = request.app.state.store
+async def store(request: Request) -> ServerStore:
+    found: ServerStore = request.app.state.store
     return found
 
 
@@ -44,7 +44,7 @@ async def _settings(request: Request) -> ApiSettings:
     return settings(request)
 
 
-StoreDep = Annotated[Store, Depends(store)]
+StoreDep = Annotated[ServerStore, Depends(store)]
 EngineDep = Annotated[Commands, Depends(engine)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 

@@ -93,24 +93,6 @@ class NamespaceFileRecord:
     updated: datetime
 
 
-Scope = Literal["read", "write", "admin"]
-
-
-@dataclass(frozen=True)
-class TokenRecord:
-    """An API token: only a hash of its secret is stored."""
-
-    id: str
-    name: str
-    digest: str
-    scope: Scope
-    namespaces: tuple[str, ...]
-    """Namespace prefixes the token reaches; empty means all."""
-    created: datetime
-    expires: datetime | None = None
-    revoked: bool = False
-
-
 def namespace_file_path(namespace: str, path: str) -> str:
     """Where a namespace file lies in the internal storage."""
     return f"{namespace.replace('.', '/')}/_files/{path}"
@@ -365,15 +347,6 @@ class SecretRepository(Protocol):
         """Encrypt and store ``value`` (AES-GCM); the fingerprint is a keyed hash of it.
         ``sealed_digest`` is recorded when the value came from a sealed one, else cleared."""
 
-    def update_sealed_secret(
-        self, namespace: str, name: str, blob: str, managed_by: str | None = None
-    ) -> SecretMeta:
-        """Open ``blob`` (sealed to this server's key for exactly this namespace and name) and
-        store its value with the blob's digest; ``SealError`` when it does not open."""
-
-    def read_seal_public_key(self) -> bytes:
-        """The raw X25519 public key that values are sealed to for this server."""
-
     def read_secret_value(self, namespace: str, name: str) -> str | None:
         """The decrypted value of exactly this namespace, for the engine only."""
 
@@ -400,17 +373,6 @@ class NamespaceFileRepository(Protocol):
     ) -> list[NamespaceFileRecord]: ...
 
     def delete_namespace_file(self, namespace: str, path: str) -> bool: ...
-
-
-class TokenRepository(Protocol):
-    def create_token(self, record: TokenRecord) -> None: ...
-
-    def read_token_by_hash(self, digest: str) -> TokenRecord | None: ...
-
-    def list_tokens(self) -> list[TokenRecord]: ...
-
-    def revoke_token(self, token_id: str) -> bool:
-        """Mark the token revoked (it stays listed); False when no such live token."""
 
 
 @dataclass(frozen=True)
@@ -486,7 +448,6 @@ class Repositories(Protocol):
     kv: KvRepository
     secrets: SecretRepository
     namespace_files: NamespaceFileRepository
-    tokens: TokenRepository
     commands: CommandRepository
     triggers: TriggerRepository
     work: WorkRepository

@@ -24,7 +24,6 @@ from controlplane.engine.ports import (
     SecretRepository,
     Store,
     StoreUnavailable,
-    TokenRepository,
     TriggerRepository,
 )
 from controlplane.engine.queueports import LeaseRepository, WorkRepository
@@ -40,6 +39,7 @@ from controlplane.store.namespace_files import SqlNamespaceFileRepository
 from controlplane.store.namespaces import SqlNamespaceRepository
 from controlplane.store.references import SqlFlowReferenceRepository
 from controlplane.store.secrets import SecretCipher, SqlSecretRepository
+from controlplane.store.serverports import SealedSecretRepository, TokenRepository
 from controlplane.store.settings import StoreSettings, resolve_secret_key
 from controlplane.store.tokens import SqlTokenRepository
 from controlplane.store.triggers import SqlTriggerRepository
@@ -59,6 +59,7 @@ class SqlRepositories:
     secrets: SecretRepository
     namespace_files: NamespaceFileRepository
     tokens: TokenRepository
+    sealed: SealedSecretRepository
     commands: CommandRepository
     triggers: TriggerRepository
     work: WorkRepository
@@ -68,6 +69,7 @@ class SqlRepositories:
     @classmethod
     def bind(cls, connection: Connection, cipher: SecretCipher) -> SqlRepositories:
         work = SqlWorkRepository(connection)  # the queue and the leases, in one repository
+        secrets = SqlSecretRepository(connection, cipher)  # plain and sealed values
         return cls(
             flows=SqlFlowRepository(connection),
             namespaces=SqlNamespaceRepository(connection),
@@ -75,7 +77,8 @@ class SqlRepositories:
             logs=SqlLogRepository(connection),
             metrics=SqlMetricRepository(connection),
             kv=SqlKvRepository(connection),
-            secrets=SqlSecretRepository(connection, cipher),
+            secrets=secrets,
+            sealed=secrets,
             namespace_files=SqlNamespaceFileRepository(connection),
             tokens=SqlTokenRepository(connection),
             commands=SqlCommandRepository(connection),

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from controlplane.engine.ports import TokenRecord
+from controlplane.store.serverports import TokenRecord
 from controlplane.store.tables import TOKENS
 
 

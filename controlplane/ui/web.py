@@ -23,8 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from controlplane import __version__
 from controlplane.api.auth import OPEN, Principal, principal_of
 from controlplane.api.errors import ApiError
-from controlplane.engine.ports import Store
 from controlplane.errors import WeirError
+from controlplane.store.serverports import ServerStore
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -83,8 +83,8 @@ def duration(seconds: float | None) -> str:
 TEMPLATES = _environment()
 
 
-def store_of(request: Request) -> Store:
-    found: Store = request.app.state.store
+def store_of(request: Request) -> ServerStore:
+    found: ServerStore = request.app.state.store
     return found
 
 

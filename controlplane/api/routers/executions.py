@@ -52,7 +52,6 @@ from controlplane.engine.model import State
 from controlplane.engine.ports import (
     ExecutionFilter,
     LogLevel,
-    Scope,
     Store,
     execution_storage_path,
 )
@@ -62,6 +61,7 @@ from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.triggers import Webhook
 from controlplane.store import StoragePathError
 from controlplane.store.files import SCHEME
+from controlplane.store.serverports import Scope
 
 router = APIRouter(prefix="/executions", tags=["executions"])
 

@@ -23,7 +23,6 @@ from controlplane.api.control import Intent, check_write, tag
 from controlplane.api.deps import ApiModel, NamespacePath, StoreDep
 from controlplane.api.errors import NotFound, Unprocessable
 from controlplane.engine.ports import SecretMeta as SecretRecord
-from controlplane.engine.ports import SecretRepository
 from controlplane.spec.names import SECRET_NAME_MAX, SECRET_NAME_PATTERN
 from controlplane.spec.sealing import (
     ALGORITHM,
@@ -32,6 +31,7 @@ from controlplane.spec.sealing import (
     sealed_chars,
     sealed_value_bytes,
 )
+from controlplane.store.serverports import ServerRepositories
 
 router = APIRouter(prefix="/namespaces/{namespace}/secrets", tags=["secrets"])
 seal_router = APIRouter(prefix="/secrets", tags=["secrets"])
@@ -140,7 +140,7 @@ class SealKey(BaseModel):
 def read_seal_key(caller: Caller, store: StoreDep) -> SealKey:
     caller.require("read")
     with store.unit(read_only=True) as repos:
-        public = repos.secrets.read_seal_public_key()
+        public = repos.sealed.read_seal_public_key()
     return SealKey(
         key_id=key_id(public),
         algorithm=ALGORITHM,
@@ -191,7 +191,7 @@ def put_secret(
     with store.unit() as repos:
         stored = repos.secrets.read_secret_meta(namespace, name)
         check_write("secret", f"{name} of namespace {namespace}", stored, intent)
-        saved = _write(repos.secrets, namespace, name, body, intent.manager)
+        saved = _write(repos, namespace, name, body, intent.manager)
     if stored is None:
         response.status_code = status.HTTP_201_CREATED
     tag(response, saved.revision)
@@ -199,13 +199,13 @@ def put_secret(
 
 
 def _write(
-    secrets: SecretRepository, namespace: str, name: str, body: SecretIn, manager: str | None
+    repos: ServerRepositories, namespace: str, name: str, body: SecretIn, manager: str | None
 ) -> SecretRecord:
     if body.value is not None:
-        return secrets.update_secret(namespace, name, body.value, manager)
+        return repos.secrets.update_secret(namespace, name, body.value, manager)
     assert body.sealed is not None  # SecretIn holds exactly one of the two
     try:
-        return secrets.update_sealed_secret(namespace, name, body.sealed, manager)
+        return repos.sealed.update_sealed_secret(namespace, name, body.sealed, manager)
     except SealError as exc:
         raise Unprocessable(str(exc), {"field": "sealed"}) from None
 
