@@ -18,13 +18,12 @@ import pytest
 
 from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.control import StoreControlPlane
-from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import State
 from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.work import AttemptResult
-from controlplane.engine.worker import Worker
-from controlplane.store import StoreSettings, open_store
+from tests.conftest import EngineFactory
 from tests.integration.tasks.conftest import Runner
+from tests.waiting import ended
 
 CLONE = "io.kestra.plugin.git.Clone"
 SYNC_FILES = "io.kestra.plugin.git.SyncNamespaceFiles"
@@ -396,12 +395,9 @@ def test_a_private_key_reaches_ssh_as_a_private_file_that_is_removed(
 
 
 def test_clone_of_a_file_url_in_a_working_directory_feeds_the_next_task(
-    repo: Repo, tmp_path: Path
+    repo: Repo, tmp_path: Path, engine_factory: EngineFactory
 ) -> None:
     repo.commit({"data/hello.txt": "hello from git\n"})
-    store = open_store(StoreSettings(home=tmp_path / "home"))
-    worker = Worker(store, git_settings(tmp_path))
-    engine = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
     source = f"""
 id: clone_and_read
 namespace: {NS}
@@ -420,17 +416,16 @@ tasks:
         commands:
           - cat data/hello.txt
 """
-    engine.start()
-    try:
+    running = engine_factory.running(
+        tmp_path / "home", tmp_path / "work", worker=git_settings(tmp_path)
+    )
+    with running as (store, engine):
         with store.unit() as repos:
             repos.flows.create_flow_revision(NS, "clone_and_read", source, None)
         execution = engine.create_execution(NS, "clone_and_read", {})
-        final = engine.wait(execution.id, timeout=60)
+        final = ended(engine, execution.id)
         with store.unit() as repos:
             logs = [entry.message for _, entry in repos.logs.list_logs(execution.id)]
-    finally:
-        engine.stop(grace_seconds=2)
-        store.close()
     assert final.state is State.SUCCESS, logs
     assert "hello from git" in logs
 
