@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
 from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.model import Execution, State
 from controlplane.engine.queue_worker import QueueSettings, QueueWorker
 from controlplane.engine.remote import RemoteCommands
 from controlplane.store import SqlStore, StoreSettings, open_store
+from tests.conftest import EngineFactory
 from tests.postgres import PostgresServer, pg_ctl, postgres_bindir, start_server, stop_server
-from tests.waiting import wait_while_advancing
+from tests.waiting import executions_progress, wait_until, wait_while_advancing
 
 LEASE = timedelta(seconds=2)
 
@@ -108,9 +108,10 @@ class Cluster:
     """Executors and workers started at will on one PostgreSQL, and an engine that only
     records commands (as the API does) to start executions."""
 
-    def __init__(self, settings: StoreSettings, stack: ExitStack) -> None:
+    def __init__(self, settings: StoreSettings, stack: ExitStack, engines: EngineFactory) -> None:
         self.settings = settings
         self.stack = stack
+        self.engines = engines
         self.store = self._store()
         self.api = RemoteCommands(self.store, self._engine_settings())
 
@@ -123,7 +124,8 @@ class Cluster:
         return EngineSettings(work_root=self.settings.home / "work", **more)  # type: ignore[arg-type]
 
     def executor(self, name: str) -> Engine:
-        engine = Engine(self._store(), None, self._engine_settings(executor_id=name, lease=LEASE))
+        work = self.settings.home / "work"
+        engine = self.engines.build(self._store(), work, executor_id=name, lease=LEASE)
         engine.start()
         self.stack.callback(engine.stop, 1.0)
         return engine
@@ -147,16 +149,20 @@ class Cluster:
         assert execution is not None
         return execution
 
-    def until(self, check: Callable[[], bool], what: str, seconds: float = 60) -> None:
-        deadline = time.monotonic() + seconds
-        while not check():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {seconds}s")
-            time.sleep(0.05)
+    def until(self, check: Callable[[], bool], what: str) -> None:
+        """Wait for ``check`` while the cluster advances (its queue, its executions' states)."""
+        wait_until(check, what=what, progress=self.progress)
 
     def ended(self, execution_id: str) -> Execution:
-        self.until(lambda: self.read(execution_id).state.terminal, f"{execution_id} to end")
-        return self.read(execution_id)
+        return wait_until(
+            lambda: self.read(execution_id),
+            lambda execution: execution.state.terminal,
+            f"{execution_id} to end",
+            progress=self.progress,
+        )
+
+    def progress(self) -> object:
+        return self.queue(), executions_progress(self.store)
 
     def queue(self) -> dict[str, int]:
         with self.store.unit(read_only=True) as repos:
@@ -164,10 +170,10 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(postgres_url: str, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(postgres_url: str, tmp_path: Path, engine_factory: EngineFactory) -> Iterator[Cluster]:
     settings = StoreSettings(home=tmp_path, database_url=postgres_url, secret_key=os.urandom(32))
     with ExitStack() as stack:
-        running = Cluster(settings, stack)
+        running = Cluster(settings, stack, engine_factory)
         with running.store.unit() as repos:
             for flow_id, source in FLOWS.items():
                 repos.flows.create_flow_revision("shared", flow_id, source.lstrip(), None)
@@ -273,7 +279,7 @@ def own_database() -> Iterator[PostgresServer]:
 
 
 def test_an_executor_cut_off_longer_than_its_lease_carries_on(
-    own_database: PostgresServer, tmp_path: Path
+    own_database: PostgresServer, tmp_path: Path, engine_factory: EngineFactory
 ) -> None:
     """Every lease lapses while the database is away; afterwards the executor carries on with
     the executions it still holds: none is stranded and no task runs twice. (Whether a worker
@@ -283,7 +289,7 @@ def test_an_executor_cut_off_longer_than_its_lease_carries_on(
         home=tmp_path, database_url=own_database.url("postgres"), secret_key=os.urandom(32)
     )
     with ExitStack() as stack:
-        cluster = Cluster(settings, stack)
+        cluster = Cluster(settings, stack, engine_factory)
         with cluster.store.unit() as repos:
             repos.flows.create_flow_revision("shared", "slow", FLOWS["slow"].lstrip(), None)
         cluster.executor("executor")
