@@ -202,9 +202,11 @@ def test_two_schedulers_on_one_clock_create_one_execution_per_slot(
     assert dates(runtime.executions("shared")) == expected
 
 
-def test_two_schedulers_ticking_at_once_on_postgresql_create_one_execution_per_slot(
+@pytest.fixture
+def on_postgresql(
     tmp_path: Path, postgres_url: str, engine_factory: EngineFactory
-) -> None:
+) -> Iterator[list[Runtime]]:
+    """Two runtimes (store, engine) on one PostgreSQL database, as two processes would be."""
     runtimes = [
         Runtime(
             engine_factory,
@@ -213,91 +215,65 @@ def test_two_schedulers_ticking_at_once_on_postgresql_create_one_execution_per_s
         )
         for name in ("one", "two")
     ]
-    try:
-        clock = Clock(START)
-        runtimes[0].save(flow("pg", "    cron: '* * * * *'\n    allowConcurrent: true\n"))
-        schedulers = [r.scheduler(clock) for r in runtimes]
-        barrier = threading.Barrier(2)
-        created: list[list[Execution]] = [[], []]
-        failures: list[BaseException] = []
-        steps = 30
+    yield runtimes
+    for runtime in runtimes:
+        runtime.close()
 
-        def run(index: int) -> None:
-            try:
-                for step in range(steps + 1):
-                    barrier.wait(timeout=60)
-                    if index == 0:
-                        clock.now = START.replace(second=0) + timedelta(
-                            minutes=step, milliseconds=100
-                        )
-                    barrier.wait(timeout=60)
-                    created[index] += schedulers[index].tick()
-            except BaseException as exc:
-                failures.append(exc)
-                barrier.abort()
 
-        threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        assert failures == []
-        expected = [f"2024-05-15T10:{m:02d}:00Z" for m in range(1, steps + 1)]
-        assert sorted(dates(created[0] + created[1])) == expected
-        per_slot = Counter(dates(runtimes[1].executions("pg")))
-        assert sorted(per_slot) == expected and set(per_slot.values()) == {1}
-    finally:
-        for runtime in runtimes:
-            runtime.close()
+def tick_together(
+    schedulers: list[TriggerScheduler], clock: Clock, steps: int
+) -> list[list[Execution]]:
+    """Each scheduler in its own thread, both ticking at once at each minute up to ``steps``;
+    the executions each one created."""
+    barrier = threading.Barrier(len(schedulers))
+    created: list[list[Execution]] = [[] for _ in schedulers]
+    failures: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            for step in range(steps + 1):
+                barrier.wait(timeout=60)
+                if index == 0:
+                    clock.now = START.replace(second=0) + timedelta(minutes=step, milliseconds=100)
+                barrier.wait(timeout=60)
+                created[index] += schedulers[index].tick()
+        except BaseException as exc:
+            failures.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(schedulers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert failures == []
+    return created
+
+
+def test_two_schedulers_ticking_at_once_on_postgresql_create_one_execution_per_slot(
+    on_postgresql: list[Runtime],
+) -> None:
+    clock = Clock(START)
+    on_postgresql[0].save(flow("pg", "    cron: '* * * * *'\n    allowConcurrent: true\n"))
+    created = tick_together([r.scheduler(clock) for r in on_postgresql], clock, steps=30)
+    expected = [f"2024-05-15T10:{m:02d}:00Z" for m in range(1, 31)]
+    assert sorted(dates(created[0] + created[1])) == expected
+    per_slot = Counter(dates(on_postgresql[1].executions("pg")))
+    assert sorted(per_slot) == expected and set(per_slot.values()) == {1}
 
 
 def test_many_schedules_fire_each_slot_once_with_two_schedulers_on_postgresql(
-    tmp_path: Path, postgres_url: str, engine_factory: EngineFactory
+    on_postgresql: list[Runtime],
 ) -> None:
-    runtimes = [
-        Runtime(
-            engine_factory,
-            tmp_path / name,
-            StoreSettings(home=tmp_path / name, database_url=postgres_url, secret_key=b"k" * 32),
-        )
-        for name in ("one", "two")
-    ]
-    try:
-        clock = Clock(START)
-        names = [f"many{n}" for n in range(8)]
-        for name in names:
-            runtimes[0].save(flow(name, "    cron: '* * * * *'\n    allowConcurrent: true\n"))
-        schedulers = [r.scheduler(clock) for r in runtimes]
-        barrier = threading.Barrier(2)
-        failures: list[BaseException] = []
-        steps = 5
-
-        def run(index: int) -> None:
-            try:
-                for step in range(steps + 1):
-                    barrier.wait(timeout=60)
-                    if index == 0:
-                        clock.now = START.replace(second=0) + timedelta(
-                            minutes=step, milliseconds=100
-                        )
-                    barrier.wait(timeout=60)
-                    schedulers[index].tick()
-            except BaseException as exc:
-                failures.append(exc)
-                barrier.abort()
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        assert failures == []
-        expected = [f"2024-05-15T10:{m:02d}:00Z" for m in range(1, steps + 1)]
-        for name in names:
-            assert dates(runtimes[1].executions(name)) == expected
-    finally:
-        for runtime in runtimes:
-            runtime.close()
+    clock = Clock(START)
+    names = [f"many{n}" for n in range(8)]
+    for name in names:
+        on_postgresql[0].save(flow(name, "    cron: '* * * * *'\n    allowConcurrent: true\n"))
+    created = tick_together([r.scheduler(clock) for r in on_postgresql], clock, steps=5)
+    expected = [f"2024-05-15T10:{m:02d}:00Z" for m in range(1, 6)]
+    assert len(created[0] + created[1]) == len(names) * len(expected)
+    for name in names:
+        assert dates(on_postgresql[1].executions(name)) == expected
 
 
 def test_a_slot_that_cannot_fire_leaves_the_other_slots_of_its_pass(
