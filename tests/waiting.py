@@ -121,11 +121,11 @@ def ended_json(
 ) -> Any:
     """An execution as the API answers it (Kestra's JSON), fetched until it ended (or ``done``
     holds); every change of the answer counts as progress."""
-    finished = done or (lambda execution: execution["state"]["current"] in _TERMINAL_NAMES)
+    finished = done or (lambda execution: execution["state"]["current"] in TERMINAL_NAMES)
     return wait_until(fetch, finished, what, stall=stall)
 
 
-_TERMINAL_NAMES = frozenset(
+TERMINAL_NAMES = frozenset(
     {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"}
 )
 

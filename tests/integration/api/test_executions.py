@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from controlplane.api.auth import issue_token
 from controlplane.engine.ports import Store
 from controlplane.store import StoreSettings
 from tests.integration.api.conftest import Api, LiveServer, serve
+from tests.waiting import ended_json
 
 Json = dict[str, Any]
 TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"}
@@ -46,15 +46,12 @@ def in_state(*states: str) -> Callable[[Json], bool]:
     return lambda execution: execution["state"]["current"] in states
 
 
-def wait_for(
-    api: Api, execution_id: str, done: Callable[[Json], bool] = over, timeout: float = 20
-) -> Json:
-    deadline = time.monotonic() + timeout
-    while True:
-        execution: Json = api.get(f"/executions/{execution_id}").json()
-        if done(execution) or time.monotonic() > deadline:
-            return execution
-        time.sleep(0.05)
+def wait_for(api: Api, execution_id: str, done: Callable[[Json], bool] = over) -> Json:
+    """The execution as the API answers it once ``done`` holds, waiting while it advances."""
+    fetched: Json = ended_json(
+        lambda: api.get(f"/executions/{execution_id}").json(), done, f"execution {execution_id}"
+    )
+    return fetched
 
 
 def start(api: Api, namespace: str, flow_id: str, **body: Any) -> Json:
@@ -258,7 +255,7 @@ def test_kill_stops_a_sleeping_execution(api: Api, store: Store) -> None:
     assert dispatched["state"]["current"] == "RUNNING"
     killed = api.delete(f"/executions/{started['id']}/kill")
     assert killed.status_code == 202
-    final = wait_for(api, started["id"], timeout=15)
+    final = wait_for(api, started["id"])
     assert final["state"]["current"] == "KILLED"
     assert final["taskRunList"][0]["state"]["current"] == "KILLED"
     again = api.delete(f"/executions/{started['id']}/kill")

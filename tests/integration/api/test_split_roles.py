@@ -4,7 +4,6 @@ commands (start, kill, resume), an executor takes them and queues tasks, a worke
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from controlplane.api import ApiSettings
 from controlplane.api.runtime import open_executor, open_worker
 from controlplane.store import StoreSettings
 from tests.integration.api.conftest import Api, serve
+from tests.waiting import TERMINAL_NAMES, ended_json
 
 FLOWS = {
     "quick": "tasks:\n  - id: hi\n    type: io.kestra.plugin.core.debug.Return\n    format: hi\n",
@@ -51,13 +51,13 @@ def split(postgres_url: str, tmp_path: Path) -> Iterator[Api]:
 
 
 def until(api: Api, execution_id: str, *states: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        execution: dict[str, Any] = api.get(f"/executions/{execution_id}").json()
-        if execution["state"]["current"] in states:
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{execution_id} never reached {states}: {execution['state']}")
+    """The execution once in one of ``states``; fails at once should it end in another."""
+    execution: dict[str, Any] = ended_json(
+        lambda: api.get(f"/executions/{execution_id}").json(),
+        lambda e: e["state"]["current"] in states or e["state"]["current"] in TERMINAL_NAMES,
+    )
+    assert execution["state"]["current"] in states, execution["state"]
+    return execution
 
 
 def start(api: Api, flow_id: str) -> str:
@@ -93,12 +93,11 @@ def test_a_restart_reaches_an_executor_though_the_ended_execution_had_no_lease(
     broken = start(split, "broken")
     until(split, broken, "FAILED")
     assert split.post(f"/executions/{broken}/restart").status_code == 202
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        execution = split.get(f"/executions/{broken}").json()
-        attempts = execution["taskRunList"][0]["attempts"]
-        if execution["state"]["current"] == "FAILED" and len(attempts) == 2:
-            break
-        time.sleep(0.05)
+    execution = ended_json(
+        lambda: split.get(f"/executions/{broken}").json(),
+        lambda e: e["state"]["current"] == "FAILED" and len(e["taskRunList"][0]["attempts"]) == 2,
+        "the restarted execution",
+    )
+    attempts = execution["taskRunList"][0]["attempts"]
     histories = [h["state"] for h in execution["state"]["histories"]]
     assert histories.count("RESTARTED") == 1 and len(attempts) == 2, execution

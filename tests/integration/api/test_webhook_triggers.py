@@ -4,7 +4,6 @@ key, and ``wait`` / ``returnOutputs`` answering once the flow ended."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -12,10 +11,10 @@ import pytest
 
 from controlplane.engine.ports import Store
 from tests.integration.api.conftest import Api, LiveServer
+from tests.waiting import ended_json
 
 Json = dict[str, Any]
 WEBHOOK = "io.kestra.plugin.core.trigger.Webhook"
-TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED"}
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +30,8 @@ def save_flow(store: Store, source: str) -> None:
 
 
 def ended(api: Api, execution_id: str) -> Json:
-    deadline = time.monotonic() + 30
-    while True:
-        execution: Json = api.get(f"/executions/{execution_id}").json()
-        if execution["state"]["current"] in TERMINAL or time.monotonic() > deadline:
-            return execution
-        time.sleep(0.05)
+    fetched: Json = ended_json(lambda: api.get(f"/executions/{execution_id}").json())
+    return fetched
 
 
 def executions_of(api: Api, namespace: str, flow_id: str) -> int:
