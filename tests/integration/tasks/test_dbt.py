@@ -21,13 +21,13 @@ import duckdb
 import pytest
 
 from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import State
 from controlplane.engine.ports import Store, namespace_file_path
 from controlplane.engine.sandbox import SandboxSettings
-from controlplane.engine.worker import Worker
-from controlplane.store import StoreSettings, open_store
+from tests.conftest import EngineFactory
 from tests.integration.tasks.conftest import Runner
+from tests.waiting import ended
 
 DBT = "io.kestra.plugin.dbt.cli"
 # dbt writes the database with its own DuckDB, and the tests read it back with Weir's: the two
@@ -430,15 +430,11 @@ tasks:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[tuple[Store, Engine]]:
-    store = open_store(StoreSettings(home=tmp_path / "home"))
+def engine(tmp_path: Path, engine_factory: EngineFactory) -> Iterator[tuple[Store, Engine]]:
     sandbox = SandboxSettings(read_only=(CACHE,), hidden=(tmp_path / "home",))
-    worker = Worker(store, WorkerSettings(temp_root=tmp_path / "work", sandbox=sandbox))
-    running = Engine(store, worker, EngineSettings(work_root=tmp_path / "work"))
-    running.start()
-    yield store, running
-    running.stop(grace_seconds=2)
-    store.close()
+    worker = WorkerSettings(temp_root=tmp_path / "work", sandbox=sandbox)
+    with engine_factory.running(tmp_path / "home", tmp_path / "work", worker=worker) as found:
+        yield found.store, found.engine
 
 
 def test_setup_installs_dbt_for_the_next_task_of_the_working_directory(
@@ -453,7 +449,7 @@ def test_setup_installs_dbt_for_the_next_task_of_the_working_directory(
     with store.unit() as repos:
         repos.flows.create_flow_revision("company.team", "dbt_setup", source, None)
     execution = running.create_execution("company.team", "dbt_setup")
-    final = running.wait(execution.id, timeout=300)
+    final = ended(running, execution.id)
     runs = {run.task_id: run for run in final.task_runs}
     assert final.state is State.SUCCESS, [(r.task_id, r.state) for r in final.task_runs]
     assert set(runs["build"].outputs["nodes"]) == ALL_NODES
