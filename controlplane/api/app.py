@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from controlplane import __version__
 from controlplane.api import errors
 from controlplane.api.errors import body
+from controlplane.api.readcache import CachedFlowReads
 from controlplane.api.routers import (
     callers,
     contents,
@@ -92,6 +93,7 @@ def create_app(
 
     mount_ui(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(CachedFlowReads, state=app.state)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -64,6 +64,7 @@ class Principal:
     name: str
     scope: Scope
     namespaces: tuple[str, ...] = field(default_factory=tuple)
+    expires: datetime | None = None
 
     @property
     def unrestricted(self) -> bool:
@@ -109,6 +110,8 @@ async def principal(request: Request) -> Principal:
     found = await run_in_threadpool(principal_of, state.store, token.strip())
     if found is None:
         raise Unauthorized("the token is unknown, revoked or expired")
+    # An answer kept for later reads must not outlive the token that was allowed it.
+    request.state.token_expires = found.expires
     return found
 
 
@@ -119,7 +122,9 @@ def principal_of(store: ServerStore, token: str) -> Principal | None:
         record = repos.tokens.read_token_by_hash(digest(token))
     if record is None or record.revoked or (record.expires and record.expires <= now()):
         return None
-    return Principal(name=record.name, scope=record.scope, namespaces=record.namespaces)
+    return Principal(
+        name=record.name, scope=record.scope, namespaces=record.namespaces, expires=record.expires
+    )
 
 
 Caller = Annotated[Principal, Depends(principal)]

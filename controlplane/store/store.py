@@ -27,6 +27,7 @@ from controlplane.engine.ports import (
     TriggerRepository,
 )
 from controlplane.engine.queueports import LeaseRepository, WorkRepository
+from controlplane.store.changes import ChangeStamp
 from controlplane.store.commands import SqlCommandRepository
 from controlplane.store.database import READ_ONLY, create_store_engine, database_url, upgrade
 from controlplane.store.executions import SqlExecutionRepository
@@ -94,6 +95,7 @@ class SqlStore:
         self.engine = engine
         self.files: FileStorage = files
         self._cipher = cipher
+        self._stamp = ChangeStamp(engine.url)
 
     @contextmanager
     def unit(self, read_only: bool = False) -> Iterator[SqlRepositories]:
@@ -109,11 +111,17 @@ class SqlStore:
                 raise StoreUnavailable(f"the database is unavailable or busy: {exc.orig}") from exc
             raise
 
+    def change_stamp(self) -> int | None:
+        """A number that changes whenever any transaction commits a change to the database,
+        from this process or another; None when the database offers no such number cheaply."""
+        return self._stamp.read()
+
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
     def close(self) -> None:
+        self._stamp.close()
         self.engine.dispose()
 
 
