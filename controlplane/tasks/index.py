@@ -36,6 +36,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "alerting.ZendutyExecution": "alerting",
     "alerting.ZulipExecution": "alerting",
     "alerting.ZulipIncomingWebhook": "alerting",
+    "ansible.AnsibleCLI": "ansible",
     "aws.AwsCLI": "aws_cli",
     "aws.S3Copy": "aws_s3",
     "aws.S3CreateBucket": "aws_s3",
