@@ -452,3 +452,50 @@ def test_after_a_restart_of_the_engine_handed_out_attempts_go_out_again() -> Non
     run.step(lambda s: s.redispatch_unfinished())
     [again] = run.pending
     assert (again.task_run_id, again.attempt) == (first.task_run_id, 1)
+
+
+# -- concurrency limits --------------------------------------------------------------------------
+def limited(behavior: str) -> str:
+    return f"concurrency: {{limit: 1, behavior: {behavior}}}\ntasks:\n  - {leaf('a')}\n"
+
+
+def test_under_its_concurrency_limit_an_execution_runs() -> None:
+    run = Drive(limited("QUEUE"))
+    run.step(lambda s: s.admit(lambda: 0))
+    assert run.ex.state is State.RUNNING
+    assert run.out() == ["a"]
+
+
+def test_past_its_concurrency_limit_an_execution_is_queued_and_starts_nothing() -> None:
+    run = Drive(limited("QUEUE"))
+    effects = run.step(lambda s: s.admit(lambda: 1))
+    assert run.ex.state is State.QUEUED
+    assert run.created() == []
+    assert effects.wake_at is None
+    run.step()
+    assert run.ex.state is State.QUEUED
+    assert run.pending == []
+
+
+def test_past_its_concurrency_limit_an_execution_is_cancelled_or_failed_as_told() -> None:
+    for behavior, state in [("CANCEL", State.CANCELLED), ("FAIL", State.FAILED)]:
+        run = Drive(limited(behavior))
+        run.step(lambda s: s.admit(lambda: 3))
+        assert run.ex.state is state, behavior
+        assert run.created() == []
+
+
+def test_without_a_limit_the_running_executions_are_never_counted() -> None:
+    def count() -> int:
+        raise AssertionError("counted without a limit")
+
+    run = Drive(f"tasks:\n  - {leaf('a')}\n")
+    run.step(lambda s: s.admit(count))
+    assert run.out() == ["a"]
+
+
+def test_only_a_new_execution_is_admitted() -> None:
+    run = Drive(limited("CANCEL"))
+    run.start()
+    run.step(lambda s: s.admit(lambda: 5))
+    assert run.ex.state is State.RUNNING
