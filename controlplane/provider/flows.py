@@ -17,10 +17,10 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from controlplane.client.errors import NotFound
-from controlplane.client.models import Flow
 
 if TYPE_CHECKING:
     from controlplane.client import WeirClient
+    from controlplane.client.models import Flow
 
 
 class FlowReads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 NAME = "terraform-provider-weir"
@@ -11,7 +12,13 @@ def main() -> None:
     from controlplane.provider.provider import WeirProvider
     from controlplane.provider.runtime.plugin import serve
 
-    sys.exit(serve(WeirProvider(), NAME))
+    code = serve(WeirProvider(), NAME)
+    # The server has stopped and its socket is gone. Terraform waits for this process to end
+    # (three times in a plan), so it ends here rather than through the interpreter's teardown,
+    # which joins every idle worker thread and collects every module.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

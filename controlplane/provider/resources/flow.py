@@ -9,9 +9,8 @@ the source, and when given they must match it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controlplane.client.models import Flow
 from controlplane.provider.flows import declared, load_yaml, same_flow
 from controlplane.provider.resources.common import (
     REVISION,
@@ -25,7 +24,9 @@ from controlplane.provider.runtime.diagnostics import ProviderError
 from controlplane.provider.runtime.resource import Change, Current, Plan, State
 from controlplane.provider.runtime.schema import BOOL, STRING, Attribute, Nested, Schema
 from controlplane.provider.runtime.values import UNKNOWN
-from controlplane.spec.interface import declared_interface
+
+if TYPE_CHECKING:
+    from controlplane.client.models import Flow
 
 CONTENT = Attribute(
     "content",
@@ -141,6 +142,8 @@ class FlowResource(WeirResource):
         """The inputs and outputs the source declares, known at plan time: an interface that
         does not change shows no change (a subflow declares its own)."""
         import yaml
+
+        from controlplane.spec.interface import declared_interface
 
         try:
             found = declared_interface(load_yaml(content))

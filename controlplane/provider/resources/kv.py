@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import math
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controlplane.client.models import KvPair
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
@@ -32,6 +31,9 @@ from controlplane.provider.runtime.schema import STRING, Attribute, Schema
 from controlplane.provider.runtime.values import UNKNOWN
 from controlplane.spec.durations import DURATION_HINT, parse_duration
 from controlplane.spec.names import KV_KEY_MAX, KV_KEY_PATTERN
+
+if TYPE_CHECKING:
+    from controlplane.client.models import KvPair
 
 ID_FORM = "namespace/key"
 TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")

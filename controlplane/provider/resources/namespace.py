@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controlplane.client.models import Namespace
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
@@ -15,6 +14,9 @@ from controlplane.provider.resources.common import (
 )
 from controlplane.provider.runtime.resource import Change, Current, State
 from controlplane.provider.runtime.schema import STRING, Attribute, Schema, list_of, map_of
+
+if TYPE_CHECKING:
+    from controlplane.client.models import Namespace
 
 
 class NamespaceResource(WeirResource):

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from controlplane.client.models import FileMeta
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
@@ -29,6 +28,9 @@ from controlplane.provider.runtime.diagnostics import Diagnostics, ProviderError
 from controlplane.provider.runtime.resource import Change, Current, Plan, State
 from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema
 from controlplane.provider.runtime.values import UNKNOWN
+
+if TYPE_CHECKING:
+    from controlplane.client.models import FileMeta
 
 ID_FORM = "namespace/path"
 PATH_RULE = (

@@ -12,9 +12,8 @@ update that writes ``value_wo`` again is planned. As with every write-only value
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controlplane.client.models import SecretMeta
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
@@ -31,6 +30,9 @@ from controlplane.provider.runtime.resource import Change, Current, Plan, State
 from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema
 from controlplane.provider.runtime.values import UNKNOWN
 from controlplane.spec.names import SECRET_NAME_MAX, SECRET_NAME_PATTERN
+
+if TYPE_CHECKING:
+    from controlplane.client.models import SecretMeta
 
 ID_FORM = "namespace/name"
 NAME_RULE = (

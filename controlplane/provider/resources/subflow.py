@@ -8,9 +8,8 @@ Terraform create the subflow before its callers and destroy it after them. An in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controlplane.client.models import Flow
 from controlplane.provider.flows import declared
 from controlplane.provider.resources.common import REVISION
 from controlplane.provider.resources.flow import (
@@ -25,6 +24,9 @@ from controlplane.provider.runtime.diagnostics import ProviderError
 from controlplane.provider.runtime.resource import Plan, State
 from controlplane.provider.runtime.schema import Attribute, Nested, Schema
 from controlplane.provider.runtime.values import UNKNOWN
+
+if TYPE_CHECKING:
+    from controlplane.client.models import Flow
 
 
 def _from_source(attribute: Attribute) -> Attribute:
