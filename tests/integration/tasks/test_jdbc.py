@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import re
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -22,6 +21,7 @@ from controlplane.engine.ports import execution_storage_path
 from controlplane.engine.process import CancelEvent
 from controlplane.engine.work import AttemptResult, WorkItem
 from tests.integration.tasks.conftest import Runner
+from tests.waiting import wait_until
 
 DUCKDB_QUERY = "io.kestra.plugin.jdbc.duckdb.Query"
 DUCKDB_QUERIES = "io.kestra.plugin.jdbc.duckdb.Queries"
@@ -167,12 +167,10 @@ def kill_when(runner: Runner, item: WorkItem, ready: Callable[[], bool]) -> Atte
         )
     )
     thread.start()
-    deadline = time.monotonic() + 30
-    while not ready() and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: ready() or not thread.is_alive(), what="the long statement to run")
     cancelled.set()
-    thread.join(30)
-    assert results, "the attempt did not stop after the kill"
+    wait_until(lambda: not thread.is_alive(), what="the attempt to stop after the kill")
+    assert results, "the attempt ended without a result"
     return results[0]
 
 
