@@ -12,8 +12,9 @@
         ├── PayloadTooLarge      413
         └── Unprocessable        422
 
-Errors of the other layers are mapped in ``STATUS``; anything else is a 500 whose body says only
-that the server failed, with an id to find the traceback in the server's log.
+Errors of the other layers are mapped in ``STATUS``, among them a command the engine's transition
+rules refuse (TransitionRefused: 409, its code naming the rule's reason). Anything else is a 500
+whose body says only that the server failed, with an id to find the traceback in the server's log.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from controlplane.engine.engine import ExecutionNotFound, FlowNotFound, NotRestartable
+from controlplane.engine.engine import ExecutionNotFound, FlowNotFound
 from controlplane.engine.inputs import InputError
+from controlplane.engine.rules import TransitionRefused
 from controlplane.errors import WeirError
 from controlplane.expr import ExpressionError
 from controlplane.spec.problems import FlowInvalid
@@ -111,7 +113,7 @@ STATUS: dict[type[WeirError], int] = {
     FlowNotFound: 404,
     ExecutionNotFound: 404,
     MissingRecordError: 404,
-    NotRestartable: 409,
+    TransitionRefused: 409,
     SecretDecryptionError: 500,
     StoreConfigError: 500,
 }

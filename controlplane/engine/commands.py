@@ -16,6 +16,7 @@ from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.inputs import resolve_inputs
 from controlplane.engine.model import Execution, ParentRef, State, new_id, now
 from controlplane.engine.ports import Repositories, Store, execution_storage_path
+from controlplane.engine.rules import require_command
 from controlplane.engine.stats import EngineStats
 from controlplane.errors import WeirError
 from controlplane.expr import Renderer
@@ -27,10 +28,6 @@ class FlowNotFound(WeirError):
 
 class ExecutionNotFound(WeirError):
     code = "execution_not_found"
-
-
-class NotRestartable(WeirError):
-    code = "not_restartable"
 
 
 @dataclass(frozen=True)
@@ -153,25 +150,29 @@ class Commands:
         or the error that kept it from being created; one firing's error leaves the others be.
 
         The keys are claimed in their sorted order, so two processes firing the same keys wait
-        on each other instead of deadlocking; the one that waited finds the keys taken, rolls
-        back and tries again, and then skips them."""
+        on each other instead of deadlocking; the one that waited finds a key taken, rolls back
+        and tries again, looking first this time for the keys taken, which it skips."""
         order = sorted(range(len(firings)), key=lambda n: firings[n].key)
+        look_first = False  # a key is rarely taken: the first try claims without a look
         while True:
             answers: list[Execution | WeirError | None] = [None] * len(firings)
             try:
                 with self.store.unit() as repos:
                     for n in order:
-                        answers[n] = self._fire_one(repos, firings[n])
+                        answers[n] = self._fire_one(repos, firings[n], look_first)
             except AlreadyFired:
-                continue  # another process claimed a key meanwhile: it is read as taken now
+                look_first = True
+                continue
             break
         for answer in answers:
             if isinstance(answer, Execution):
                 self._started(answer)
         return answers
 
-    def _fire_one(self, repos: Repositories, firing: Firing) -> Execution | WeirError | None:
-        if repos.triggers.read_fire(firing.key) is not None:
+    def _fire_one(
+        self, repos: Repositories, firing: Firing, look_first: bool
+    ) -> Execution | WeirError | None:
+        if look_first and repos.triggers.read_fire(firing.key) is not None:
             return None
         try:
             execution = self.new_execution(
@@ -186,21 +187,18 @@ class Commands:
         return execution
 
     def kill(self, execution_id: str) -> None:
-        self._require(execution_id)
+        """Kill an execution; TransitionRefused when it already ended."""
+        require_command(self._require(execution_id), State.KILLING)
         self._send(Event(execution_id, "kill"))
 
     def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None) -> None:
-        self._require(execution_id)
+        """Resume a paused execution; TransitionRefused when it is not paused."""
+        require_command(self._require(execution_id), State.RUNNING)
         self._send(Event(execution_id, "resume", dict(inputs or {})))
 
     def restart(self, execution_id: str) -> None:
         """Run a failed execution again from its failed tasks (same execution id)."""
-        execution = self._require(execution_id)
-        if execution.state not in (State.FAILED, State.KILLED):
-            raise NotRestartable(
-                f"execution {execution_id} is {execution.state.value}; only a FAILED or KILLED "
-                "execution can be restarted"
-            )
+        require_command(self._require(execution_id), State.RESTARTED)
         self._send(Event(execution_id, "restart"))
 
     def read(self, execution_id: str) -> Execution:

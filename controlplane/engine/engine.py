@@ -30,7 +30,6 @@ from controlplane.engine.commands import (
     EngineSettings,
     ExecutionNotFound,
     FlowNotFound,
-    NotRestartable,
 )
 from controlplane.engine.dispatch import Dispatch, LocalDispatch, WorkerPort
 from controlplane.engine.events import STOP, Event, over
@@ -49,7 +48,6 @@ __all__ = [
     "EngineSettings",
     "ExecutionNotFound",
     "FlowNotFound",
-    "NotRestartable",
     "WorkerPort",
 ]
 
@@ -270,15 +268,7 @@ class Engine(Commands):
 
     def _admit(self, repos: Repositories, step: Step, flow: Flow) -> None:
         """Apply the flow's concurrency limit to a new execution."""
-        limit = flow.concurrency
-        if limit is None or step.ex.state is not State.CREATED:
-            return
-        running = repos.executions.count_running(step.ex.namespace, step.ex.flow_id)
-        if running < limit.limit:
-            return
-        target = {"QUEUE": State.QUEUED, "CANCEL": State.CANCELLED, "FAIL": State.FAILED}
-        step.ex.transition(target[limit.behavior])
-        step.execution_changed = True
+        step.admit(lambda: repos.executions.count_running(step.ex.namespace, step.ex.flow_id))
 
     def _ended(self, repos: Repositories, execution: Execution) -> list[Event]:
         """In the transaction that ends the execution: tell its parent, and start the next

@@ -1,5 +1,5 @@
-"""Executions: start (JSON, form or webhook), read, search, kill, resume, restart, their logs
-(read or followed as Server-Sent Events) and their files.
+"""Executions: start (JSON or form), read, search, kill, resume, restart, replay, and their files;
+the router includes the routes of their webhooks (``webhooks``) and logs (``executionlogs``).
 
 Executions are read from the store, never from the engine's memory: what the API answers is
 what was persisted, whichever process runs the executor. An execution id outside a restricted
@@ -8,30 +8,21 @@ token's reach gets 403 whether or not it exists, so ids cannot be probed.
 
 from __future__ import annotations
 
-import hmac
-import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response, StreamingResponse
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator, Field, StringConstraints, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from controlplane.api.auth import Caller, Principal
+from controlplane.api.auth import Caller
 from controlplane.api.deps import (
     ApiModel,
     EngineDep,
@@ -41,33 +32,28 @@ from controlplane.api.deps import (
     PageDep,
     StoreDep,
 )
-from controlplane.api.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
-from controlplane.api.logstream import LogLine, log_events
-from controlplane.api.secretinputs import masked, secret_input_ids
+from controlplane.api.errors import BadRequest, NotFound
+from controlplane.api.executionviews import (
+    Execution,
+    ExecutionIdPath,
+    latest_flow,
+    require_enabled,
+    shown,
+    visible,
+)
+from controlplane.api.routers import executionlogs, webhooks
+from controlplane.api.secretinputs import secret_input_ids
 from controlplane.engine import model
 from controlplane.engine.commands import Commands
-from controlplane.engine.conditions import holds
-from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import State
-from controlplane.engine.ports import (
-    ExecutionFilter,
-    LogLevel,
-    Store,
-    execution_storage_path,
-)
-from controlplane.engine.triggercontext import trigger_context
-from controlplane.expr import ExpressionError, has_expression
-from controlplane.spec.flow import Flow
-from controlplane.spec.plugins.triggers import Webhook
+from controlplane.engine.ports import ExecutionFilter, Store, execution_storage_path
 from controlplane.store import StoragePathError
 from controlplane.store.files import SCHEME
-from controlplane.store.serverports import Scope
 
 router = APIRouter(prefix="/executions", tags=["executions"])
 
 _CHUNK = 1024 * 1024
 
-ExecutionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]+$", max_length=100)]
 Label = Annotated[str, StringConstraints(pattern=r"^[^:]+:.*$", max_length=300)]
 
 
@@ -80,80 +66,6 @@ def _date_and_time(value: Any) -> Any:
 
 
 Instant = Annotated[datetime, BeforeValidator(_date_and_time)]
-
-
-class FlowDisabled(Conflict):
-    code = "flow_disabled"
-
-
-class ExecutionEnded(Conflict):
-    code = "execution_ended"
-
-
-class NotPaused(Conflict):
-    code = "not_paused"
-
-
-# -- shapes ---------------------------------------------------------------------------------------
-
-
-class Transition(BaseModel):
-    state: State
-    date: datetime
-
-
-class StateHistory(BaseModel):
-    current: State
-    histories: list[Transition]
-
-
-class TaskRun(BaseModel):
-    """A task run as the engine keeps it, its state as ``{current, histories}``."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    taskId: str
-    state: StateHistory
-    outputs: dict[str, Any]
-
-
-class Execution(BaseModel):
-    """An execution as the engine keeps it, in Kestra's shape: ``state: {current, histories}``,
-    ``taskRunList``, ``parentId``."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    namespace: str
-    flowId: str
-    flowRevision: int
-    state: StateHistory
-    inputs: dict[str, Any]
-    outputs: dict[str, Any] | None
-    labels: dict[str, str]
-    taskRunList: list[TaskRun]
-    trigger: dict[str, Any] | None
-    parentId: str | None
-
-    @classmethod
-    def of(cls, execution: model.Execution, secret_ids: set[str]) -> Execution:
-        data = _with_state_history(execution.to_dict())
-        data["inputs"] = masked(data["inputs"], secret_ids)
-        data["taskRunList"] = [_with_state_history(run) for run in data.pop("taskRuns")]
-        data["parentId"] = execution.parent.execution_id if execution.parent else None
-        return cls.model_validate(data)
-
-
-def _shown(store: Store, execution: model.Execution) -> Execution:
-    """The execution as answered, its SECRET inputs masked."""
-    (secret_ids,) = secret_input_ids(store, [execution]).values()
-    return Execution.of(execution, secret_ids)
-
-
-def _with_state_history(data: dict[str, Any]) -> dict[str, Any]:
-    history = data.pop("history")
-    return {**data, "state": {"current": data["state"], "histories": history}}
 
 
 class StartIn(ApiModel):
@@ -189,15 +101,6 @@ _START_BODY: dict[str, Any] = {
         },
     }
 }
-
-_WEBHOOK_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": False,
-        "description": "trigger.body: parsed when JSON, else text.",
-        "content": {"application/json": {"schema": {}}, "text/plain": {"schema": {}}},
-    }
-}
-
 
 # -- routes ---------------------------------------------------------------------------------------
 # Routes with a literal second segment come before POST /{namespace}/{flow_id}, which would
@@ -250,74 +153,6 @@ def search_executions(
     return Page(results=results, total=total)
 
 
-_WEBHOOK_PATH = "/webhook/{namespace}/{flow_id}/{key}"
-_WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "With `wait` and `returnOutputs`: the flow's outputs, as JSON unless "
-        "`responseContentType` says otherwise.",
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    },
-    204: {"description": "The trigger's conditions do not hold: no execution was created."},
-}
-
-
-@router.get(
-    _WEBHOOK_PATH,
-    status_code=status.HTTP_201_CREATED,
-    summary="Start a flow from its Webhook trigger (GET)",
-    response_model=Execution,
-    responses=_WEBHOOK_RESPONSES,
-)
-@router.put(
-    _WEBHOOK_PATH,
-    status_code=status.HTTP_201_CREATED,
-    summary="Start a flow from its Webhook trigger (PUT)",
-    openapi_extra=_WEBHOOK_BODY,
-    response_model=Execution,
-    responses=_WEBHOOK_RESPONSES,
-)
-@router.post(
-    _WEBHOOK_PATH,
-    status_code=status.HTTP_201_CREATED,
-    summary="Start a flow from its Webhook trigger",
-    openapi_extra=_WEBHOOK_BODY,
-    response_model=Execution,
-    responses=_WEBHOOK_RESPONSES,
-)
-async def start_by_webhook(
-    namespace: NamespacePath,
-    flow_id: FlowIdPath,
-    key: Annotated[str, Path(max_length=1000)],
-    request: Request,
-    store: StoreDep,
-    engine: EngineDep,
-) -> Execution | Response:
-    """No token is needed: the key is the credential. A missing flow, trigger or key all get
-    the same 404. ``trigger`` is ``{body, headers, parameters}`` (headers and query parameters
-    as name -> list of values, without credentials); the trigger's ``conditions`` and
-    ``inputs`` are rendered with it and ``flow``. Conditions that do not hold: 204 and no
-    execution; inputs that do not render: 422. With ``wait`` the answer comes once the
-    execution ended (or the caller left); with ``returnOutputs`` too, it is the flow's
-    outputs."""
-    revision, flow, webhook = await run_in_threadpool(
-        _webhook_revision, store, engine, namespace, flow_id, key
-    )
-    trigger = {
-        "body": await _webhook_body(request),
-        "headers": _multi(request.headers.items(), _PRIVATE_HEADERS),
-        "parameters": _multi(request.query_params.multi_items()),
-    }
-    execution = await run_in_threadpool(_start_by_webhook, engine, revision, flow, webhook, trigger)
-    if execution is None:
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
-    if not webhook.wait:
-        return await run_in_threadpool(_shown, store, execution)
-    ended = await _ended(request, engine, execution.id)
-    if webhook.returnOutputs:
-        return _outputs_answer(ended, webhook.responseContentType)
-    return await run_in_threadpool(_shown, store, ended)
-
-
 @router.post("/{execution_id}/resume", status_code=status.HTTP_202_ACCEPTED, summary="Resume")
 def resume_execution(
     execution_id: ExecutionIdPath,
@@ -328,14 +163,9 @@ def resume_execution(
 ) -> Execution:
     """Resume a PAUSED execution, with the Pause task's ``onResume`` inputs; answers the
     execution as it was when the command was accepted."""
-    execution = _visible(store, caller, execution_id, "write")
-    if execution.state is not State.PAUSED:
-        raise NotPaused(
-            f"execution {execution_id} is {execution.state.value}, not PAUSED; "
-            "only a paused execution can be resumed"
-        )
+    execution = visible(store, caller, execution_id, "write")
     engine.resume(execution_id, body.inputs if body else None)
-    return _shown(store, execution)
+    return shown(store, execution)
 
 
 @router.post("/{execution_id}/restart", status_code=status.HTTP_202_ACCEPTED, summary="Restart")
@@ -343,9 +173,9 @@ def restart_execution(
     execution_id: ExecutionIdPath, caller: Caller, store: StoreDep, engine: EngineDep
 ) -> Execution:
     """Run a FAILED or KILLED execution's failed tasks again, in the same execution."""
-    execution = _visible(store, caller, execution_id, "write")
+    execution = visible(store, caller, execution_id, "write")
     engine.restart(execution_id)
-    return _shown(store, execution)
+    return shown(store, execution)
 
 
 @router.post("/{execution_id}/replay", status_code=status.HTTP_201_CREATED, summary="Replay")
@@ -353,7 +183,7 @@ def replay_execution(
     execution_id: ExecutionIdPath, caller: Caller, store: StoreDep, engine: EngineDep
 ) -> Execution:
     """Start a new execution of the same flow revision with the same inputs and labels."""
-    execution = _visible(store, caller, execution_id, "write")
+    execution = visible(store, caller, execution_id, "write")
     replayed = engine.create_execution(
         execution.namespace,
         execution.flow_id,
@@ -362,7 +192,7 @@ def replay_execution(
         revision=execution.flow_revision,
         coerce_inputs=False,
     )
-    return _shown(store, replayed)
+    return shown(store, replayed)
 
 
 @router.post(
@@ -387,12 +217,12 @@ async def start_execution(
     execution = await run_in_threadpool(
         _start, store, engine, namespace, flow_id, start.inputs, start.labels
     )
-    return await run_in_threadpool(_shown, store, execution)
+    return await run_in_threadpool(shown, store, execution)
 
 
 @router.get("/{execution_id}", summary="Read an execution")
 def read_execution(execution_id: ExecutionIdPath, caller: Caller, store: StoreDep) -> Execution:
-    return _shown(store, _visible(store, caller, execution_id, "read"))
+    return shown(store, visible(store, caller, execution_id, "read"))
 
 
 @router.delete("/{execution_id}/kill", status_code=status.HTTP_202_ACCEPTED, summary="Kill")
@@ -401,55 +231,9 @@ def kill_execution(
 ) -> Execution:
     """Kill an execution and its running tasks; answers the execution as it was when the
     command was accepted."""
-    execution = _visible(store, caller, execution_id, "write")
-    if execution.state.terminal:
-        raise ExecutionEnded(
-            f"execution {execution_id} already ended {execution.state.value}; "
-            "there is nothing to kill"
-        )
+    execution = visible(store, caller, execution_id, "write")
     engine.kill(execution_id)
-    return _shown(store, execution)
-
-
-@router.get("/{execution_id}/logs", summary="Read an execution's logs")
-def list_logs(
-    execution_id: ExecutionIdPath,
-    caller: Caller,
-    store: StoreDep,
-    min_level: LogLevel = "TRACE",
-    after: Annotated[int, Query(ge=0, description="The last seq already read.")] = 0,
-) -> list[LogLine]:
-    _visible(store, caller, execution_id, "read")
-    with store.unit(read_only=True) as repos:
-        entries = repos.logs.list_logs(execution_id, min_level, after)
-    return [LogLine.of(seq, entry) for seq, entry in entries]
-
-
-@router.get(
-    "/{execution_id}/logs/follow",
-    summary="Follow an execution's logs",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
-)
-async def follow_logs(
-    execution_id: ExecutionIdPath,
-    request: Request,
-    caller: Caller,
-    store: StoreDep,
-    min_level: LogLevel = "TRACE",
-    after: Annotated[int, Query(ge=0, description="The last seq already read.")] = 0,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
-) -> StreamingResponse:
-    """Server-Sent Events: ``event: log`` with a LogLine (its ``seq`` as the event id) for
-    each line, then one ``event: end`` with ``{"state": ...}`` once the execution is over and
-    every line was sent. A reconnecting client's ``Last-Event-ID`` resumes after that line."""
-    await run_in_threadpool(_visible, store, caller, execution_id, "read")
-    start = max(after, last_event_id or 0)
-    return StreamingResponse(
-        log_events(request, store, execution_id, min_level, start),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return shown(store, execution)
 
 
 @router.get(
@@ -466,7 +250,7 @@ def download_file(
 ) -> StreamingResponse:
     """A file under the execution's own storage folder (its inputs and outputs); any other
     URI gets 404."""
-    execution = _visible(store, caller, execution_id, "read")
+    execution = visible(store, caller, execution_id, "read")
     folder = execution_storage_path(execution.namespace, execution.flow_id, execution.id)
     path = uri.removeprefix(SCHEME)
     missing = NotFound(f"execution {execution_id} has no file {uri}")
@@ -496,37 +280,6 @@ def _utc(instant: datetime | None) -> datetime | None:
     return instant.replace(tzinfo=UTC) if instant and instant.tzinfo is None else instant
 
 
-def _visible(store: Store, caller: Principal, execution_id: str, scope: Scope) -> model.Execution:
-    """The execution, once the caller may act on it with ``scope``."""
-    caller.require(scope)
-    with store.unit(read_only=True) as repos:
-        execution = repos.executions.read_execution(execution_id)
-    if execution is not None and caller.sees(execution.namespace):
-        return execution
-    if caller.unrestricted:
-        raise NotFound(f"execution {execution_id} does not exist")
-    raise Forbidden(
-        f"the token does not reach execution {execution_id}",
-        {"namespaces": list(caller.namespaces)},
-    )
-
-
-def _flow(store: Store, namespace: str, flow_id: str) -> tuple[int, Flow]:
-    """The latest revision of a flow and its model; 404 when there is none."""
-    with store.unit(read_only=True) as repos:
-        record = repos.flows.read_flow(namespace, flow_id)
-    if record is None:
-        raise NotFound(f"flow {namespace}/{flow_id} does not exist")
-    return record.revision, flow_cache(store).parse(record)
-
-
-def _require_enabled(flow: Flow) -> None:
-    if flow.disabled:
-        raise FlowDisabled(
-            f"flow {flow.ref} is disabled; set 'disabled: false' in it to start executions"
-        )
-
-
 def _start(
     store: Store,
     engine: Commands,
@@ -535,8 +288,8 @@ def _start(
     inputs: dict[str, Any],
     labels: dict[str, str],
 ) -> model.Execution:
-    revision, flow = _flow(store, namespace, flow_id)
-    _require_enabled(flow)
+    revision, flow = latest_flow(store, namespace, flow_id)
+    require_enabled(flow)
     return engine.create_execution(namespace, flow_id, inputs, labels, revision=revision)
 
 
@@ -581,104 +334,13 @@ async def _start_form(request: Request) -> StartIn:
     return StartIn(inputs=inputs, labels=labels)
 
 
-def _webhook_revision(
-    store: Store, engine: Commands, namespace: str, flow_id: str, key: str
-) -> tuple[int, Flow, Webhook]:
-    """The revision to start, its flow, and its enabled Webhook trigger with ``key``."""
-    missing = NotFound(f"no webhook of flow {namespace}/{flow_id} has this key")
-    try:
-        revision, flow = _flow(store, namespace, flow_id)
-    except NotFound:
-        raise missing from None
-    # A key may come from the server's environment ({{ envs.webhook_key }}), e.g. a Secret.
-    context = trigger_context(engine.settings, flow, revision)
-    webhooks = [t for t in flow.triggers if isinstance(t, Webhook) and not t.disabled]
-    found = next((w for w in webhooks if _same_key(engine, w.key, key, context)), None)
-    if found is None:
-        raise missing
-    _require_enabled(flow)
-    return revision, flow, found
-
-
-_PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-
-
-def _multi(
-    items: Iterable[tuple[str, str]], leave_out: frozenset[str] = frozenset()
-) -> dict[str, list[str]]:
-    """Repeated names as one list of values, in order (Kestra's headers and parameters)."""
-    values: dict[str, list[str]] = {}
-    for name, value in items:
-        if name.lower() not in leave_out:
-            values.setdefault(name, []).append(value)
-    return values
-
-
-def _start_by_webhook(
-    engine: Commands, revision: int, flow: Flow, webhook: Webhook, trigger: dict[str, Any]
-) -> model.Execution | None:
-    """The execution of a webhook call, or None when the trigger's conditions do not hold."""
-    context = trigger_context(engine.settings, flow, revision, trigger)
-    where = f"flow {flow.ref} webhook trigger {webhook.id}"
-    if not holds(webhook.conditions, context, engine.renderer, where=where):
-        return None
-    try:
-        inputs = engine.renderer.render_value(webhook.inputs, context, typed=True)
-        labels = {name: engine.renderer.render(v, context) for name, v in webhook.labels.items()}
-    except ExpressionError as exc:
-        raise Unprocessable(
-            f"the inputs or labels of webhook trigger '{webhook.id}' of flow {flow.ref} cannot "
-            f"be rendered from this request: {exc}",
-            {"trigger": webhook.id},
-        ) from None
-    return engine.create_execution(
-        flow.namespace, flow.id, inputs, labels, trigger=trigger, revision=revision
-    )
-
-
-async def _ended(request: Request, engine: Commands, execution_id: str) -> model.Execution:
-    """The execution once it ended, or as it is when the caller hung up."""
-    while True:
-        execution = await run_in_threadpool(engine.wait, execution_id, 1.0)
-        if execution.state.terminal or await request.is_disconnected():
-            return execution
-
-
-def _outputs_answer(execution: model.Execution, content_type: str | None) -> Response:
-    """The flow's outputs: JSON, or the one text output as is for a non-JSON content type."""
-    outputs = execution.outputs or {}
-    kind = content_type or "application/json"
-    json_like = kind.partition(";")[0].strip().lower().endswith("json")
-    only = next(iter(outputs.values())) if len(outputs) == 1 else None
-    if not json_like and isinstance(only, str):
-        return Response(only, media_type=kind)
-    return Response(json.dumps(outputs), media_type=kind)
-
-
-def _same_key(engine: Commands, declared: str, given: str, context: dict[str, Any]) -> bool:
-    expected = declared
-    if has_expression(declared):
-        try:
-            expected = engine.renderer.render(declared, context)
-        except ExpressionError:
-            return False
-    return hmac.compare_digest(expected.encode(), given.encode())
-
-
-async def _webhook_body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if kind == "application/json" or kind.endswith("+json"):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise BadRequest("the body is not valid JSON, as its Content-Type says") from None
-    return raw.decode(errors="replace")
-
-
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
     with stream:
         while chunk := stream.read(_CHUNK):
             yield chunk
+
+
+# After the routes above: a webhook's path has four segments and a log route's a literal second
+# one, so none of them shadows or is shadowed by /{namespace}/{flow_id} or /{execution_id}.
+router.include_router(webhooks.router)
+router.include_router(executionlogs.router)

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from controlplane.engine.engine import Engine, NotRestartable
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import State
+from controlplane.engine.rules import TransitionRefused
 from controlplane.store import SqlStore
 
 NS = "io.kestra.tests"
@@ -82,7 +83,7 @@ def test_only_a_failed_execution_can_be_restarted(kestra_engine: tuple[SqlStore,
     _, engine = kestra_engine
     execution = engine.create_execution(NS, "minimal")
     engine.wait(execution.id, timeout=10)
-    with pytest.raises(NotRestartable, match="only a FAILED or KILLED execution"):
+    with pytest.raises(TransitionRefused, match="only a FAILED or KILLED execution"):
         engine.restart(execution.id)
 
 
