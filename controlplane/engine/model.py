@@ -126,6 +126,9 @@ class _History:
             self.history.append(Transition(self.state, now()))
 
     def transition(self, state: State, at: datetime | None = None) -> None:
+        """Record a move to ``state``. Where a move is a decision (a retry, allowFailure, how an
+        execution ends, its concurrency limit, an SLA, a user's command) the rules of
+        ``engine/rules.py`` made it; this only records it."""
         self.state = state
         self.history.append(Transition(state, at or now()))
 
