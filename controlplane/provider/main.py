@@ -9,10 +9,10 @@ NAME = "terraform-provider-weir"
 
 
 def main() -> None:
-    from controlplane.provider.provider import WeirProvider
+    from controlplane.provider.resources import weir_provider
     from controlplane.provider.runtime.plugin import serve
 
-    code = serve(WeirProvider(), NAME)
+    code = serve(weir_provider(), NAME)
     # The server has stopped and its socket is gone. Terraform waits for this process to end
     # (three times in a plan), so it ends here rather than through the interpreter's teardown,
     # which joins every idle worker thread and collects every module.

@@ -1,5 +1,8 @@
 """The ``weir`` provider's own configuration, and what its resources share once configured.
 
+Its resource and data source types are handed to it (``resources.weir_provider()``): they
+import this module for the context they are given, and this module imports none of them.
+
 Every write goes through one :class:`~controlplane.client.WeirClient` whose manager is this
 state, ``terraform:<owner>`` (see :mod:`controlplane.provider.owner`), so the server records
 which state manages what and refuses other writers' edits.
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from controlplane.provider.flows import FlowReads
 from controlplane.provider.owner import manager_for
 from controlplane.provider.runtime.diagnostics import Diagnostics, ProviderError
+from controlplane.provider.runtime.resource import DataSource, Resource
 from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema, list_of
 from controlplane.provider.runtime.service import Provider
 from controlplane.provider.runtime.values import UNKNOWN
@@ -82,11 +86,13 @@ class WeirProvider(Provider):
         ),
     )
 
-    def __init__(self) -> None:
-        from controlplane.provider.resources import DATA_SOURCE_TYPES, RESOURCE_TYPES
-
-        self.resource_types = RESOURCE_TYPES
-        self.data_source_types = DATA_SOURCE_TYPES
+    def __init__(
+        self,
+        resource_types: tuple[type[Resource[Any]], ...],
+        data_source_types: tuple[type[DataSource[Any]], ...],
+    ) -> None:
+        self.resource_types = resource_types
+        self.data_source_types = data_source_types
         self._client: WeirClient | None = None
         self.manager = MANAGER
         """What this state writes as: ``terraform:<owner>`` once configured."""

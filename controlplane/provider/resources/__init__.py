@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from controlplane.provider.provider import WeirProvider
 from controlplane.provider.resources.data_flow import FlowData
 from controlplane.provider.resources.data_flows import FlowsData
 from controlplane.provider.resources.data_namespace import NamespaceData
@@ -24,3 +25,8 @@ RESOURCE_TYPES: tuple[type[Resource[Any]], ...] = (
     SubflowResource,
 )
 DATA_SOURCE_TYPES: tuple[type[DataSource[Any]], ...] = (NamespaceData, FlowData, FlowsData)
+
+
+def weir_provider() -> WeirProvider:
+    """The provider with every resource and data source type, as Terraform runs it."""
+    return WeirProvider(RESOURCE_TYPES, DATA_SOURCE_TYPES)
