@@ -25,6 +25,7 @@ The policies, in order:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -77,14 +78,15 @@ class Outcome:
 C = TypeVar("C")
 
 
-class Rule(Generic[C]):
+class Rule(ABC, Generic[C]):
     """One small decision; ``FROM`` and ``TO`` say which transitions it looks at."""
 
     FROM: ClassVar[frozenset[State]] = EVERY
     TO: ClassVar[frozenset[State]] = EVERY
 
+    @abstractmethod
     def decide(self, current: State, proposed: State, context: C) -> Decision | None:
-        raise NotImplementedError
+        """None to let the proposal pass, or this rule's decision on it."""
 
 
 def apply(policy: Sequence[Rule[C]], current: State, proposed: State, context: C) -> Outcome:
