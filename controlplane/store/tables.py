@@ -77,6 +77,14 @@ class FlowRow(StoreTable, table=True):
             sqlite_where=text("latest"),
             postgresql_where=text("latest"),
         ),
+        # The live flows: what searches count and list, read from the index alone.
+        Index(
+            "ix_flows_live",
+            "namespace",
+            "flow_id",
+            sqlite_where=text("latest AND NOT deleted"),
+            postgresql_where=text("latest AND NOT deleted"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field, StringConstraints
+from pydantic_core import to_json
 
 from controlplane.api.auth import Caller
 from controlplane.api.control import Intent, check_write, conflict, tag
@@ -257,6 +258,7 @@ def put_flow(
 @router.get(
     "/search",
     summary="Search flows by namespace prefix, text and labels",
+    response_model=Page[FlowSummary],
 )
 def search_flows(
     caller: Caller,
@@ -274,7 +276,7 @@ def search_flows(
         list[Label] | None,
         Query(max_length=50, description="key:value; every one given must match."),
     ] = None,
-) -> Page[FlowSummary]:
+) -> Response:
     caller.require("read")
     wanted = dict(label.split(":", 1) for label in labels or [])
     with store.unit(read_only=True) as repos:
@@ -284,7 +286,10 @@ def search_flows(
             found, _ = repos.flows.search_flows(namespace, q, wanted)
             visible = [r for r in found if caller.sees(r.namespace)]
             records, total = page.slice(visible), len(visible)
-    return Page(results=[FlowSummary.of(r) for r in records], total=total)
+    # The page as JSON straight from the records: a model per flow, then FastAPI's pass over
+    # them, was a third of the cost of a page of 1,000 flows. The document is FlowSummary's.
+    results = [_summary(record, interface(record)) for record in records]
+    return Response(to_json({"results": results, "total": total}), media_type="application/json")
 
 
 @router.post(

@@ -30,7 +30,7 @@ TABLES = {
     "namespace_files", "api_tokens", "commands",
     "trigger_states", "trigger_fires", "execution_ends", "execution_leases", "work_queue",
 }  # fmt: skip
-HEAD = "0006"
+HEAD = "0007"
 
 
 def test_opening_an_empty_database_creates_the_schema_of_the_tables(store: SqlStore) -> None:
