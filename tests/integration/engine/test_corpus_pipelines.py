@@ -9,6 +9,7 @@ from __future__ import annotations
 from controlplane.engine.engine import Engine
 from controlplane.engine.model import State
 from controlplane.store import SqlStore
+from tests.waiting import ended
 
 
 def test_kestra_sqlite_sanity_check_runs_and_its_assertions_hold(
@@ -16,7 +17,7 @@ def test_kestra_sqlite_sanity_check_runs_and_its_assertions_hold(
 ) -> None:
     store, engine = kestra_engine
     execution = engine.create_execution("sanitychecks.plugin-jdbc", "all_sqlite")
-    final = engine.wait(execution.id, timeout=60)
+    final = ended(engine, execution.id)
     with store.unit() as repos:
         errors = [e.message for _, e in repos.logs.list_logs(execution.id) if e.level == "ERROR"]
     assert final.state is State.SUCCESS, errors

@@ -19,6 +19,7 @@ from controlplane.store import SqlStore
 from tests.conftest import CORPUS
 from tests.integration.engine.kestra_cases import NOT_A_PLAIN_RUN, Case, load_cases
 from tests.integration.engine.kestra_outputs import CHECKS
+from tests.waiting import ended
 
 # Cases the engine does not meet yet, with what is missing.
 NOT_YET: dict[str, str] = {}
@@ -46,8 +47,8 @@ def test_kestra_flow_ends_as_kestra_expects(
     execution = engine.create_execution(
         flow.namespace, flow.id, case.inputs, coerce_inputs=not case.raw
     )
-    until = frozenset({State.PAUSED}) if case.state == "PAUSED" else None
-    final = engine.wait(execution.id, timeout=60, until=until)
+    until = {State.PAUSED} if case.state == "PAUSED" else set()
+    final = ended(engine, execution.id, until)
     count = len(final.task_runs)
     expected_count = case.task_runs if case.task_runs is not None else count
     if case.at_least:
