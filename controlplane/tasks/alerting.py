@@ -1,4 +1,4 @@
-"""LINE, Zulip, Zenduty, Telegram, Sentry, PagerDuty and Opsgenie: the message each service
+"""LINE, Zulip, Zenduty, Telegram, Sentry, PagerDuty, Opsgenie and Twilio: the message each service
 takes, sent through the notifications' webhook (:mod:`controlplane.tasks.notifications.webhook`:
 JSON POST, retries on 429, URLs and tokens kept out of logs and errors).
 
@@ -10,6 +10,7 @@ ones do; where Kestra's template of a service names fields (Zenduty's ``alert_ty
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.parse
 import uuid
@@ -29,6 +30,9 @@ from controlplane.spec.plugins.alerting import (
     SentryExecution,
     TelegramExecution,
     TelegramSend,
+    TriggerZap,
+    TwilioAlert,
+    TwilioExecution,
     ZendutyAlert,
     ZendutyExecution,
     ZulipExecution,
@@ -214,23 +218,30 @@ def _send_sentry(task: SentryAlert, ctx: RunContext, event: dict[str, Any]) -> d
     }
     item = {"type": "event", "length": len(payload.encode()), "content_type": "application/json"}
     envelope = "\n".join(json.dumps(part) for part in (head, item)) + f"\n{payload}\n"
+    _post_raw(webhook, envelope.encode(), "application/x-sentry-envelope")
+    ctx.info(f"Sentry at {webhook.host} accepted event {head['event_id']}")
+    return {}
+
+
+def _post_raw(webhook: Webhook, data: bytes, content_type: str) -> requests.Response:
+    """POST a body that is not JSON; a non-2xx answer fails, the URL's secrets scrubbed."""
     try:
         response = requests.post(
             webhook.url,
-            data=envelope.encode(),
-            headers={"Content-Type": "application/x-sentry-envelope", **webhook.headers},
+            data=data,
+            headers={"Content-Type": content_type, **webhook.headers},
             timeout=webhook.timeout,
             allow_redirects=False,
         )
     except requests.RequestException as exc:
-        raise TaskFailed(
-            f"could not reach Sentry at {webhook.host}: {type(exc).__name__}"
-        ) from None
+        reason = type(exc).__name__
+        raise TaskFailed(f"could not reach {webhook.service} at {webhook.host}: {reason}") from None
     if not 200 <= response.status_code < 300:
         detail = webhook.scrub(response.text.strip()[:300])
-        raise TaskFailed(f"Sentry at {webhook.host} answered {response.status_code}: {detail}")
-    ctx.info(f"Sentry at {webhook.host} accepted event {head['event_id']}")
-    return {}
+        raise TaskFailed(
+            f"{webhook.service} at {webhook.host} answered {response.status_code}: {detail}"
+        )
+    return response
 
 
 def _now() -> str:
@@ -349,3 +360,68 @@ def run_opsgenie_execution(task: OpsgenieExecution, ctx: RunContext) -> dict[str
     if tags:
         body["tags"] = tags
     return deliver(ctx, webhook, body)
+
+
+# -- Twilio -------------------------------------------------------------------------------------
+
+
+def _twilio(task: TwilioAlert, ctx: RunContext, fields: dict[str, Any]) -> dict[str, Any]:
+    webhook = webhook_for(ctx, "Twilio", task.url, task.options)
+    sid, token = props.text(ctx, task.accountSID), props.text(ctx, task.authToken)
+    basic = base64.b64encode(f"{sid}:{token}".encode()).decode()
+    webhook.headers["Authorization"] = f"Basic {basic}"
+    webhook.secrets += [token, basic]
+    form = urllib.parse.urlencode({k: fact_text(v) for k, v in fields.items()}).encode()
+    _post_raw(webhook, form, "application/x-www-form-urlencoded")
+    ctx.info(f"Twilio at {webhook.host} accepted the notification")
+    return {}
+
+
+@runs(TwilioAlert)
+def run_twilio_alert(task: TwilioAlert, ctx: RunContext) -> dict[str, Any]:
+    fields = json_payload(ctx, task.payload, "payload")
+    if not isinstance(fields, dict):
+        raise TaskFailed("'payload' must be a JSON object: the notification's fields")
+    return _twilio(task, ctx, fields)
+
+
+@runs(TwilioExecution)
+def run_twilio_execution(task: TwilioExecution, ctx: RunContext) -> dict[str, Any]:
+    summary = summarize(task, ctx)
+    fields: dict[str, Any] = {"Body": props.optional_text(ctx, task.body) or _plain_text(summary)}
+    for key, value in (("Identity", task.identity), ("Tag", task.tag)):
+        if value is not None:
+            fields[key] = props.text(ctx, value)
+    return _twilio(task, ctx, fields)
+
+
+# -- Zapier -------------------------------------------------------------------------------------
+
+
+@runs(TriggerZap)
+def run_trigger_zap(task: TriggerZap, ctx: RunContext) -> dict[str, Any]:
+    webhook = webhook_for(ctx, "Zapier", task.url, None)
+    headers = {str(k): fact_text(v) for k, v in props.mapping(ctx, task.headers, "headers").items()}
+    content = props.mapping(ctx, task.content, "content") if task.content is not None else None
+    kwargs: dict[str, Any] = {}
+    if content is not None and task.method in ("POST", "PUT"):
+        kwargs["json"] = content
+    timeout = task.timeout.total_seconds() if task.timeout is not None else 30.0
+    try:
+        response = requests.request(
+            task.method, webhook.url, headers=headers, timeout=(timeout, 120), **kwargs
+        )
+    except requests.RequestException as exc:
+        reason = type(exc).__name__
+        raise TaskFailed(f"could not reach Zapier at {webhook.host}: {reason}") from None
+    attempt = response.headers.get("X-Attempt-Id") or response.headers.get("X-Request-Id")
+    ok = 200 <= response.status_code < 300
+    if not ok and not props.boolean(ctx, task.allowFailed):
+        detail = webhook.scrub(response.text.strip()[:300])
+        raise TaskFailed(
+            f"Zapier webhook request failed with status {response.status_code}: {detail}"
+        )
+    if not ok:
+        ctx.warning(f"Zapier answered {response.status_code}; allowFailed keeps the task going")
+    ctx.info(f"Zapier responded with status {response.status_code}")
+    return {"status": response.status_code, "body": response.text, "attemptId": attempt}

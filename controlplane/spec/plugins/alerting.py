@@ -1,5 +1,5 @@
 """Alerting and messaging services of Kestra's notifications plugins: LINE, Zulip, Zenduty,
-Telegram, Sentry, PagerDuty and Opsgenie.
+Telegram, Sentry, PagerDuty, Opsgenie and Twilio; and Zapier's webhook.
 
 As for Slack and the other chat services (:mod:`controlplane.spec.plugins.notifications`), each
 service has a type that sends what the flow writes (``payload``) and an ``*Execution`` type that
@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from controlplane.spec.fields import DynMap, DynStrList, Text
+from controlplane.spec.fields import DynBool, DynMap, DynStrList, Text
 from controlplane.spec.plugins.notifications import RequestOptions, _ExecutionFields, _Template
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import TaskSpec
@@ -190,3 +190,44 @@ class OpsgenieExecution(OpsgenieAlert, _Template, _ExecutionFields):
     visibleTo: DynMap | None = None
     tags: DynStrList | None = None
     priority: Text | None = None
+
+
+# -- Twilio -------------------------------------------------------------------------------------
+
+
+@task("io.kestra.plugin.twilio.notify.TwilioAlert", f"{_OLD}.twilio.TwilioAlert")
+class TwilioAlert(_Http):
+    """POST ``payload`` (a JSON object, sent form-encoded) to a Twilio Notify URL, with
+    ``accountSID`` and ``authToken`` as basic authentication."""
+
+    url: Text = Field(min_length=1)
+    payload: Text | None = None
+    accountSID: Text = Field(min_length=1)
+    authToken: Text = Field(min_length=1)
+
+
+@task("io.kestra.plugin.twilio.notify.TwilioExecution", f"{_OLD}.twilio.TwilioExecution")
+class TwilioExecution(TwilioAlert, _Template, _ExecutionFields):
+    """A Twilio Notify notification about an execution: ``Body`` (the summary, or ``body``),
+    ``Identity`` and ``Tag``."""
+
+    body: Text | None = None
+    identity: Text | None = None
+    tag: Text | None = None
+
+
+# -- Zapier -------------------------------------------------------------------------------------
+
+
+@task("io.kestra.plugin.zapier.TriggerZap")
+class TriggerZap(TaskSpec):
+    """Call a Zapier Catch Hook: ``content`` as JSON with POST or PUT (none with GET), and
+    ``headers``. Outputs ``status``, ``body`` and ``attemptId`` (Zapier's ``X-Attempt-Id`` or
+    ``X-Request-Id``); a non-2xx answer fails the task unless ``allowFailed``. The task's
+    ``timeout`` (30 seconds when unset) bounds the connection too."""
+
+    url: Text = Field(min_length=1)
+    content: DynMap | None = None
+    method: Literal["POST", "PUT", "GET"] = "POST"
+    headers: DynMap | None = None
+    allowFailed: DynBool = False

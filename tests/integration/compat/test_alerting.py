@@ -4,7 +4,9 @@ the ``errors`` branch tells the service about the execution."""
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.parse
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +19,10 @@ LINE_TOKEN = "line-channel-token-0123456789"
 BOT_TOKEN = "123456789:AAFsecretBotTokenValue42"
 SENTRY_KEY = "0123456789abcdef0123456789abcdef"
 GENIE_KEY = "GenieKey 5e3a1c9f-8b7d-4c2e-a1f0-9d8c7b6a5e4f"
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 class Services(ServiceDouble):
@@ -44,6 +50,12 @@ class Services(ServiceDouble):
             return Reply(200, {"id": "x"})
         if path == "/v2/enqueue":
             return Reply(202, {"status": "success", "dedup_key": "k"})
+        if path == "/v1/Services/IS0123/Notifications":
+            if auth != _basic("AC0123", "twilio-auth-token-42"):
+                return Reply(401, {"code": 20003, "message": "Authenticate"})
+            return Reply(201, {"sid": "NT0001"})
+        if path == "/hooks/catch/123/abc/":
+            return Reply(200, {"status": "success"}, headers={"X-Request-Id": "req-77"})
         if path == "/v2/alerts":
             return (
                 Reply(202, {"result": "Request will be processed"})
@@ -240,3 +252,36 @@ tasks:
     errors = "\n".join(flows.logs(final, "ERROR"))
     assert "answered 401" in errors and "Unauthorized" in errors
     assert "WrongBotTokenValue" not in "\n".join(flows.logs(final))
+
+
+def test_twilio_and_zapier(flows: Flows, services: Services) -> None:
+    url = services.url
+    final = flows.run(
+        _failing(f"""
+  - id: twilio
+    type: io.kestra.plugin.twilio.notify.TwilioExecution
+    url: {url}/v1/Services/IS0123/Notifications
+    identity: "0000001"
+    accountSID: AC0123
+    authToken: twilio-auth-token-42
+    body: "Kestra Workflow Failure: {{{{ execution.id }}}}"
+  - id: zap
+    type: io.kestra.plugin.zapier.TriggerZap
+    url: {url}/hooks/catch/123/abc/
+    content:
+      event: failure
+      execution: "{{{{ execution.id }}}}"
+""")
+    )
+    assert final.state is State.FAILED
+    outputs = {r.task_id: (r.state, r.outputs) for r in final.task_runs}
+    assert outputs["twilio"][0] is State.SUCCESS, flows.logs(final, "ERROR")
+    (notify,) = services.bodies("/v1/Services/IS0123/Notifications")
+    form = urllib.parse.parse_qs(str(notify))
+    assert form == {"Body": [f"Kestra Workflow Failure: {final.id}"], "Identity": ["0000001"]}
+    assert services.bodies("/hooks/catch/123/abc/") == [{"event": "failure", "execution": final.id}]
+    assert outputs["zap"] == (
+        State.SUCCESS,
+        {"status": 200, "body": '{"status": "success"}', "attemptId": "req-77"},
+    )
+    assert "twilio-auth-token-42" not in "\n".join(flows.logs(final))
