@@ -3,7 +3,6 @@ waiting, logs (read and followed), kill, resume, restart, search and downloads."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from controlplane.client import Conflict, Invalid, NotFound, WeirClient
 from controlplane.client.models import Execution
 from tests.integration.api.conftest import LiveServer
+from tests.waiting import wait_until
 
 NS = "client.runs"
 
@@ -90,13 +90,11 @@ def flows(live: LiveServer) -> None:
 
 
 def until(weir: WeirClient, execution_id: str, check: Callable[[Execution], bool]) -> Execution:
-    """The execution once ``check`` holds for it (or as it is after 30 seconds)."""
-    deadline = time.monotonic() + 30
-    while True:
-        execution = weir.executions.get(execution_id)
-        if check(execution) or time.monotonic() > deadline:
-            return execution
-        time.sleep(0.02)
+    """The execution once ``check`` holds for it; the wait lasts while it changes."""
+    execution: Execution = wait_until(
+        lambda: weir.executions.get(execution_id), check, f"execution {execution_id}"
+    )
+    return execution
 
 
 def test_an_execution_runs_to_its_end_with_inputs_labels_outputs_and_logs(

@@ -17,6 +17,7 @@ from controlplane.engine.process import CancelEvent
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.tasks import TaskSpec
 from tests.integration.tasks.conftest import Runner
+from tests.waiting import wait_until
 
 LOG = "io.kestra.plugin.core.log.Log"
 RETURN = "io.kestra.plugin.core.debug.Return"
@@ -304,9 +305,12 @@ def test_live_logs_are_written_while_the_task_still_runs(runner: Runner) -> None
 
     thread = threading.Thread(target=attempt)
     thread.start()
-    time.sleep(1.2)
-    with runner.store.unit() as repos:
-        seen = [entry.message for _, entry in repos.logs.list_logs(item.execution_id)]
+
+    def seen() -> list[str]:
+        with runner.store.unit() as repos:
+            return [entry.message for _, entry in repos.logs.list_logs(item.execution_id)]
+
+    # The first line is stored while the task sleeps: before "done", and before the attempt ends.
+    assert wait_until(seen, what="the first log line") == ["started"]
     assert not done.is_set()
-    assert seen == ["started"]
     thread.join()
