@@ -134,3 +134,14 @@ def executions_progress(store: Store) -> object:
     """How many executions a store holds in each state: a snapshot of everything it runs."""
     with store.unit(read_only=True) as repos:
         return repos.executions.count_executions_by_state()
+
+
+def ended_through(executions: Any, execution_id: str, stall: float = 120.0) -> Any:
+    """An execution read through the Python client (``client.executions``) once it and its task
+    runs ended; the wait lasts while its document changes."""
+    return wait_until(
+        lambda: executions.get(execution_id),
+        lambda execution: execution.terminal,
+        f"execution {execution_id}",
+        stall=stall,
+    )

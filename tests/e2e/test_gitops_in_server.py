@@ -23,6 +23,7 @@ import yaml
 from controlplane.client import WeirClient
 from controlplane.client.models import Execution
 from tests.standalone import standalone
+from tests.waiting import ended_through
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "e2e-source"
@@ -140,7 +141,7 @@ def test_gitops_reconcile_applies_a_repository_then_a_push_through_its_webhook(
     started = weir.executions.create(
         "system", "gitops-reconcile", inputs={"repository": str(repo), "server": server}
     )
-    done = weir.executions.wait(started.id, timeout=120)
+    done = ended_through(weir.executions, started.id)
     assert done.state == "SUCCESS", messages(weir, done)
     assert outputs_of(done, "reconcile")["created"] == 4
     assert f"created flow {NAMESPACE}/report" in messages(weir, done)
@@ -168,7 +169,7 @@ def test_gitops_reconcile_applies_a_repository_then_a_push_through_its_webhook(
     hook = f"{server}/api/v1/executions/webhook/system/gitops-reconcile/{key}"
     answer = requests.post(hook, json={"ref": "refs/heads/main", "after": head}, timeout=30)
     assert answer.status_code == 201, answer.text
-    pushed = weir.executions.wait(answer.json()["id"], timeout=120)
+    pushed = ended_through(weir.executions, answer.json()["id"])
     assert pushed.state == "SUCCESS", messages(weir, pushed)
     reconciled = outputs_of(pushed, "reconcile")
     assert (reconciled["commit"], reconciled["created"], reconciled["updated"]) == (head, 1, 1)
@@ -219,7 +220,7 @@ def test_terraform_apply_applies_a_configuration_with_weirs_provider(
         "terraform-apply",
         inputs={"repository": repo.as_uri(), "path": "team", "server": server},
     )
-    done = weir.executions.wait(started.id, timeout=300)
+    done = ended_through(weir.executions, started.id)
 
     assert done.state == "SUCCESS", messages(weir, done)
     made = weir.namespaces.get("e2e.terraform")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from controlplane.client import WeirClient
 from controlplane.client.models import Execution
 from controlplane.store import StoreSettings, open_store
 from tests.standalone import standalone
+from tests.waiting import ended_through, wait_until
 
 REFUSED = (
     "namespace 'team.a' may not reach {what} of namespace 'team.b': 'team.b' does not allow it. "
@@ -181,7 +181,7 @@ def team_a(server: tuple[str, str, str, str]) -> Iterator[WeirClient]:
 
 def _run(client: WeirClient, flow_id: str) -> tuple[Execution, list[str]]:
     run = client.executions.create("team.a", flow_id)
-    done = client.executions.wait(run.id, timeout=60)
+    done = ended_through(client.executions, run.id)
     return done, [line.message for line in client.executions.logs(run.id)]
 
 
@@ -225,11 +225,11 @@ def test_once_allowed_the_same_flows_reach_the_other_namespace(
     url, admin, _, _ = server
     with WeirClient(url, admin, manager=None) as root:
         unheard = root.executions.create("team.c", "child")
-        assert root.executions.wait(unheard.id, timeout=60).state == "SUCCESS"
+        assert ended_through(root.executions, unheard.id).state == "SUCCESS"
         root.namespaces.put("team.b", allowed_namespaces=["team.a"])
         assert root.namespaces.get("team.b").allowed_namespaces == ("team.a",)
         allowed = root.executions.create("team.b", "child")
-        assert root.executions.wait(allowed.id, timeout=60).state == "SUCCESS"
+        assert ended_through(root.executions, allowed.id).state == "SUCCESS"
     done, logs = _run(team_a, "read_kv")
     assert done.state == "SUCCESS", logs
     assert done.task_runs[0]["outputs"]["value"] == "b's value"
@@ -239,12 +239,12 @@ def test_once_allowed_the_same_flows_reach_the_other_namespace(
     # The Flow triggers heard the two ends of team.b's child once team.b allowed team.a (its
     # own run and the subflow's), and not the end of team.c's, which came first: ends are heard
     # in order, so it was considered, and refused, before them.
-    deadline = time.monotonic() + 60
-    heard = team_a.executions.search("team.a", "listen").results
-    while len(heard) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)  # waiting for the trigger's executions to appear, not a timed check
-        heard = team_a.executions.search("team.a", "listen").results
-    ended = [team_a.executions.wait(execution.id, timeout=60) for execution in heard]
+    heard = wait_until(
+        lambda: team_a.executions.search("team.a", "listen").results,
+        lambda found: len(found) >= 2,
+        "the Flow trigger's executions",
+    )
+    ended = [ended_through(team_a.executions, execution.id) for execution in heard]
     assert {e.task_runs[0]["outputs"]["value"] for e in ended} == {allowed.id, called}
     assert team_a.executions.search("team.a", "listen_c").total == 0
 

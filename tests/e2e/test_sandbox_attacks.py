@@ -22,6 +22,7 @@ from controlplane.api.auth import issue_token
 from controlplane.client import WeirClient
 from controlplane.store import StoreSettings, open_store
 from tests.standalone import standalone
+from tests.waiting import ended_through
 
 SECRET = "team-b-Secret-" + secrets.token_hex(6)
 MARKER = "server-only-" + secrets.token_hex(6)
@@ -99,7 +100,7 @@ def _attack(
         with WeirClient(url, team_a, manager=None) as client:
             client.flows.put(_flow(home, probe))
             run = client.executions.create("team.a", "attack")
-            done = client.executions.wait(run.id, timeout=120)
+            done = ended_through(client.executions, run.id)
             logs = [line.message for line in client.executions.logs(run.id)]
     assert done.state == "SUCCESS", logs
     report = done.task_runs[0]["outputs"]["vars"]

@@ -4,7 +4,6 @@ user (or the Terraform provider, or the reconciler) would."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +13,7 @@ from controlplane.client import WeirClient
 from controlplane.client.errors import Conflict
 from controlplane.client.models import Execution
 from tests.standalone import standalone
+from tests.waiting import ended_through, wait_until
 
 SECRET = "s3cr3t-Value-e2e-7f1c"
 NAMESPACE = "e2e.team"
@@ -122,7 +122,7 @@ def test_a_paused_execution_resumes_with_inputs(weir: tuple[WeirClient, list[str
     paused = _until(client, run.id, "PAUSED")
     assert paused.state == "PAUSED"
     client.executions.resume(run.id, {"approver": "Grace"})
-    done = client.executions.wait(run.id, timeout=60)
+    done = ended_through(client.executions, run.id)
     assert done.state == "SUCCESS"
     (returned,) = [t for t in done.task_runs if t["taskId"] == "done"]
     assert returned["outputs"] == {"value": "approved by Grace"}
@@ -134,7 +134,7 @@ def test_a_running_execution_is_killed(weir: tuple[WeirClient, list[str]]) -> No
     run = client.executions.create(NAMESPACE, "slow")
     _until(client, run.id, "RUNNING")
     client.executions.kill(run.id)
-    assert client.executions.wait(run.id, timeout=60).state == "KILLED"
+    assert ended_through(client.executions, run.id).state == "KILLED"
 
 
 def test_stale_revisions_and_other_managers_are_refused_over_the_wire(
@@ -155,10 +155,10 @@ def test_stale_revisions_and_other_managers_are_refused_over_the_wire(
 
 
 def _until(client: WeirClient, execution_id: str, state: str) -> Execution:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        execution = client.executions.get(execution_id)
-        if execution.state == state:
-            return execution
-        time.sleep(0.1)
-    raise AssertionError(f"{execution_id} never reached {state}")
+    execution: Execution = wait_until(
+        lambda: client.executions.get(execution_id),
+        lambda seen: seen.state == state or seen.terminal,
+        f"execution {execution_id} to reach {state}",
+    )
+    assert execution.state == state, execution.raw
+    return execution

@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from controlplane.client import WeirClient
 from tests.standalone import WEIR, standalone
+from tests.waiting import ended_through, wait_until
 
 NS = "cli.executions"
 SECRET = "pa55-Never-Shown"
@@ -125,7 +125,7 @@ def test_start_wait_shows_the_result_and_show_reads_it_again(server: str, tmp_pa
 def test_the_json_of_an_execution_masks_secret_inputs(server: str, tmp_path: Path) -> None:
     execution_id = start(server, tmp_path, "-i", "name=Bea", "-i", f"password={SECRET}")
     with WeirClient(server, retries=0) as client:
-        assert client.executions.wait(execution_id, timeout=60).state == "SUCCESS"
+        assert ended_through(client.executions, execution_id).state == "SUCCESS"
     shown = weir("execution", "show", execution_id, "--json", url=server, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     document = json.loads(shown.stdout)
@@ -163,7 +163,7 @@ def test_list_filters_by_flow_state_and_limit(server: str, tmp_path: Path) -> No
 def test_logs_filter_by_task_and_level(server: str, tmp_path: Path) -> None:
     execution_id = start(server, tmp_path, "-i", "name=Dee", "-i", "password=x")
     with WeirClient(server, retries=0) as client:
-        client.executions.wait(execution_id, timeout=60)
+        ended_through(client.executions, execution_id)
     every = weir("logs", execution_id, url=server, cwd=tmp_path)
     assert every.returncode == 0, every.stderr
     assert "INFO  hello: Hello, Dee!" in every.stdout and "DEBUG quiet: a detail" in every.stdout
@@ -176,10 +176,12 @@ def test_logs_filter_by_task_and_level(server: str, tmp_path: Path) -> None:
 def test_logs_follow_prints_lines_as_they_come_until_the_end(server: str, tmp_path: Path) -> None:
     with WeirClient(server, retries=0) as client:
         paused = client.executions.create(NS, "waiting")
-        deadline = time.monotonic() + 60
-        while (state := client.executions.get(paused.id).state) != "PAUSED":
-            assert time.monotonic() < deadline, f"execution {paused.id} stayed {state}"
-            time.sleep(0.05)
+        seen = wait_until(
+            lambda: client.executions.get(paused.id),
+            lambda execution: execution.state == "PAUSED" or execution.terminal,
+            f"execution {paused.id} to pause",
+        )
+        assert seen.state == "PAUSED", seen.raw
         env = {**os.environ, "WEIR_URL": server}
         follower = subprocess.Popen(
             [WEIR, "logs", paused.id, "--follow"],

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import time
 from pathlib import Path
 
 from controlplane.store import StoreSettings, open_store
 from tests.integration.cli.test_run_cli import weir
 from tests.processes import Part
+from tests.waiting import wait_until
 
 
 def test_a_public_address_without_tokens_is_refused(tmp_path: Path) -> None:
@@ -38,9 +38,11 @@ def test_a_part_waits_for_its_database_instead_of_failing(tmp_path: Path) -> Non
     }
     for role in ("executor", "scheduler", "worker"):
         part = Part(role, env, tmp_path).start()
-        deadline = time.monotonic() + 60
-        while "trying again" not in part.output() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(
+            part.output,
+            lambda out, part=part: "trying again" in out or not part.alive,
+            f"the {role} to report the unavailable database",
+        )
         assert "the database is unavailable" in part.output(), part.output()
         assert part.alive, part.output()
         assert part.stop() == 0, part.output()

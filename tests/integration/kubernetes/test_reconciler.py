@@ -23,6 +23,7 @@ from tests.fakekubelet import FakeKubelet
 from tests.integration.api.conftest import serve
 from tests.integration.kubernetes.incluster import mount_service_account
 from tests.kube import KubeCluster
+from tests.waiting import ended_through
 
 # One API server per xdist worker: with --dist loadgroup these all share one.
 pytestmark = pytest.mark.xdist_group("kubernetes")
@@ -68,12 +69,12 @@ def test_the_reconciler_applies_a_repository_whose_flow_runs_in_a_pod(
             weir.flows.put((ROOT / "flows" / "system" / "gitops-reconcile.yaml").read_text())
             inputs = {"repository": str(repo), "server": server.url}
             started = weir.executions.create("system", "gitops-reconcile", inputs=inputs)
-            reconciled = weir.executions.wait(started.id, timeout=120)
+            reconciled = ended_through(weir.executions, started.id)
             assert reconciled.state == "SUCCESS", messages(weir, reconciled)
             assert outputs_of(reconciled, "reconcile")["created"] >= 1
             assert weir.flows.get(TEAM, "crunch").managed_by == "gitops:cluster-source"
 
-            ran = weir.executions.wait(weir.executions.create(TEAM, "crunch").id, timeout=120)
+            ran = ended_through(weir.executions, weir.executions.create(TEAM, "crunch").id)
             assert ran.state == "SUCCESS", messages(weir, ran)
             assert outputs_of(ran, "count")["vars"] == {"rows": 3}
             lines = messages(weir, ran)

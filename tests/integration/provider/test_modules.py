@@ -22,6 +22,7 @@ from controlplane.client import WeirClient
 from controlplane.client.errors import NotFound
 from tests.integration.api.conftest import LiveServer
 from tests.integration.provider.harness import Terraform, by_terraform
+from tests.waiting import ended_through
 
 MODULES = Path(__file__).resolve().parents[3] / "terraform" / "modules"
 PASSWORD = "correct-horse-battery-staple"
@@ -130,7 +131,7 @@ def test_subflow_module(tmp_path: Path, tf_env: dict[str, str], weir: WeirClient
 
     # The caller built from `call` runs the subflow and reads its output.
     run = weir.executions.create("company.team", "welcome")
-    ended = weir.executions.wait(run.id, timeout=120)
+    ended = ended_through(weir.executions, run.id)
     assert ended.state == "SUCCESS"
     assert [line.message for line in weir.executions.logs(run.id)] == ["Hello, Ada."]
 
@@ -218,7 +219,7 @@ def test_reconciler_module(
     # A reconcile makes Weir follow the repository.
     weir.secrets.set("system", "WEIR_TOKEN", "weir_unused-by-a-server-without-tokens")
     started = weir.executions.create("system", "gitops_reconcile")
-    assert weir.executions.wait(started.id, timeout=120).state == "SUCCESS"
+    assert ended_through(weir.executions, started.id).state == "SUCCESS"
     manager = "gitops:finance"
     assert weir.flows.get("company.finance", "invoices").managed_by == manager
     assert weir.flows.get("company.finance", "payments").managed_by == manager
@@ -229,7 +230,7 @@ def test_reconciler_module(
     commit(repo, {"namespaces/company.finance/kv.yaml": "currency: USD\n"}, "a push")
     answer = requests.post(f"{live_server.url}{hook}", json={"ref": "refs/heads/main"}, timeout=30)
     assert answer.status_code == 201, answer.text
-    assert weir.executions.wait(answer.json()["id"], timeout=120).state == "SUCCESS"
+    assert ended_through(weir.executions, answer.json()["id"]).state == "SUCCESS"
     assert weir.kv.get("company.finance", "currency").value == "USD"
     assert missing(lambda: weir.flows.get("company.finance", "payments"))
 
