@@ -16,6 +16,7 @@ from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.inputs import resolve_inputs
 from controlplane.engine.model import Execution, ParentRef, State, new_id, now
 from controlplane.engine.ports import Repositories, Store, execution_storage_path
+from controlplane.engine.rules import require_command
 from controlplane.engine.stats import EngineStats
 from controlplane.errors import WeirError
 from controlplane.expr import Renderer
@@ -27,10 +28,6 @@ class FlowNotFound(WeirError):
 
 class ExecutionNotFound(WeirError):
     code = "execution_not_found"
-
-
-class NotRestartable(WeirError):
-    code = "not_restartable"
 
 
 @dataclass(frozen=True)
@@ -190,21 +187,18 @@ class Commands:
         return execution
 
     def kill(self, execution_id: str) -> None:
-        self._require(execution_id)
+        """Kill an execution; TransitionRefused when it already ended."""
+        require_command(self._require(execution_id), State.KILLING)
         self._send(Event(execution_id, "kill"))
 
     def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None) -> None:
-        self._require(execution_id)
+        """Resume a paused execution; TransitionRefused when it is not paused."""
+        require_command(self._require(execution_id), State.RUNNING)
         self._send(Event(execution_id, "resume", dict(inputs or {})))
 
     def restart(self, execution_id: str) -> None:
         """Run a failed execution again from its failed tasks (same execution id)."""
-        execution = self._require(execution_id)
-        if execution.state not in (State.FAILED, State.KILLED):
-            raise NotRestartable(
-                f"execution {execution_id} is {execution.state.value}; only a FAILED or KILLED "
-                "execution can be restarted"
-            )
+        require_command(self._require(execution_id), State.RESTARTED)
         self._send(Event(execution_id, "restart"))
 
     def read(self, execution_id: str) -> Execution:
