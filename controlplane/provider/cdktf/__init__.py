@@ -1,10 +1,11 @@
-"""Typed CDKTF constructs for the ``weir`` provider, for people who declare Weir in Python.
+"""Typed CDK constructs for the ``weir`` provider, for people who declare Weir in Python.
 
-``bindings`` is generated from the checked-in provider schema by
-``python -m controlplane.provider.cdktf.generate`` and needs ``cdktf`` (``pip install
-'weir[cdktf]'``) or its community continuation ``cdktn``::
+``bindings`` (one module per resource and data source) is generated from the checked-in provider
+schema by ``python -m controlplane.provider.cdktf.generate``. It runs on CDK Terrain (``cdktn``,
+``pip install 'weir[cdktn]'``), the community continuation of CDKTF, or on CDKTF 0.21 (``cdktf``,
+``pip install 'weir[cdktf]'``): whichever the app imports::
 
-    from cdktf import App, TerraformStack
+    from cdktn import App, TerraformStack
     from controlplane.provider.cdktf.bindings import Flow, WeirProvider
 
     class Flows(TerraformStack):
