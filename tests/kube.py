@@ -23,7 +23,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -33,12 +32,13 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from tests.waiting import Stalled, wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = ROOT / "scripts" / "build-kube.sh"
 ADMIN_TOKEN = "weir-test-admin-token"
 AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 SERVICE_CIDR = "10.96.0.0/12"
-READY_SECONDS = 120.0
 _CONTROLLERS = (
     "*,-nodeipam,-nodelifecycle,-attachdetach,-persistentvolume-binder,-persistentvolume-expander,"
     "-pvc-protection,-pv-protection,-ttl,-bootstrapsigner,-tokencleaner,-csrsigning,-csrapproving,"
@@ -217,32 +217,40 @@ def _apiserver_args(cluster: KubeCluster, apiserver: Path, etcd_port: int) -> li
 
 
 def _wait_ready(cluster: KubeCluster, apiserver: subprocess.Popen[bytes]) -> None:
+    """Wait while the API server's log grows, until it answers /readyz."""
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     request = urllib.request.Request(
         f"{cluster.server}/readyz", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
     )
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         if apiserver.poll() is not None:
             raise RuntimeError(f"kube-apiserver exited: {cluster.log('apiserver')}")
         with contextlib.suppress(OSError, urllib.error.HTTPError):
-            if urllib.request.urlopen(request, context=context, timeout=2).status == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"kube-apiserver not ready in {READY_SECONDS} s: {cluster.log('apiserver')}")
+            return bool(urllib.request.urlopen(request, context=context, timeout=2).status == 200)
+        return False
+
+    try:
+        wait_until(ready, what="kube-apiserver", progress=lambda: cluster.log("apiserver"))
+    except Stalled as stalled:
+        raise RuntimeError(f"{stalled}: {cluster.log('apiserver')}") from None
 
 
 def _wait_default_account(cluster: KubeCluster) -> None:
     """The controller-manager is working once the default namespace has its ServiceAccount."""
     core = client.CoreV1Api(cluster.api())
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
+
+    def has_token() -> bool:
         with contextlib.suppress(client.ApiException):
-            account = core.read_namespaced_service_account("default", "default")
-            if account.secrets:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"no default ServiceAccount token: {cluster.log('kcm')}")
+            return bool(core.read_namespaced_service_account("default", "default").secrets)
+        return False
+
+    try:
+        wait_until(
+            has_token, what="the default ServiceAccount", progress=lambda: cluster.log("kcm")
+        )
+    except Stalled as stalled:
+        raise RuntimeError(f"{stalled}: {cluster.log('kcm')}") from None
 
 
 def start_cluster() -> KubeCluster:

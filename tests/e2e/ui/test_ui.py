@@ -6,7 +6,6 @@ a schedule, and see only what a restricted token reaches."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.ui.conftest import Server, sign_in
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -241,12 +241,11 @@ def test_backfill_a_schedule(page: Page, flows: Server, artifacts: Path) -> None
     form.get_by_label("To").fill(end.strftime("%Y-%m-%dT%H:%M"))
     form.get_by_role("button", name="Backfill").click()
     expect(page.locator("#notice")).to_contain_text("backfill of hourly accepted")
-    deadline = time.monotonic() + 60
-    backfill: dict[str, object] = {}
-    while not backfill.get("done") and time.monotonic() < deadline:
-        time.sleep(0.2)  # a polling interval, not what is checked
-        state = flows.api("GET", "/triggers/ui.shop/nightly/hourly").json()
-        backfill = state.get("backfill") or {}
+    backfill: dict[str, object] = wait_until(
+        lambda: flows.api("GET", "/triggers/ui.shop/nightly/hourly").json().get("backfill") or {},
+        lambda seen: bool(seen.get("done")),
+        "the backfill",
+    )
     assert (backfill.get("done"), backfill.get("created")) == (True, 2), backfill
     page.reload()
     expect(page.locator(".backfill-state")).to_contain_text("2 execution(s) created")
