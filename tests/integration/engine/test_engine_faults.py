@@ -11,12 +11,10 @@ from typing import Any
 
 import pytest
 
-import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import Execution, State, TaskRun
-from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
+from tests.conftest import EngineFactory
 from tests.waiting import wait_while_advancing
 
 FLOW = (
@@ -70,19 +68,17 @@ class _FaultyStore:
 
 
 @contextmanager
-def _engine(tmp_path: Path, fault: Fault) -> Iterator[tuple[_FaultyStore, Engine]]:
+def _engine(
+    engines: EngineFactory, tmp_path: Path, fault: Fault
+) -> Iterator[tuple[_FaultyStore, Engine]]:
     real = open_store(StoreSettings(home=tmp_path))
     with real.unit() as repos:
         repos.flows.create_flow_revision("faults", "one", FLOW, None)
     store = _FaultyStore(real, fault)
-    work = tmp_path / "work"
-    worker = Worker(store, WorkerSettings(temp_root=work), concurrency=2)
-    engine = Engine(store, worker, EngineSettings(work_root=work))
-    engine.start()
     try:
-        yield store, engine
+        with engines.running(store, tmp_path / "work", concurrency=2) as (_, engine):
+            yield store, engine
     finally:
-        engine.stop(grace_seconds=2)
         real.close()
 
 
@@ -104,7 +100,9 @@ def _succeeded(execution: Execution, runs: list[TaskRun]) -> bool:
     return any(run.state is State.SUCCESS for run in runs)
 
 
-def test_a_result_whose_step_fails_once_is_applied_again(tmp_path: Path) -> None:
+def test_a_result_whose_step_fails_once_is_applied_again(
+    tmp_path: Path, engine_factory: EngineFactory
+) -> None:
     failed_once: list[str] = []
 
     def once(execution: Execution, runs: list[TaskRun]) -> bool:
@@ -113,7 +111,7 @@ def test_a_result_whose_step_fails_once_is_applied_again(tmp_path: Path) -> None
             return True
         return False
 
-    with _engine(tmp_path, once) as (store, engine):
+    with _engine(engine_factory, tmp_path, once) as (store, engine):
         execution = engine.create_execution("faults", "one")
         (final,) = _wait_over(engine, execution.id)
     assert store.failures == [execution.id]
@@ -122,12 +120,12 @@ def test_a_result_whose_step_fails_once_is_applied_again(tmp_path: Path) -> None
 
 
 def test_an_event_that_always_fails_ends_its_execution_failed_and_spares_the_others(
-    tmp_path: Path,
+    tmp_path: Path, engine_factory: EngineFactory
 ) -> None:
     def poison(execution: Execution, runs: list[TaskRun]) -> bool:
         return execution.labels.get("case") == "poison" and _succeeded(execution, runs)
 
-    with _engine(tmp_path, poison) as (store, engine):
+    with _engine(engine_factory, tmp_path, poison) as (store, engine):
         bad = engine.create_execution("faults", "one", labels={"case": "poison"})
         good = [engine.create_execution("faults", "one") for _ in range(3)]
         final_bad, *final_good = _wait_over(engine, bad.id, *(e.id for e in good))
