@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -16,6 +17,7 @@ from controlplane.cli.paths import absolute_path
 from controlplane.cli.validate import collect
 from controlplane.cli.waiting import next_in_chain, pause_ends_by_itself
 from controlplane.engine.model import Execution, State
+from controlplane.engine.rules import TransitionRefused
 from controlplane.errors import WeirError
 
 if TYPE_CHECKING:
@@ -106,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             final = follow(engine, store, execution.id, out, args.timeout)
         except KeyboardInterrupt:
-            engine.kill(execution.id)
+            with contextlib.suppress(TransitionRefused):  # it ended meanwhile: nothing to kill
+                engine.kill(execution.id)
             final = engine.wait(execution.id, timeout=30)
             out.print("[red]interrupted: the execution was killed[/red]")
         summarize(final, out)
