@@ -131,6 +131,8 @@ class FlowResource(WeirResource):
             self.plan_interface(plan, content)
             prior = (plan.prior or {}).get("content")
             self.provider.contracts.check(content, plan.diagnostics, prior)
+            if isinstance(prior, str):
+                explain_reformatted(self.what, prior, content, plan)
         plan.planned["managed_by"] = self.provider.manager
         if plan.prior is not None and plan.changed("managed_by"):
             plan.planned["revision"] = UNKNOWN  # taking it back writes a revision
@@ -250,6 +252,57 @@ class FlowResource(WeirResource):
             )
         self.provider.flows.forget(namespace)
         return self.state_of(saved, planned)
+
+
+def explain_reformatted(what: str, prior: str, content: str, plan: Plan) -> None:
+    """A warning naming the lines whose meaning changes, when the source was also reformatted
+    since it was applied: a reformatting alone is no change, so the state keeps the text as
+    applied, and Terraform's line diff against it shows every reformatted line."""
+    import difflib
+
+    from controlplane.gitops.flows import field_changes
+
+    changes = field_changes(prior, content)
+    meaningful = {change.line for change in changes if change.line}
+    matcher = difflib.SequenceMatcher(None, prior.splitlines(), content.splitlines(), False)
+    rewritten = {
+        line + 1
+        for tag, _, _, start, end in matcher.get_opcodes()
+        if tag != "equal"
+        for line in range(start, end)
+    }
+    if not changes or rewritten <= meaningful:
+        return
+    listed = [f"- {_change_line(change)}" for change in changes[:MAX_LISTED]]
+    if len(changes) > MAX_LISTED:
+        listed.append(f"- and {len(changes) - MAX_LISTED} more")
+    key = declared(content)
+    name = f"{key.get('namespace')}/{key.get('id')}"
+    plan.diagnostics.warning(
+        f"{what} {name}: the source was reformatted since it was applied",
+        f"The diff of content shows {len(rewritten)} rewritten lines; what changes is:\n"
+        + "\n".join(listed),
+        ["content"],
+    )
+
+
+MAX_LISTED = 20
+
+
+def _change_line(change: Any) -> str:
+    where = f"line {change.line}, " if change.line else ""
+    if change.action == "add":
+        return f"{where}{change.path}: added {_short(change.after)}"
+    if change.action == "remove":
+        return f"{where}{change.path}: removed (was {_short(change.before)})"
+    return f"{where}{change.path}: {_short(change.before)} -> {_short(change.after)}"
+
+
+def _short(value: Any, longest: int = 60) -> str:
+    import json
+
+    text = json.dumps(value, default=str)
+    return text if len(text) <= longest else text[: longest - 3] + "..."
 
 
 def inputs_of(found: Flow) -> list[dict[str, Any]]:

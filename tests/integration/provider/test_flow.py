@@ -59,10 +59,18 @@ def test_flow_lifecycle(terraform: Terraform, weir: WeirClient) -> None:
     terraform.write(reformatted, "hello.yaml")
     assert terraform.plan()[0] == 0
 
+    # A change on top of it: the state keeps the text as applied, so Terraform's diff shows
+    # every reformatted line, and a warning names the line whose meaning changes.
+    terraform.write(reformatted.replace("'Says hello'", "'Says hi'"), "hello.yaml")
+    code, text = terraform.plan()
+    assert code == 2
+    assert "flow company.flows/hello: the source was reformatted since it was applied" in text
+    assert 'what changes is:\n- line 4, description: "Says hello" -> "Says hi"\n' in text
+
     # A real change is a diff of the YAML lines.
     terraform.write(HELLO.replace("Hello {{", "Bonjour {{"), "hello.yaml")
     code, text = terraform.plan()
-    assert code == 2
+    assert code == 2 and "reformatted" not in text
     assert '-     message: "Hello {{ inputs.name }}"' in text
     assert '+     message: "Bonjour {{ inputs.name }}"' in text
     terraform.apply()
