@@ -1,7 +1,8 @@
 """``weir_flow``: a flow from its YAML source.
 
 The source is kept as written. A change of formatting, key order or comments is no change (the
-prior text stays in the plan); a real change shows as a line diff of the YAML. When the source
+prior text stays in the plan); a real change shows as a line diff of the YAML, with a warning
+naming the lines whose meaning changes when the text was also reformatted. When the source
 changes, the plan checks it on the server (``POST /flows/validate``) and fails with each
 problem's line and YAML path. ``namespace`` and ``flow_id`` may be left out: they are read from
 the source, and when given they must match it.

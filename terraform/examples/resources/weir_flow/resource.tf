@@ -1,5 +1,7 @@
 # The YAML lives beside the configuration and is reviewed like any other file.
 # A change of formatting, key order or comments is no change; a real change is a diff of the YAML.
+# Reformatted since the last apply and then changed, the diff shows every reformatted line, and
+# a warning names the lines whose meaning changes.
 resource "weir_flow" "hello" {
   content = <<-EOT
     id: hello
