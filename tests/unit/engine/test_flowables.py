@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from controlplane.engine.model import State
+from controlplane.engine.model import Execution, State
 from tests.unit.engine.stepping import WORK_ROOT, Drive, result
 
 RETURN = "io.kestra.plugin.core.debug.Return"
@@ -423,3 +423,51 @@ def test_working_directory_children_share_one_directory_named_after_its_run() ->
     run.answer("b")
     assert run.pending[0].task.id == "outside"
     assert run.pending[0].working_dir is None
+
+
+def test_loop_runs_its_tasks_per_value_up_to_its_concurrency_limit() -> None:
+    text = (
+        f"tasks:\n  - id: loop\n    type: {FLOW}.Loop\n    values: [x, y, z]\nLIMIT"
+        f"    tasks:\n      - {leaf('one')}\n"
+    )
+    one_by_one = Drive(text.replace("LIMIT", ""))
+    one_by_one.start()
+    assert one_by_one.out_values() == [("one", "x")]
+    one_by_one.answer("one")
+    assert one_by_one.out_values() == [("one", "y")]
+    all_at_once = Drive(text.replace("LIMIT", "    concurrencyLimit: 0\n"))
+    all_at_once.start()
+    assert all_at_once.out_values() == [("one", "x"), ("one", "y"), ("one", "z")]
+
+
+def test_for_each_item_splits_then_calls_the_subflow_per_batch_then_merges() -> None:
+    run = Drive(
+        f"tasks:\n  - id: each\n    type: {FLOW}.ForEachItem\n    items: kestra:///data.csv\n"
+        "    batch: {rows: 2}\n    namespace: company.team\n    flowId: child\n"
+        "    inputs: {file: '{{ taskrun.items }}'}\n"
+        f"  - {leaf('after')}\n"
+    )
+    run.start()
+    assert run.out() == ["each_split"]
+    effects = run.answer("each_split", outputs={"splits": ["kestra:///b1", "kestra:///b2"]})
+    assert [(s.flow_id, s.inputs) for s in effects.subflows] == [
+        ("child", {"file": "kestra:///b1"}),
+        ("child", {"file": "kestra:///b2"}),
+    ]
+    assert run.pending == []
+    for start, child_id in zip(effects.subflows, ("c1", "c2"), strict=True):
+        ended = child(State.SUCCESS)
+        ended.id = child_id
+        run.step(
+            lambda s, start=start, ended=ended: s.apply_subflow_ended(start.parent_run_id, ended)
+        )
+    assert run.out() == ["each_merge"]
+    run.answer("each_merge")
+    assert run.state("each") is State.SUCCESS
+    assert run.out() == ["after"]
+
+
+def child(state: State) -> Execution:
+    ended = Execution(id="c1", namespace="company.team", flow_id="child", flow_revision=1)
+    ended.transition(state)
+    return ended
