@@ -61,22 +61,48 @@ def test_an_unreachable_server_is_named_in_the_error(terraform: Terraform) -> No
     assert url in error and "planning weir_flow" in error
 
 
+def test_a_validation_cut_off_by_a_broken_connection_is_repeated(terraform: Terraform) -> None:
+    """POST /flows/validate only reads, so the provider repeats it like a GET when the
+    connection breaks after the request was sent: the plan goes on."""
+    with terraform_through_a_cut(terraform, "/api/v1/flows/validate") as asked:
+        code, text = terraform.plan()
+    assert code == 2 and "weir_flow.hello will be created" in text
+    assert asked.count("/api/v1/flows/validate") == 2
+
+
 @contextmanager
-def recording_proxy(target: str) -> Iterator[tuple[str, list[str]]]:
-    """An HTTP proxy on a free port that records each absolute URL it is asked for and forwards
-    the request to ``target`` instead."""
+def terraform_through_a_cut(terraform: Terraform, path: str) -> Iterator[list[str]]:
+    """``terraform`` configured to reach its server through :func:`recording_proxy`."""
+    with recording_proxy(terraform.env["WEIR_URL"], cut=path) as (proxy, asked):
+        terraform.write(f'provider "weir" {{\n  endpoint = "{proxy}"\n}}\n' + FLOW)
+        terraform.init()
+        yield asked
+
+
+@contextmanager
+def recording_proxy(target: str, cut: str | None = None) -> Iterator[tuple[str, list[str]]]:
+    """An HTTP proxy on a free port that records each URL it is asked for and forwards the
+    request to ``target`` instead. The first request to the path ``cut`` is read whole, then
+    its connection is closed with no answer."""
     asked: list[str] = []
+    cuts: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def forward(self) -> None:
             asked.append(self.path)
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            if parts.path == cut and not cuts:
+                cuts.append(self.path)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
             answer = requests.request(
                 self.command,
                 f"{target}{parts.path}" + (f"?{parts.query}" if parts.query else ""),
-                data=self.rfile.read(length) if length else None,
+                data=body,
                 headers=headers,
                 timeout=30,
             )
