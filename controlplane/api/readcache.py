@@ -1,15 +1,17 @@
-"""Reads of one flow answered again from memory while the database has not changed.
+"""Reads of flows (one flow, a search) answered again from memory while the database has not
+changed.
 
 Reading a flow through its route costs routing, dependencies, a transaction and serialization:
-several times what sending the answer costs. The store's change stamp (SQLite's data version,
-which moves whenever any connection of any process commits) tells, for a few microseconds,
-that nothing was written since an answer was made: the flow's revision, the token that read it
-and everything else the answer depends on are then what they were, and the same bytes are the
-answer. Any write makes the next read go through the route again.
+several times what sending the answer costs; a page of a thousand flows, a thousand times that.
+The store's change stamp (SQLite's data version, which moves whenever any connection of any
+process commits) tells, for a few microseconds, that nothing was written since an answer was
+made: the flows, the token that read them and everything else the answer depends on are then
+what they were, and the same bytes are the answer. Any write makes the next read go through the
+route again.
 
-Only successful answers are kept, for the exact request (path, query and token), and no longer
-than the token that was allowed them lives. A store without a change stamp (PostgreSQL) is
-always read.
+Only successful answers are kept, for the exact request (path, query and token), no longer than
+the token that was allowed them lives, and within a budget of bytes (the oldest go first). A
+store without a change stamp (PostgreSQL) is always read.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from controlplane.engine.model import now
 
-KEPT = 4096
-"""Answers kept at most; the oldest goes first."""
+KEPT_BYTES = 8 * 1024 * 1024
+"""The bodies kept weigh at most this; the oldest go first."""
 
-_ONE_FLOW = re.compile(r"^/api/v1/flows/[^/]+/[^/]+$")
+_FLOW_READS = re.compile(r"^/api/v1/flows/(?:search|[^/]+/[^/]+)$")
 
 
 @dataclass(frozen=True)
@@ -40,15 +42,17 @@ class _Answer:
 
 
 class CachedFlowReads:
-    """ASGI middleware: a GET of one flow is answered from memory while the stamp holds."""
+    """ASGI middleware: a GET of one flow or of a search of flows is answered from memory
+    while the stamp holds."""
 
     def __init__(self, app: ASGIApp, state: State) -> None:
         self.app = app
         self.state = state
         self._answers: dict[tuple[str, bytes, bytes], _Answer] = {}
+        self._bytes = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        stamp = self._stamp() if _reads_one_flow(scope) else None
+        stamp = self._stamp() if _reads_flows(scope) else None
         if stamp is None:
             await self.app(scope, receive, send)
             return
@@ -84,10 +88,18 @@ class CachedFlowReads:
         await self.app(scope, receive, keep)
 
     def _keep(self, key: tuple[str, bytes, bytes], answer: _Answer) -> None:
-        self._answers.pop(key, None)
-        if len(self._answers) >= KEPT:
-            del self._answers[next(iter(self._answers))]
+        if len(answer.body) > KEPT_BYTES // 4:
+            return
+        self._forget(key)
+        while self._answers and self._bytes + len(answer.body) > KEPT_BYTES:
+            self._forget(next(iter(self._answers)))
         self._answers[key] = answer
+        self._bytes += len(answer.body)
+
+    def _forget(self, key: tuple[str, bytes, bytes]) -> None:
+        gone = self._answers.pop(key, None)
+        if gone is not None:
+            self._bytes -= len(gone.body)
 
     def _stamp(self) -> int | None:
         store = getattr(self.state, "store", None)
@@ -95,9 +107,9 @@ class CachedFlowReads:
         return change_stamp() if change_stamp is not None else None
 
 
-def _reads_one_flow(scope: Scope) -> bool:
+def _reads_flows(scope: Scope) -> bool:
     return bool(
-        scope["type"] == "http" and scope["method"] == "GET" and _ONE_FLOW.match(scope["path"])
+        scope["type"] == "http" and scope["method"] == "GET" and _FLOW_READS.match(scope["path"])
     )
 
 

@@ -1,5 +1,6 @@
-"""Reads of one flow answered from memory: never once something they depend on has changed,
-whoever changed it (this server, another process on the same database, a revoked token)."""
+"""Reads of flows (one flow, a search) answered from memory: never once something they depend on
+has changed, whoever changed it (this server, another process on the same database, a revoked
+token)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,17 @@ def test_a_change_by_another_process_on_the_database_is_read(api: Api, api_home:
         other.close()
     read = api.get("/flows/reads.cache/cached")
     assert (read.json()["revision"], read.json()["description"]) == (saved.revision, "elsewhere")
+
+
+def test_a_search_after_a_change_finds_what_changed(api: Api) -> None:
+    _put(api, "searched")
+    search = "/flows/search?namespace=reads&size=10"
+    for _ in range(2):
+        assert [f["description"] for f in api.get(search).json()["results"]] == ["searched"]
+    _put(api, "changed")
+    assert [f["description"] for f in api.get(search).json()["results"]] == ["changed"]
+    assert api.delete("/flows/reads.cache/cached").status_code == 204
+    assert api.get(search).json() == {"results": [], "total": 0}
 
 
 def test_a_deleted_flow_is_not_answered(api: Api) -> None:
