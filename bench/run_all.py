@@ -5,8 +5,13 @@ Times whole commands as a user runs them (a fresh process each time, start-up in
 median of ``--runs``, wall and CPU seconds), then runs ``bench/engine.py`` (SQLite),
 ``bench/api.py`` and ``bench/scale.py`` (PostgreSQL) and reads the figures they write. Prints one
 table: figure, measured, baseline, goal, measured / goal, and whether the goal is met. Baselines
-of other products (Prefect, Dagster) are not installed here: they are quoted, and marked so.
-A benchmark, never a test: it asserts nothing.
+are measured in the same run: ``terraform version``, the bare interpreter's start (the floor of
+any command), a bare FastAPI app on uvicorn (start to first answer, memory, reads, a page of
+1,000 built in memory), the in-process engine. Those of other products (Prefect, Dagster) are not
+installed here: they are quoted, and marked so. A benchmark, never a test: it asserts nothing.
+
+Run it with another installation's Python (``/path/to/other/.venv/bin/python bench/run_all.py``)
+to measure that installation's ``weir`` with the same script: a before and an after.
 
     python bench/run_all.py [--runs 7] [--skip engine,api,scale] [--quick]
 """
@@ -28,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import api as api_bench  # bench/api.py, beside this script
 import requests
 
 BENCH = Path(__file__).resolve().parent
@@ -98,6 +104,7 @@ def cli_figures(runs: int, folder: Path, engine_ms: float | None) -> list[Figure
     many.write_text(flow(101))
     terraform = shutil.which("terraform")
     yardstick = whole_process([terraform, "version"], runs) if terraform else None
+    floor = f"`python -c pass` {_seconds(whole_process([sys.executable, '-c', 'pass'], runs))}"
     help_ = whole_process([WEIR, "--help"], runs)
     validate = whole_process([WEIR, "validate", str(one)], runs)
     run_one = whole_process([WEIR, "run", str(one)], runs, env)
@@ -105,10 +112,11 @@ def cli_figures(runs: int, folder: Path, engine_ms: float | None) -> list[Figure
     per_task_ms = (run_many[0] - run_one[0]) / 100 * 1000
     figures = [
         Figure("`weir --help`", help_[0], "s", 0.2, note=_cpu(help_),
-               baseline=f"`terraform version` {_seconds(yardstick)}" if yardstick else "-"),
-        Figure("`weir validate one.yaml`", validate[0], "s", 0.3, note=_cpu(validate)),
+               baseline=f"`terraform version` {_seconds(yardstick)}" if yardstick else floor),
+        Figure("`weir validate one.yaml`", validate[0], "s", 0.3, note=_cpu(validate),
+               baseline=floor),
         Figure("`weir run` of a one-task flow, whole process", run_one[0], "s", 0.8,
-               note=_cpu(run_one)),
+               note=_cpu(run_one), baseline=floor),
         Figure("`weir run` cost per extra task, whole process", per_task_ms, "ms", 1.0,
                note=f" (cpu {(run_many[1] - run_one[1]) * 10:.2f} ms)",
                baseline=f"in-process engine {engine_ms:.2f} ms" if engine_ms else "-"),
@@ -117,18 +125,29 @@ def cli_figures(runs: int, folder: Path, engine_ms: float | None) -> list[Figure
         corpus = whole_process([WEIR, "validate", str(CORPUS)], runs)
         count = len(list(CORPUS.glob("*.y*ml")))
         figures.append(
-            Figure(
-                f"`weir validate` of the {count}-file corpus",
-                corpus[0],
-                "s",
-                0.5,
-                note=_cpu(corpus),
-            )
-        )
+            Figure(f"`weir validate` of the {count}-file corpus", corpus[0], "s", 0.5,
+                   note=_cpu(corpus), baseline=floor)
+        )  # fmt: skip
+    bare = f"bare FastAPI app on uvicorn {bare_ready(runs, folder):.3f} s"
     figures.append(
-        Figure("`weir server standalone` start -> ready", server_ready(runs, folder), "s", 1.5)
-    )
+        Figure("`weir server standalone` start -> ready", server_ready(runs, folder), "s", 1.5,
+               baseline=bare)
+    )  # fmt: skip
     return figures
+
+
+def bare_ready(runs: int, folder: Path) -> float:
+    """Median seconds from starting a bare FastAPI app on uvicorn to its first answer."""
+    times = []
+    for attempt in range(max(3, runs // 2)):
+        home = folder / f"bare{attempt}"
+        home.mkdir()
+        started = time.perf_counter()
+        server = api_bench.start_bare(api_bench.free_port(), home)
+        times.append(time.perf_counter() - started)
+        server.terminate()
+        server.wait(60)
+    return statistics.median(times)
 
 
 def server_ready(runs: int, folder: Path) -> float:
@@ -196,15 +215,20 @@ def api_figures(found: dict[str, float]) -> list[Figure]:
         return []
     bare = found["bare_rate"]
     bare_line = f"bare FastAPI on uvicorn {bare:,.0f} req/s, p99 {found['bare_p99']:.0f} ms"
+    bare_list = f"bare FastAPI, the page built in memory: {found['bare_list_rate']:,.0f} req/s"
+    bare_memory = f"bare FastAPI on uvicorn {found['bare_idle_mb']:.0f} MB"
     return [
         Figure("read one flow over HTTP, 8 clients: share of the bare endpoint",
                found["read_rate"] / bare, "x", 0.7, higher_is_better=True, baseline=bare_line),
-        Figure("read one flow over HTTP, 8 clients: p99", found["read_p99"], "ms", 20),
-        Figure("list 1,000 flows", found["list_rate"], "req/s", 50, higher_is_better=True),
+        Figure("read one flow over HTTP, 8 clients: p99", found["read_p99"], "ms", 20,
+               baseline=f"bare {found['bare_p99']:.1f} ms"),
+        Figure("list 1,000 flows", found["list_rate"], "req/s", 50, higher_is_better=True,
+               baseline=bare_list),
         Figure("create an execution", found["create_rate"], "req/s", 300, higher_is_better=True),
         Figure("create an execution: p99", found["create_p99"], "ms", 100),
-        Figure("server memory idle", found["idle_mb"], "MB", 100),
-        Figure("server memory with 10,000 flows", found["loaded_mb"], "MB", 150),
+        Figure("server memory idle", found["idle_mb"], "MB", 100, baseline=bare_memory),
+        Figure("server memory with 10,000 flows", found["loaded_mb"], "MB", 150,
+               baseline=bare_memory),
     ]  # fmt: skip
 
 
