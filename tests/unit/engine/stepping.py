@@ -24,6 +24,8 @@ from controlplane.spec.flow import Flow
 from controlplane.spec.validate import validate_text
 
 HEAD = "id: f\nnamespace: company.team\n"
+RETURN = "io.kestra.plugin.core.debug.Return"
+FLOW = "io.kestra.plugin.core.flow"
 WORK_ROOT = Path("/nonexistent/weir-work")
 """Where working directories would live: the step only names paths, it creates none."""
 
@@ -35,6 +37,19 @@ def flow(text: str) -> Flow:
     result = validate_text(HEAD + text)
     assert result.ok and result.flow is not None, [str(p) for p in result.problems]
     return result.flow
+
+
+def leaf(task_id: str, extra: str = "") -> str:
+    """A runnable task in flow style (``extra`` adds properties: ``", allowFailure: true"``)."""
+    return f"{{id: {task_id}, type: {RETURN}, format: x{extra}}}"
+
+
+def child(state: State, outputs: dict[str, Any] | None = None) -> Execution:
+    """A child execution (of a Subflow task) that ended in ``state``."""
+    ended = Execution(id="c1", namespace="company.team", flow_id="child", flow_revision=1)
+    ended.transition(state)
+    ended.outputs = outputs
+    return ended
 
 
 def result(

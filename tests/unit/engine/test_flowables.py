@@ -9,16 +9,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from controlplane.engine.model import Execution, State
-from tests.unit.engine.stepping import WORK_ROOT, Drive, result
-
-RETURN = "io.kestra.plugin.core.debug.Return"
-LOG = "io.kestra.plugin.core.log.Log"
-FLOW = "io.kestra.plugin.core.flow"
-
-
-def leaf(task_id: str, extra: str = "") -> str:
-    return f"{{id: {task_id}, type: {RETURN}, format: x{extra}}}"
+from controlplane.engine.model import State
+from tests.unit.engine.stepping import FLOW, WORK_ROOT, Drive, child, leaf, result
 
 
 # -- Sequential ----------------------------------------------------------------------------------
@@ -465,9 +457,3 @@ def test_for_each_item_splits_then_calls_the_subflow_per_batch_then_merges() -> 
     run.answer("each_merge")
     assert run.state("each") is State.SUCCESS
     assert run.out() == ["after"]
-
-
-def child(state: State) -> Execution:
-    ended = Execution(id="c1", namespace="company.team", flow_id="child", flow_revision=1)
-    ended.transition(state)
-    return ended

@@ -11,9 +11,7 @@ from datetime import timedelta
 import pytest
 
 from controlplane.engine.model import State
-from tests.unit.engine.stepping import Drive, result
-
-RETURN = "io.kestra.plugin.core.debug.Return"
+from tests.unit.engine.stepping import FLOW, RETURN, Drive, leaf, result
 
 
 def with_retry(retry: str, extra: str = "") -> str:
@@ -144,14 +142,17 @@ def test_success_at_the_first_try_stays_success_with_warning_on_retry() -> None:
     assert run.state("a") is State.SUCCESS
 
 
+NESTED = (
+    f"tasks:\n  - id: seq\n    type: {FLOW}.Sequential\n"
+    "    retry: {type: constant, interval: PT0S, maxAttempts: 2}\n    tasks:\n"
+    f"      - {leaf('a')}\n"
+    f"      - id: b\n        type: {RETURN}\n        format: y\n"
+    "        retry: {type: constant, interval: PT0S, maxAttempts: 3}\n"
+)
+
+
 def test_a_flowable_retry_applies_to_its_children() -> None:
-    run = Drive(
-        "tasks:\n  - id: seq\n    type: io.kestra.plugin.core.flow.Sequential\n"
-        "    retry: {type: constant, interval: PT0S, maxAttempts: 2}\n    tasks:\n"
-        f"      - {{id: a, type: {RETURN}, format: x}}\n"
-        f"      - id: b\n        type: {RETURN}\n        format: y\n"
-        "        retry: {type: constant, interval: PT0S, maxAttempts: 3}\n"
-    )
+    run = Drive(NESTED)
     run.start()
     run.answer("a", State.FAILED)
     run.answer("a", State.FAILED)
@@ -160,13 +161,9 @@ def test_a_flowable_retry_applies_to_its_children() -> None:
 
 
 def test_the_own_retry_of_a_child_wins_over_its_parents() -> None:
-    run = Drive(
-        "tasks:\n  - id: seq\n    type: io.kestra.plugin.core.flow.Sequential\n"
-        "    retry: {type: constant, interval: PT0S, maxAttempts: 2}\n    tasks:\n"
-        f"      - id: b\n        type: {RETURN}\n        format: y\n"
-        "        retry: {type: constant, interval: PT0S, maxAttempts: 3}\n"
-    )
+    run = Drive(NESTED)
     run.start()
+    run.answer("a")
     for _ in range(3):
         run.answer("b", State.FAILED)
     assert len(run.run("b").attempts) == 3
