@@ -16,6 +16,7 @@ import controlplane.tasks  # noqa: F401  (registers the task implementations)
 from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.ports import Store
+from controlplane.engine.remote import RemoteCommands
 from controlplane.engine.worker import Worker
 from controlplane.store import SqlStore, StoreSettings, open_store
 
@@ -84,6 +85,10 @@ class EngineFactory:
             work_root=work, envs=dict(envs or {}), globals=dict(globals or {}), **settings
         )
         return Engine(store, attempts, engine_settings)
+
+    def remote(self, store: Store, work: Path) -> RemoteCommands:
+        """What the API role holds: commands recorded in the database for executors elsewhere."""
+        return RemoteCommands(store, EngineSettings(work_root=work))
 
     @contextmanager
     def running(

@@ -32,11 +32,10 @@ import pytest
 from sqlalchemy import func, select
 
 import controlplane.tasks  # noqa: F401  (registers the task implementations)
-from controlplane.engine.engine import EngineSettings
 from controlplane.engine.model import Execution, State, now
-from controlplane.engine.remote import RemoteCommands
 from controlplane.store import StoreSettings, open_store, tables
 from controlplane.store.store import SqlStore
+from tests.conftest import EngineFactory
 from tests.postgres import PostgresServer, pg_ctl, postgres_bindir, start_server, stop_server
 from tests.processes import Part
 from tests.waiting import Stalled, wait_while_advancing
@@ -269,7 +268,7 @@ def _kill_at_work(store: SqlStore, part: Part) -> int:
 
 
 def test_killed_processes_and_a_database_outage_lose_no_work(
-    database: PostgresServer, witness: Witness, tmp_path: Path
+    database: PostgresServer, witness: Witness, tmp_path: Path, engine_factory: EngineFactory
 ) -> None:
     env = {
         **os.environ,
@@ -285,7 +284,7 @@ def test_killed_processes_and_a_database_outage_lose_no_work(
         repos.flows.create_flow_revision("chaos", "mixed", MIXED.lstrip(), None)
         repos.flows.create_flow_revision("chaos", "tick", TICK.lstrip(), None)
         repos.flows.create_flow_revision("chaos", "after", AFTER.lstrip(), None)
-    api = RemoteCommands(store, EngineSettings(work_root=settings.home / "work"))
+    api = engine_factory.remote(store, settings.home / "work")
     parts = {
         "executor": Part("executor", env, tmp_path, "--lease", LEASE, "--grace", "1"),
         "worker-a": Part("worker", env, tmp_path, "--lease", LEASE, "--concurrency", "4"),

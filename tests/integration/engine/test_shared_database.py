@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from controlplane.engine.attempt_context import WorkerSettings
-from controlplane.engine.engine import Engine, EngineSettings
+from controlplane.engine.engine import Engine
 from controlplane.engine.model import Execution, State
 from controlplane.engine.queue_worker import QueueSettings, QueueWorker
-from controlplane.engine.remote import RemoteCommands
 from controlplane.store import SqlStore, StoreSettings, open_store
 from tests.conftest import EngineFactory
 from tests.postgres import PostgresServer, pg_ctl, postgres_bindir, start_server, stop_server
@@ -113,15 +112,12 @@ class Cluster:
         self.stack = stack
         self.engines = engines
         self.store = self._store()
-        self.api = RemoteCommands(self.store, self._engine_settings())
+        self.api = engines.remote(self.store, self.settings.home / "work")
 
     def _store(self) -> SqlStore:
         store = open_store(self.settings)
         self.stack.callback(store.close)
         return store
-
-    def _engine_settings(self, **more: object) -> EngineSettings:
-        return EngineSettings(work_root=self.settings.home / "work", **more)  # type: ignore[arg-type]
 
     def executor(self, name: str) -> Engine:
         work = self.settings.home / "work"
