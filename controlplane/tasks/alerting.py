@@ -39,7 +39,7 @@ from controlplane.spec.plugins.alerting import (
     ZulipIncomingWebhook,
 )
 from controlplane.tasks import props
-from controlplane.tasks.notifications.services import slack_message
+from controlplane.tasks.notifications.services import slack_execution_message
 from controlplane.tasks.notifications.summary import Summary, fact_text, summarize
 from controlplane.tasks.notifications.webhook import Webhook, deliver, json_payload, webhook_for
 
@@ -107,15 +107,7 @@ def _plain_text(summary: Summary) -> str:
 @runs(ZulipExecution)
 def run_zulip_execution(task: ZulipExecution, ctx: RunContext) -> dict[str, Any]:
     webhook = webhook_for(ctx, "Zulip", task.url, task.options)
-    body = slack_message(summarize(task, ctx))
-    extras = {
-        "channel": task.channel,
-        "username": task.username,
-        "icon_url": task.iconUrl,
-        "icon_emoji": task.iconEmoji,
-    }
-    body.update({k: props.text(ctx, v) for k, v in extras.items() if v is not None})
-    return deliver(ctx, webhook, body)
+    return deliver(ctx, webhook, slack_execution_message(task, ctx))
 
 
 # -- Zenduty ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import UTC
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
+from controlplane.spec.plugins.alerting import ZulipExecution
 from controlplane.spec.plugins.notifications import (
     DiscordEmbed,
     DiscordExecution,
@@ -76,6 +77,14 @@ def slack_mrkdwn(text: str) -> str:
 @runs(SlackExecution)
 def run_slack_execution(task: SlackExecution, ctx: RunContext) -> dict[str, Any]:
     webhook = webhook_for(ctx, "Slack", task.url, task.options)
+    return deliver(ctx, webhook, slack_execution_message(task, ctx))
+
+
+def slack_execution_message(
+    task: SlackExecution | ZulipExecution, ctx: RunContext
+) -> dict[str, Any]:
+    """The Slack message about the task's execution, with the channel and identity it sets
+    (also what Zulip's Slack-compatible webhook takes)."""
     body = slack_message(summarize(task, ctx))
     extras = {
         "channel": task.channel,
@@ -84,7 +93,7 @@ def run_slack_execution(task: SlackExecution, ctx: RunContext) -> dict[str, Any]
         "icon_emoji": task.iconEmoji,
     }
     body.update({k: props.text(ctx, v) for k, v in extras.items() if v is not None})
-    return deliver(ctx, webhook, body)
+    return body
 
 
 def slack_message(summary: Summary) -> dict[str, Any]:
