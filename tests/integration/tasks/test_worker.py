@@ -12,6 +12,7 @@ from controlplane.engine.model import State
 from controlplane.engine.work import AttemptResult
 from controlplane.engine.worker import Worker
 from tests.integration.tasks.conftest import Runner
+from tests.waiting import wait_until
 
 SLEEP = "io.kestra.plugin.core.flow.Sleep"
 
@@ -26,9 +27,12 @@ class _Results:
             self.items[result.task_run_id] = result
             self._cond.notify_all()
 
-    def wait_for(self, count: int, timeout: float = 10) -> dict[str, AttemptResult]:
+    def wait_for(self, count: int) -> dict[str, AttemptResult]:
+        """The results once ``count`` came, waiting while more come."""
+        return wait_until(self._copy, lambda found: len(found) >= count, f"{count} results")
+
+    def _copy(self) -> dict[str, AttemptResult]:
         with self._cond:
-            assert self._cond.wait_for(lambda: len(self.items) >= count, timeout)
             return dict(self.items)
 
 
