@@ -3,7 +3,6 @@ rules."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from controlplane.engine.model import now
 from controlplane.engine.ports import Store
 from tests.integration.api.conftest import Api, LiveServer
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -120,8 +120,11 @@ def test_a_ttl_sets_the_expiry_and_an_expired_pair_is_gone(api: Api, store: Stor
     assert api.delete("/namespaces/kv.ttl/kv/expired").status_code == 404
     short = api.put("/namespaces/kv.ttl/kv/short", json={"value": "x", "ttl": "PT0.3S"})
     assert short.status_code == 201
-    time.sleep(0.4)
-    assert api.get("/namespaces/kv.ttl/kv/short").status_code == 404
+    wait_until(
+        lambda: api.get("/namespaces/kv.ttl/kv/short").status_code,
+        lambda status: status == 404,
+        "the pair to expire",
+    )
     listed = api.get("/namespaces/kv.ttl/kv").json()
     assert [p["key"] for p in listed] == ["hour"]
     recreated = api.put("/namespaces/kv.ttl/kv/short", json={"value": 1}, headers={"If-Match": "0"})

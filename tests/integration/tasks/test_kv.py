@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from controlplane.engine.model import State
 from controlplane.engine.ports import NamespaceRecord
 from tests.integration.tasks.conftest import Runner
+from tests.waiting import wait_until
 
 KV = "io.kestra.plugin.core.kv"
 
@@ -89,8 +89,7 @@ def test_overwrite_false_fails_when_the_key_exists(runner: Runner) -> None:
 def test_ttl_expires_the_value(runner: Runner) -> None:
     assert _set(runner, key="short", value="v", ttl="PT0.5S") is State.SUCCESS
     assert _get(runner, "short") == "v"
-    time.sleep(0.7)
-    assert _get(runner, "short") is None
+    wait_until(lambda: _get(runner, "short"), lambda value: value is None, "the pair to expire")
 
 
 def test_get_with_error_on_missing_fails(runner: Runner) -> None:
