@@ -40,6 +40,20 @@ def test_opening_an_empty_database_creates_the_schema_of_the_tables(store: SqlSt
         assert MigrationContext.configure(connection).get_current_revision() == HEAD
 
 
+def test_the_migrations_build_the_schema_of_the_tables(store_settings: StoreSettings) -> None:
+    """An empty database is created from the tables and stamped; one that migrates must end
+    with the very same schema."""
+    engine = create_store_engine(database_url(store_settings.url))
+    try:
+        with engine.begin() as connection:
+            command.upgrade(migration_config(connection), "head")
+            assert set(inspect(connection).get_table_names()) >= TABLES
+            assert compare_metadata(MigrationContext.configure(connection), STORE_METADATA) == []
+            assert MigrationContext.configure(connection).get_current_revision() == HEAD
+    finally:
+        engine.dispose()
+
+
 def test_opening_again_keeps_the_data_and_migrates_nothing(
     store: SqlStore, store_settings: StoreSettings
 ) -> None:
