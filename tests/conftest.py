@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -60,9 +60,10 @@ class EngineFactory:
     worker and an engine are put together.
 
     ``build`` gives an engine not started yet; ``running`` starts one and stops it (and closes
-    a store it opened) when the ``with`` block ends. ``store`` is an open store, its settings,
-    or a home folder for a SQLite store. An engine runs its attempts on an in-process worker
-    unless its settings make it remote or one executor of many (``executor_id``)."""
+    a store it opened) when the ``with`` block ends; ``remote`` gives what the API role holds.
+    ``store`` is an open store, its settings, or a home folder for a SQLite store. An engine
+    runs its attempts on an in-process worker unless it is one executor of many sharing a
+    database (``executor_id``)."""
 
     def build(
         self,
@@ -75,11 +76,10 @@ class EngineFactory:
         globals: Mapping[str, Any] | None = None,
         **settings: Any,
     ) -> Engine:
-        local = not settings.get("remote") and not settings.get("executor_id")
         attempts = (
-            Worker(store, worker or WorkerSettings(temp_root=work), concurrency=concurrency)
-            if local
-            else None
+            None
+            if settings.get("executor_id")
+            else Worker(store, worker or WorkerSettings(temp_root=work), concurrency=concurrency)
         )
         engine_settings = EngineSettings(
             work_root=work, envs=dict(envs or {}), globals=dict(globals or {}), **settings
@@ -99,18 +99,17 @@ class EngineFactory:
         grace_seconds: float = 2.0,
         **options: Any,
     ) -> Iterator[Running]:
-        opened = open_store(store) if isinstance(store, StoreSettings) else None
-        if isinstance(store, Path):
-            opened = open_store(StoreSettings(home=store))
-        held = cast(SqlStore, opened or store)
-        engine = self.build(held, work or _home(store) / "work", **options)
-        engine.start()
-        try:
+        with ExitStack() as cleanup:
+            opened = None
+            if isinstance(store, StoreSettings | Path):
+                home = store if isinstance(store, StoreSettings) else StoreSettings(home=store)
+                opened = open_store(home)
+                cleanup.callback(opened.close)
+            held = cast(SqlStore, opened or store)
+            engine = self.build(held, work or _home(store) / "work", **options)
+            engine.start()
+            cleanup.callback(engine.stop, grace_seconds=grace_seconds)
             yield Running(held, engine)
-        finally:
-            engine.stop(grace_seconds=grace_seconds)
-            if opened is not None:
-                opened.close()
 
 
 def _home(store: Store | StoreSettings | Path) -> Path:
