@@ -32,16 +32,18 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import yaml
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from controlplane.errors import WeirError
 from controlplane.spec.names import NAMESPACE_PATTERN, SECRET_NAME_MAX, SECRET_NAME_PATTERN
+
+if TYPE_CHECKING:
+    # Imported where a value is sealed or opened: a process that only reads sealed files, or
+    # a server that never opens one, does not load the cryptography bindings.
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 ALGORITHM = "X25519-HKDF-SHA256-AES256GCM"
 VERSION = 1
@@ -79,6 +81,10 @@ def _associated_data(namespace: str, name: str) -> bytes:
 
 
 def _aead(shared: bytes, ephemeral: bytes, recipient: bytes) -> AESGCM:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral + recipient, info=_INFO)
     return AESGCM(hkdf.derive(shared))
 
@@ -86,6 +92,8 @@ def _aead(shared: bytes, ephemeral: bytes, recipient: bytes) -> AESGCM:
 def seal(public_key: bytes, namespace: str, name: str, value: str) -> str:
     """Encrypt ``value`` so that only the holder of ``public_key``'s private key opens it, and
     only as secret ``name`` of ``namespace``."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
     try:
         recipient = X25519PublicKey.from_public_bytes(public_key)
     except ValueError:
@@ -133,6 +141,9 @@ def sealed_chars(value_bytes: int) -> int:
 
 def open_sealed(private_key: X25519PrivateKey, namespace: str, name: str, blob: str) -> str:
     """The value sealed in ``blob`` for secret ``name`` of ``namespace``."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
     raw = _decode(blob)
     ephemeral = raw[1 : 1 + KEY_BYTES]
     nonce = raw[1 + KEY_BYTES : HEADER_BYTES]

@@ -16,13 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from controlplane.engine.model import now
@@ -31,10 +27,17 @@ from controlplane.spec.sealing import open_sealed, sealed_digest
 from controlplane.store.errors import SecretDecryptionError
 from controlplane.store.tables import SECRETS
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 NONCE_BYTES = 12
 
 
 def _derive(key: bytes, purpose: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(key)
 
 
@@ -44,10 +47,27 @@ def _associated_data(namespace: str, name: str) -> bytes:
 
 
 class SecretCipher:
+    """The keys are derived on first use: the cryptography bindings load only in a process that
+    reads or writes a secret."""
+
     def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(_derive(key, b"weir secret encryption v1"))
-        self._fingerprint_key = _derive(key, b"weir secret fingerprint v1")
-        self._seal_key = X25519PrivateKey.from_private_bytes(_derive(key, b"weir seal v1"))
+        self._key = key
+
+    @cached_property
+    def _aead(self) -> AESGCM:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return AESGCM(_derive(self._key, b"weir secret encryption v1"))
+
+    @cached_property
+    def _fingerprint_key(self) -> bytes:
+        return _derive(self._key, b"weir secret fingerprint v1")
+
+    @cached_property
+    def _seal_key(self) -> X25519PrivateKey:
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+        return X25519PrivateKey.from_private_bytes(_derive(self._key, b"weir seal v1"))
 
     def encrypt(self, namespace: str, name: str, value: str) -> tuple[bytes, bytes]:
         nonce = os.urandom(NONCE_BYTES)
@@ -55,6 +75,8 @@ class SecretCipher:
         return data, nonce
 
     def decrypt(self, namespace: str, name: str, ciphertext: bytes, nonce: bytes) -> str:
+        from cryptography.exceptions import InvalidTag
+
         try:
             data = self._aead.decrypt(nonce, ciphertext, _associated_data(namespace, name))
         except InvalidTag:
