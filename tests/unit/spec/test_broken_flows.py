@@ -300,7 +300,7 @@ CASES = {
     ),
     "unknown_type_inside_an_unknown_container_is_reported_too": (
         HEAD + "tasks:\n  - id: loop\n    type: io.kestra.plugin.core.flow.Sequencial\n    tasks:\n"
-        "      - id: inner\n        type: io.kestra.plugin.ansible.cli.AnsibleCLI\n",
+        "      - id: inner\n        type: io.kestra.plugin.beam.RunPipeline\n",
         [
             (
                 5,
@@ -315,8 +315,8 @@ CASES = {
                 8,
                 9,
                 "tasks[0].tasks[0].type",
-                "unknown task type 'io.kestra.plugin.ansible.cli.AnsibleCLI': Weir does not "
-                "implement it (plugin family ansible, Kestra's plugin-ansible)",
+                "unknown task type 'io.kestra.plugin.beam.RunPipeline': Weir does not "
+                "implement it (plugin family beam, Kestra's plugin-beam)",
             ),
         ],
     ),

@@ -38,10 +38,10 @@ def test_family_of_a_type(type_name: str, family: str) -> None:
 def test_validate_names_the_family_of_an_unknown_type() -> None:
     result = validate_text(
         "id: f\nnamespace: company.team\ntasks:\n"
-        "  - id: mail\n    type: io.kestra.plugin.ansible.cli.AnsibleCLI\n"
+        "  - id: pipeline\n    type: io.kestra.plugin.beam.RunPipeline\n"
     )
     (problem,) = result.problems
     assert problem.message == (
-        "unknown task type 'io.kestra.plugin.ansible.cli.AnsibleCLI': Weir does not implement it "
-        "(plugin family ansible, Kestra's plugin-ansible)"
+        "unknown task type 'io.kestra.plugin.beam.RunPipeline': Weir does not implement it "
+        "(plugin family beam, Kestra's plugin-beam)"
     )
