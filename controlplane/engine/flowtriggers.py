@@ -22,8 +22,9 @@ The new execution gets ``trigger`` = the upstream execution's facts (``execution
 ``namespace``, ``flowId``, ``flowRevision``, ``state``, ``labels``, ``outputs``), the trigger's
 ``inputs`` rendered with the upstream context (``trigger``, ``outputs`` of its tasks,
 ``inputs``, ``labels``, ``execution``) over the trigger context every trigger type shares
-(``flow``, ``envs``, ``globals``; see ``triggercontext.py``) and its ``labels``. A trigger with ``stopAfter`` is
-disabled (in its state document) once an execution it started ends in one of those states.
+(``flow``, ``envs``, ``globals``; see ``triggercontext.py``) and its ``labels``. A trigger
+with ``stopAfter`` is disabled (in its state document) once an execution it started ends in
+one of those states.
 
 Only ended executions are seen: a trigger listening for RUNNING or PAUSED never fires.
 """
