@@ -1,8 +1,10 @@
 """email.MailSend against a local SMTP server (aiosmtpd): the HTML alert that 19 of
-kestra-io/blueprints' flows send, with an attachment from internal storage and an embedded image."""
+kestra-io/blueprints' flows send, with an attachment from internal storage and an embedded image;
+email.MailExecution's summary of a failed execution; SendGrid's API against a local double."""
 
 from __future__ import annotations
 
+import base64
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -13,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from controlplane.engine.model import State
+from tests.doubles import Received, Reply, ServiceDouble
 from tests.integration.compat.conftest import Flows
 
 
@@ -100,3 +103,96 @@ def test_an_unreachable_server_fails_the_task_naming_it(flows: Flows) -> None:
     final = flows.run(REPORT.format(port=1))
     assert final.state is State.FAILED
     assert any("Could not send the email through 127.0.0.1:1" in m for m in flows.logs(final))
+
+
+def test_mail_execution_sends_the_summary_of_the_failed_execution(
+    flows: Flows, smtp: tuple[int, _Inbox]
+) -> None:
+    port, inbox = smtp
+    final = flows.run(
+        f"""
+id: failure-alert-email
+namespace: company.team
+tasks:
+  - id: load
+    type: io.kestra.plugin.core.execution.Fail
+    errorMessage: warehouse unreachable
+errors:
+  - id: send_email
+    type: io.kestra.plugin.email.MailExecution
+    to: john.doe@kestra.io
+    from: hello@kestra.io
+    subject: "The workflow execution {{{{ execution.id }}}} failed"
+    host: 127.0.0.1
+    port: {port}
+    transportStrategy: SMTP
+    customMessage: Please look at the warehouse.
+"""
+    )
+    assert final.state is State.FAILED
+    (mail,) = [r for r in final.task_runs if r.task_id == "send_email"]
+    assert mail.state is State.SUCCESS, flows.logs(final, "ERROR")
+    ((sender, recipients, message),) = inbox.messages
+    assert (sender, recipients) == ("hello@kestra.io", ["john.doe@kestra.io"])
+    assert message["Subject"] == f"The workflow execution {final.id} failed"
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    assert "Please look at the warehouse." in text.get_content()
+    assert "Failed on task `load`" in text.get_content()
+    assert "<th align='left'>Execution ID</th>" in html.get_content()
+
+
+class SendGridDouble(ServiceDouble):
+    """``POST /v3/mail/send``: 202 with an empty body for a bearer key, else 401."""
+
+    def handle(self, request: Received) -> Reply:
+        if request.headers.get("authorization") != "Bearer SG.test-key-0123":
+            return Reply(
+                401, {"errors": [{"message": "The provided authorization grant is invalid"}]}
+            )
+        return Reply(202, b"", headers={"X-Message-Id": "msg-1"})
+
+
+def test_sendgrid_posts_the_message_and_its_attachment(
+    flows: Flows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SendGridDouble() as sendgrid:
+        monkeypatch.setenv("SENDGRID_BASE_URL", sendgrid.url)
+        final = flows.run(
+            """
+id: sendgrid-report
+namespace: company.team
+tasks:
+  - id: report
+    type: io.kestra.plugin.core.storage.Write
+    content: "region,total\\nnorth,12\\n"
+    extension: .csv
+  - id: send
+    type: io.kestra.plugin.notifications.sendgrid.SendGridMailSend
+    sendgridApiKey: SG.test-key-0123
+    from: hello@kestra.io
+    to: [ops@example.com]
+    cc: [boss@example.com]
+    subject: Weekly report
+    htmlContent: "<p>See the attachment</p>"
+    attachments:
+      - name: report.csv
+        uri: "{{ outputs.report.uri }}"
+        contentType: text/csv
+"""
+        )
+        assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+        (sent,) = sendgrid.requests_to("POST", "/v3/mail/send")
+    body = sent.body
+    assert body["personalizations"] == [
+        {"to": [{"email": "ops@example.com"}], "cc": [{"email": "boss@example.com"}],
+         "subject": "Weekly report"}
+    ]  # fmt: skip
+    assert body["content"] == [{"type": "text/html", "value": "<p>See the attachment</p>"}]
+    (attachment,) = body["attachments"]
+    assert base64.b64decode(attachment["content"]) == b"region,total\nnorth,12\n"
+    assert attachment["disposition"] == "attachment"
+    (run,) = [r for r in final.task_runs if r.task_id == "send"]
+    assert run.outputs["statusCode"] == 202
+    assert run.outputs["headers"]["X-Message-Id"] == "msg-1"
