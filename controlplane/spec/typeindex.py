@@ -204,6 +204,8 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.notifications.zulip.ZulipIncomingWebhook": "alerting",
         "io.kestra.plugin.odoo.Query": "odoo",
         "io.kestra.plugin.openai.ChatCompletion": "openai",
+        "io.kestra.plugin.openai.CreateImage": "openai",
+        "io.kestra.plugin.openai.Responses": "openai",
         "io.kestra.plugin.opsgenie.OpsgenieAlert": "alerting",
         "io.kestra.plugin.opsgenie.OpsgenieExecution": "alerting",
         "io.kestra.plugin.pagerduty.PagerDutyAlert": "alerting",

@@ -166,6 +166,8 @@ IMPLEMENTATIONS: dict[str, str] = {
     "notifications.WebhookExecution": "notifications.services",
     "odoo.OdooQuery": "odoo",
     "openai.ChatCompletion": "openai",
+    "openai.CreateImage": "openai",
+    "openai.Responses": "openai",
     "redis.RedisDelete": "redis",
     "redis.RedisGet": "redis",
     "redis.RedisListPop": "redis",
