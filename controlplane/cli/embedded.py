@@ -7,11 +7,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from controlplane.engine.attempt_context import WorkerSettings
 from controlplane.engine.engine import Engine, EngineSettings
 from controlplane.engine.ports import FlowRecord, Store
 from controlplane.engine.sandbox import SandboxSettings
 from controlplane.engine.variables import environment_variables
-from controlplane.engine.worker import Worker, WorkerSettings
+from controlplane.engine.worker import Worker
 from controlplane.engine.writes import WriteIntent, save_flow
 from controlplane.spec.problems import FlowInvalid
 from controlplane.spec.validate import validate_text
