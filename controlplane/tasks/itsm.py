@@ -1,4 +1,4 @@
-"""Jenkins, Jira and ServiceNow over their REST APIs with ``requests``.
+"""Jenkins, Jira, ServiceNow and GitLab over their REST APIs with ``requests``.
 
 Every call fails the task on an answer that is not a 2xx, naming the service, the status and the
 service's own error message; credentials travel in headers and are never part of a message.
@@ -14,6 +14,8 @@ import requests
 
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.itsm import (
+    GitLabIssueCreate,
+    GitLabIssueSearch,
     JenkinsJobBuild,
     JenkinsJobInfo,
     JiraCreate,
@@ -23,6 +25,7 @@ from controlplane.spec.plugins.itsm import (
     ServiceNowGet,
     ServiceNowPost,
     ServiceNowUpdate,
+    _GitLab,
     _Jenkins,
     _Jira,
     _ServiceNow,
@@ -243,3 +246,43 @@ def run_servicenow_delete(task: ServiceNowDelete, ctx: RunContext) -> dict[str, 
     table, sys_id = props.text(ctx, task.table), props.text(ctx, task.sysId)
     response = _Instance(task, ctx).call("DELETE", table, sys_id)
     return {"deleted": response.status_code == 204}
+
+
+# -- GitLab -------------------------------------------------------------------------------------
+
+
+def _gitlab(task: _GitLab, ctx: RunContext, method: str, **kwargs: Any) -> requests.Response:
+    base = props.text(ctx, task.url).rstrip("/")
+    project = urllib.parse.quote(props.text(ctx, task.projectId), safe="")
+    url = f"{base}{props.text(ctx, task.apiPath)}/{project}/issues"
+    headers = {"PRIVATE-TOKEN": props.text(ctx, task.token)}
+    return _call("GitLab", method, url, headers=headers, **kwargs)
+
+
+@runs(GitLabIssueCreate)
+def run_gitlab_issue_create(task: GitLabIssueCreate, ctx: RunContext) -> dict[str, Any]:
+    body: dict[str, Any] = {"title": props.text(ctx, task.title)}
+    if task.issueDescription is not None:
+        body["description"] = props.text(ctx, task.issueDescription)
+    if task.labels is not None:
+        body["labels"] = props.string_list(ctx, task.labels, "labels")
+    response = _gitlab(task, ctx, "POST", json=body)
+    issue = response.json()
+    ctx.info(f"GitLab opened issue {issue.get('iid', issue.get('id'))}: {issue.get('web_url')}")
+    return {
+        "issueId": str(issue.get("id")),
+        "webUrl": str(issue.get("web_url")),
+        "statusCode": response.status_code,
+    }
+
+
+@runs(GitLabIssueSearch)
+def run_gitlab_issue_search(task: GitLabIssueSearch, ctx: RunContext) -> dict[str, Any]:
+    params: dict[str, str] = {"state": props.text(ctx, task.state)}
+    if task.search is not None:
+        params["search"] = props.text(ctx, task.search)
+    if task.labels is not None:
+        params["labels"] = ",".join(props.string_list(ctx, task.labels, "labels"))
+    response = _gitlab(task, ctx, "GET", params=params)
+    issues = response.json()
+    return {"issues": issues, "count": len(issues), "statusCode": response.status_code}

@@ -1,5 +1,5 @@
 """Build and ticketing services over their REST APIs: Jenkins (``jenkins.*``), Jira
-(``jira.issues.*``) and ServiceNow (``servicenow.*``)."""
+(``jira.issues.*``), ServiceNow (``servicenow.*``) and GitLab (``gitlab.issues.*``)."""
 
 from __future__ import annotations
 
@@ -129,3 +129,32 @@ class ServiceNowDelete(_ServiceNow):
 
     table: Text
     sysId: Text
+
+
+# -- GitLab -------------------------------------------------------------------------------------
+
+
+class _GitLab(TaskSpec):
+    url: Text = "https://gitlab.com"
+    token: Text
+    projectId: Text
+    apiPath: Text = "/api/v4/projects"
+
+
+@task("io.kestra.plugin.gitlab.issues.Create")
+class GitLabIssueCreate(_GitLab):
+    """Open an issue in project ``projectId``. Outputs ``issueId``, ``webUrl``, ``statusCode``."""
+
+    title: Text
+    issueDescription: Text | None = None
+    labels: DynStrList | None = None
+
+
+@task("io.kestra.plugin.gitlab.issues.Search")
+class GitLabIssueSearch(_GitLab):
+    """Issues of project ``projectId`` matching ``search``, ``state`` and ``labels``. Outputs
+    ``issues``, ``count``, ``statusCode``."""
+
+    search: Text | None = None
+    state: Text = "opened"
+    labels: DynStrList | None = None

@@ -1,6 +1,7 @@
-"""Jenkins, Jira and ServiceNow tasks against a local double of each REST API, on the shape of
-kestra-io/blueprints' ``jenkins-event-driven-job``, ``create-jira-ticket-on-failure`` and
-``servicenow-incident-on-failure`` flows."""
+"""Jenkins, Jira, ServiceNow and GitLab tasks, and a GraphQL request, against a local double of
+each API, on the shape of kestra-io/blueprints' ``jenkins-event-driven-job``,
+``create-jira-ticket-on-failure``, ``servicenow-incident-on-failure`` and GitLab incident
+flows."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from controlplane.engine.model import State
+from controlplane.spec.validate import validate_text
 from tests.doubles import Received, Reply, ServiceDouble
 from tests.integration.compat.conftest import Flows
 
@@ -30,6 +32,7 @@ class Services(ServiceDouble):
     def __init__(self) -> None:
         super().__init__()
         self.incidents: dict[str, dict[str, Any]] = {}
+        self.gitlab: list[dict[str, Any]] = []
 
     def handle(self, request: Received) -> Reply:
         auth = request.headers.get("authorization")
@@ -48,6 +51,25 @@ class Services(ServiceDouble):
             if not request.body["fields"].get("summary"):
                 return Reply(400, {"errorMessages": [], "errors": {"summary": "required"}})
             return Reply(201, {"id": "10001", "key": "OPS-1", "self": "http://jira/issue/10001"})
+        if path == "/api/v4/projects/group%2Fshop/issues":
+            if request.headers.get("private-token") != "glpat-test-token":
+                return Reply(401, {"message": "401 Unauthorized"})
+            if request.method == "POST":
+                issue = {
+                    "id": 501,
+                    "iid": 3,
+                    "web_url": "https://gitlab.example/i/3",
+                    **request.body,
+                }
+                self.gitlab.append(issue)
+                return Reply(201, issue)
+            wanted = request.query.get("labels", [""])[0].split(",")
+            return Reply(200, [i for i in self.gitlab if set(wanted) <= set(i["labels"])])
+        if path == "/graphql":
+            if "__typename" not in request.body["query"]:
+                return Reply(200, {"errors": [{"message": "Cannot query field"}]})
+            variables = request.body.get("variables") or {}
+            return Reply(200, {"data": {"__typename": "Query", "echo": variables.get("id")}})
         if path == "/oauth_token.do":
             return Reply(200, {"access_token": "snow-access-token", "token_type": "Bearer"})
         if path.startswith("/api/now/table/incident"):
@@ -181,3 +203,61 @@ tasks:
     )
     assert final.state is State.FAILED
     assert "Jira answered 400: summary: required" in flows.logs(final, "ERROR")
+
+
+def test_gitlab_issues_and_a_graphql_query(flows: Flows, services: Services) -> None:
+    url = services.url
+    final = flows.run(
+        f"""
+id: gitlab-incident
+namespace: company.team
+tasks:
+  - id: open_issue
+    type: io.kestra.plugin.gitlab.issues.Create
+    url: {url}
+    token: glpat-test-token
+    projectId: group/shop
+    title: "[Incident] checkout failed"
+    issueDescription: "Execution {{{{ execution.id }}}}"
+    labels: [incident, checkout]
+  - id: open_incidents
+    type: io.kestra.plugin.gitlab.issues.Search
+    url: {url}
+    token: glpat-test-token
+    projectId: group/shop
+    labels: [incident]
+  - id: query
+    type: io.kestra.plugin.graphql.Request
+    uri: {url}/graphql
+    query: "query Echo($id: ID) {{ __typename }}"
+    variables:
+      id: "{{{{ outputs.open_issue.issueId }}}}"
+  - id: broken
+    type: io.kestra.plugin.graphql.Request
+    uri: {url}/graphql
+    query: "{{ nope }}"
+    failOnGraphQLErrors: true
+"""
+    )
+    assert final.state is State.FAILED
+    outputs = {r.task_id: r.outputs for r in final.task_runs}
+    assert outputs["open_issue"] == {
+        "issueId": "501",
+        "webUrl": "https://gitlab.example/i/3",
+        "statusCode": 201,
+    }
+    assert services.gitlab[0]["description"] == f"Execution {final.id}"
+    assert outputs["open_incidents"]["count"] == 1
+    assert outputs["query"]["body"] == {"__typename": "Query", "echo": "501"}
+    assert outputs["query"]["code"] == 200 and outputs["query"]["error"] is None
+    assert any("GraphQL query failed with errors" in line for line in flows.logs(final, "ERROR"))
+
+
+def test_an_encrypted_graphql_body_is_refused_at_validation() -> None:
+    result = validate_text(
+        "id: f\nnamespace: company.team\ntasks:\n  - id: q\n"
+        "    type: io.kestra.plugin.graphql.Request\n    uri: http://127.0.0.1/graphql\n"
+        "    query: '{ viewer { login } }'\n    encryptBody: true\n"
+    )
+    assert not result.ok
+    assert any("encryptBody is not supported by Weir" in str(p) for p in result.problems)
