@@ -159,6 +159,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.hubspot.contacts.Create": "hubspot",
         "io.kestra.plugin.hubspot.contacts.Search": "hubspot",
         "io.kestra.plugin.hubspot.tickets.Create": "hubspot",
+        "io.kestra.plugin.huggingface.Inference": "llm",
         "io.kestra.plugin.jdbc.duckdb.Queries": "jdbc",
         "io.kestra.plugin.jdbc.duckdb.Query": "jdbc",
         "io.kestra.plugin.jdbc.postgresql.CopyIn": "jdbc",

@@ -157,6 +157,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "kubernetes.Restart": "kubernetes.kubectl",
     "llm.AnthropicChatCompletion": "llm",
     "llm.DeepSeekChatCompletion": "llm",
+    "llm.HuggingFaceInference": "llm",
     "llm.PerplexityChatCompletion": "llm",
     "mail.MailExecution": "mail",
     "mail.MailSend": "mail",

@@ -1,4 +1,5 @@
-"""Anthropic, Perplexity and DeepSeek chat completions over their HTTP APIs.
+"""Anthropic, Perplexity and DeepSeek chat completions, and Hugging Face inference, over their
+HTTP APIs.
 
 Each service's address can be moved for a proxy or a compatible server: Anthropic's with
 ``ANTHROPIC_BASE_URL`` and Perplexity's with ``PERPLEXITY_BASE_URL`` in the worker's environment
@@ -18,6 +19,7 @@ from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.llm import (
     AnthropicChatCompletion,
     DeepSeekChatCompletion,
+    HuggingFaceInference,
     PerplexityChatCompletion,
     TypedMessage,
 )
@@ -48,6 +50,13 @@ def _messages(
 
 
 def _post(service: str, url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    answer = _post_any(service, url, body, headers)
+    if not isinstance(answer, dict):
+        raise TaskFailed(f"{service} answered something that is not a JSON object")
+    return answer
+
+
+def _post_any(service: str, url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
     try:
         response = requests.post(url, json=body, headers=headers, timeout=(30, 600))
     except requests.RequestException as exc:
@@ -60,8 +69,6 @@ def _post(service: str, url: str, body: dict[str, Any], headers: dict[str, str])
         error = answer.get("error") if isinstance(answer, dict) else None
         message = error.get("message") if isinstance(error, dict) else response.text[:300]
         raise TaskFailed(f"{service} API error {response.status_code}: {message}")
-    if not isinstance(answer, dict):
-        raise TaskFailed(f"{service} answered something that is not a JSON object")
     return answer
 
 
@@ -231,3 +238,22 @@ def run_deepseek_chat_completion(task: DeepSeekChatCompletion, ctx: RunContext) 
     if schema:
         reply = _json_reply(reply, schema)
     return {"response": reply, "raw": json.dumps(answer)}
+
+
+# -- Hugging Face -------------------------------------------------------------------------------
+
+
+@runs(HuggingFaceInference)
+def run_huggingface_inference(task: HuggingFaceInference, ctx: RunContext) -> dict[str, Any]:
+    url = "/".join((props.text(ctx, task.endpoint).rstrip("/"), props.text(ctx, task.model)))
+    body: dict[str, Any] = {"inputs": props.text(ctx, task.inputs)}
+    parameters = props.mapping(ctx, task.parameters, "parameters")
+    if parameters:
+        body["parameters"] = parameters
+    headers = {
+        "Authorization": f"Bearer {props.text(ctx, task.apiKey)}",
+        "x-use-cache": str(props.boolean(ctx, task.useCache)).lower(),
+        "x-wait-for-model": str(props.boolean(ctx, task.waitForModel)).lower(),
+    }
+    answer = _post_any("Hugging Face", url, body, headers)
+    return {"output": answer}

@@ -1,12 +1,14 @@
 """Chat completions of the model providers with their own Kestra plugin: Anthropic
 (``anthropic.ChatCompletion``), Perplexity (``perplexity.ChatCompletion``) and DeepSeek
-(``deepseek.ChatCompletion``). Messages are ``{type: SYSTEM|USER|ASSISTANT, content}``."""
+(``deepseek.ChatCompletion``), and Hugging Face's Inference API (``huggingface.Inference``).
+Messages are ``{type: SYSTEM|USER|ASSISTANT, content}``."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from controlplane.spec.fields import DynBool, DynFloat, DynInt, Spec, Text
+from controlplane.spec.fields import DynBool, DynFloat, DynInt, DynMap, Spec, Text
+from controlplane.spec.plugins.notifications import RequestOptions
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import TaskSpec
 
@@ -68,3 +70,19 @@ class DeepSeekChatCompletion(TaskSpec):
     baseUrl: Text = "https://api.deepseek.com/v1"
     messages: list[TypedMessage] | Text
     jsonResponseSchema: Text | None = None
+
+
+@task("io.kestra.plugin.huggingface.Inference")
+class HuggingFaceInference(TaskSpec):
+    """A model of Hugging Face's Inference API (``POST {endpoint}/{model}`` with ``inputs`` and
+    ``parameters``; ``useCache``, ``waitForModel`` as the API's headers). Output ``output``: the
+    model's answer."""
+
+    apiKey: Text
+    model: Text
+    inputs: Text
+    parameters: DynMap | None = None
+    endpoint: Text = "https://api-inference.huggingface.co/models"
+    useCache: DynBool = True
+    waitForModel: DynBool = False
+    options: RequestOptions | None = None

@@ -173,3 +173,43 @@ tasks:
     errors = "\n".join(flows.logs(final, "ERROR"))
     assert "Anthropic API error 401: invalid x-api-key" in errors
     assert "sk-ant-wrong-key-123" not in errors
+
+
+class HuggingFaceDouble(ServiceDouble):
+    """``POST /models/{owner}/{model}``: a zero-shot classification, labels best first."""
+
+    def handle(self, request: Received) -> Reply:
+        if request.headers.get("authorization") != "Bearer hf_test_token":
+            return Reply(401, {"error": "Invalid credentials in Authorization header"})
+        if request.path != "/models/facebook/bart-large-mnli":
+            return Reply(404, {"error": "Model not found"})
+        labels = request.body["parameters"]["candidate_labels"]
+        ranked = sorted(labels, key=lambda label: label != "warranty")
+        scores = [0.9] + [0.1 / (len(labels) - 1)] * (len(labels) - 1)
+        return Reply(200, {"sequence": request.body["inputs"], "labels": ranked, "scores": scores})
+
+
+def test_huggingface_classifies_a_message(flows: Flows) -> None:
+    with HuggingFaceDouble() as double:
+        final = flows.run(
+            f"""
+id: classify-customer-message
+namespace: company.team
+tasks:
+  - id: classification
+    type: io.kestra.plugin.huggingface.Inference
+    endpoint: {double.url}/models
+    model: facebook/bart-large-mnli
+    apiKey: hf_test_token
+    inputs: "My blender broke after two weeks, is it covered?"
+    parameters:
+      candidate_labels: [support, warranty, upsell, help]
+  - id: category
+    type: io.kestra.plugin.core.log.Log
+    message: "category={{{{ outputs.classification.output.labels[0] }}}}"
+"""
+        )
+        assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+        (sent,) = double.requests_to("POST", "/models/facebook/bart-large-mnli")
+    assert sent.headers["x-use-cache"] == "true" and sent.headers["x-wait-for-model"] == "false"
+    assert "category=warranty" in flows.logs(final)
