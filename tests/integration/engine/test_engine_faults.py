@@ -91,7 +91,6 @@ def _wait_over(engine: Engine, *execution_ids: str) -> list[Execution]:
         snapshot,
         lambda states: all(state.terminal for state, _ in states),
         f"executions {execution_ids} to end",
-        stall=30,
     )
     return [engine.read(i) for i in execution_ids]
 
