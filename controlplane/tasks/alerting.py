@@ -14,6 +14,7 @@ import base64
 import json
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,22 +47,20 @@ from controlplane.tasks.notifications.webhook import Webhook, deliver, json_payl
 # -- payloads written by the flow ---------------------------------------------------------------
 
 
-@runs(ZulipIncomingWebhook)
-def run_zulip_incoming_webhook(task: ZulipIncomingWebhook, ctx: RunContext) -> dict[str, Any]:
-    webhook = webhook_for(ctx, "Zulip", task.url, task.options)
-    return deliver(ctx, webhook, json_payload(ctx, task.payload, "payload"))
+_Payload = ZulipIncomingWebhook | ZendutyAlert | PagerDutyAlert
 
 
-@runs(ZendutyAlert)
-def run_zenduty_alert(task: ZendutyAlert, ctx: RunContext) -> dict[str, Any]:
-    webhook = webhook_for(ctx, "Zenduty", task.url, task.options)
-    return deliver(ctx, webhook, json_payload(ctx, task.payload, "payload"))
+def _payload(service: str) -> Callable[[_Payload, RunContext], dict[str, Any]]:
+    def run(task: _Payload, ctx: RunContext) -> dict[str, Any]:
+        webhook = webhook_for(ctx, service, task.url, task.options)
+        return deliver(ctx, webhook, json_payload(ctx, task.payload, "payload"))
+
+    return run
 
 
-@runs(PagerDutyAlert)
-def run_pagerduty_alert(task: PagerDutyAlert, ctx: RunContext) -> dict[str, Any]:
-    webhook = webhook_for(ctx, "PagerDuty", task.url, task.options)
-    return deliver(ctx, webhook, json_payload(ctx, task.payload, "payload"))
+runs(ZulipIncomingWebhook)(_payload("Zulip"))
+runs(ZendutyAlert)(_payload("Zenduty"))
+runs(PagerDutyAlert)(_payload("PagerDuty"))
 
 
 @runs(OpsgenieAlert)
