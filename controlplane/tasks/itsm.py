@@ -1,4 +1,4 @@
-"""Jenkins, Jira, ServiceNow and GitLab over their REST APIs with ``requests``.
+"""Jenkins, Jira, ServiceNow, GitLab, Zendesk and Linear over their APIs with ``requests``.
 
 Every call fails the task on an answer that is not a 2xx, naming the service, the status and the
 service's own error message; credentials travel in headers and are never part of a message.
@@ -7,6 +7,7 @@ service's own error message; credentials travel in headers and are never part of
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 from typing import Any
 
@@ -21,10 +22,12 @@ from controlplane.spec.plugins.itsm import (
     JiraCreate,
     JiraCreateComment,
     JiraUpdateFields,
+    LinearIssueCreate,
     ServiceNowDelete,
     ServiceNowGet,
     ServiceNowPost,
     ServiceNowUpdate,
+    ZendeskTicketCreate,
     _GitLab,
     _Jenkins,
     _Jira,
@@ -286,3 +289,79 @@ def run_gitlab_issue_search(task: GitLabIssueSearch, ctx: RunContext) -> dict[st
     response = _gitlab(task, ctx, "GET", params=params)
     issues = response.json()
     return {"issues": issues, "count": len(issues), "statusCode": response.status_code}
+
+
+# -- Zendesk ------------------------------------------------------------------------------------
+
+
+@runs(ZendeskTicketCreate)
+def run_zendesk_ticket_create(task: ZendeskTicketCreate, ctx: RunContext) -> dict[str, Any]:
+    domain = props.text(ctx, task.domain).strip().rstrip("/")
+    base = domain if domain.startswith(("http://", "https://")) else f"https://{domain}"
+    token, oauth = props.optional_text(ctx, task.token), props.optional_text(ctx, task.oauthToken)
+    auth: tuple[str, str] | None = None
+    headers: dict[str, str] = {}
+    if token:
+        auth = (f"{props.optional_text(ctx, task.username) or ''}/token", token)
+    elif oauth:
+        headers["Authorization"] = f"Bearer {oauth}"
+    else:
+        raise TaskFailed("Zendesk needs 'username' and 'token', or 'oauthToken'")
+    ticket: dict[str, Any] = {
+        "subject": props.optional_text(ctx, task.subject),
+        "description": props.optional_text(ctx, task.description),
+        "priority": task.priority.lower() if task.priority else None,
+        "type": task.ticketType.lower() if task.ticketType else None,
+        "tags": props.string_list(ctx, task.tags, "tags"),
+    }
+    if task.assigneeId is not None:
+        ticket["assignee_id"] = props.integer(ctx, task.assigneeId, "assigneeId")
+    body = {"ticket": {k: v for k, v in ticket.items() if v is not None}}
+    url = f"{base}/api/v2/tickets.json"
+    answer = _call("Zendesk", "POST", url, json=body, headers=headers, auth=auth).json()
+    created = answer.get("ticket") or {}
+    number = created.get("id")
+    return {"id": number, "url": created.get("url") or f"{base}/api/v2/tickets/{number}.json"}
+
+
+# -- Linear -------------------------------------------------------------------------------------
+
+LINEAR_API = "https://api.linear.app/graphql"
+_CREATE_ISSUE = (
+    "mutation ($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { id } } }"
+)
+
+
+def _linear(ctx: RunContext, token: str, query: str, variables: Any = None) -> Any:
+    url = os.environ.get("LINEAR_API_URL", LINEAR_API)
+    body: dict[str, Any] = {"query": query}
+    if variables is not None:
+        body["variables"] = variables
+    answer = _call("Linear", "POST", url, json=body, headers={"Authorization": token}).json()
+    if answer.get("errors"):
+        raise TaskFailed(f"Linear refused the request: {answer['errors'][0].get('message')}")
+    return answer.get("data") or {}
+
+
+@runs(LinearIssueCreate)
+def run_linear_issue_create(task: LinearIssueCreate, ctx: RunContext) -> dict[str, Any]:
+    token = props.text(ctx, task.token)
+    team = props.text(ctx, task.team)
+    teams = _linear(ctx, token, "query { teams { nodes { id name } } }")["teams"]["nodes"]
+    team_id = next((t["id"] for t in teams if t["name"].lower() == team.lower()), None)
+    if team_id is None:
+        raise TaskFailed(f"Linear has no team named '{team}'")
+    wanted = props.string_list(ctx, task.labels, "labels")
+    issue_input: dict[str, Any] = {
+        "teamId": team_id,
+        "title": props.text(ctx, task.title),
+        "description": props.optional_text(ctx, task.description),
+    }
+    if wanted:
+        labels = _linear(ctx, token, "query { issueLabels { nodes { id name } } }")
+        issue_input["labelIds"] = [
+            node["id"] for node in labels["issueLabels"]["nodes"] if node["name"] in wanted
+        ]
+    created = _linear(ctx, token, _CREATE_ISSUE, {"input": issue_input})["issueCreate"]
+    issue = created.get("issue") or {}
+    return {"issueId": issue.get("id"), "isSuccess": bool(created.get("success"))}

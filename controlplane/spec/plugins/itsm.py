@@ -1,9 +1,10 @@
 """Build and ticketing services over their REST APIs: Jenkins (``jenkins.*``), Jira
-(``jira.issues.*``), ServiceNow (``servicenow.*``) and GitLab (``gitlab.issues.*``)."""
+(``jira.issues.*``), ServiceNow (``servicenow.*``), GitLab (``gitlab.issues.*``), Zendesk
+(``zendesk.tickets.Create``) and Linear (``linear.issues.Create``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -157,4 +158,36 @@ class GitLabIssueSearch(_GitLab):
 
     search: Text | None = None
     state: Text = "opened"
+    labels: DynStrList | None = None
+
+
+# -- Zendesk and Linear -------------------------------------------------------------------------
+
+
+@task("io.kestra.plugin.zendesk.tickets.Create")
+class ZendeskTicketCreate(TaskSpec):
+    """Create a ticket (``POST {domain}/api/v2/tickets.json``); ``username`` with an API ``token``,
+    or ``oauthToken``. Outputs ``id`` and ``url``."""
+
+    domain: Text
+    username: Text | None = None
+    token: Text | None = None
+    oauthToken: Text | None = None
+    subject: Text | None = None
+    description: Text | None = None
+    priority: Literal["URGENT", "HIGH", "NORMAL", "LOW"] | None = None
+    ticketType: Literal["PROBLEM", "INCIDENT", "QUESTION", "TASK"] | None = None
+    assigneeId: DynInt | None = None
+    tags: DynStrList | None = None
+
+
+@task("io.kestra.plugin.linear.issues.Create")
+class LinearIssueCreate(TaskSpec):
+    """Create an issue in the team named ``team`` with the labels named ``labels`` (Linear's
+    GraphQL API). Outputs ``issueId`` and ``isSuccess``."""
+
+    token: Text
+    team: Text
+    title: Text
+    description: Text | None = None
     labels: DynStrList | None = None

@@ -33,6 +33,7 @@ class Services(ServiceDouble):
         super().__init__()
         self.incidents: dict[str, dict[str, Any]] = {}
         self.gitlab: list[dict[str, Any]] = []
+        self.linear: list[dict[str, Any]] = []
 
     def handle(self, request: Received) -> Reply:
         auth = request.headers.get("authorization")
@@ -70,6 +71,24 @@ class Services(ServiceDouble):
                 return Reply(200, {"errors": [{"message": "Cannot query field"}]})
             variables = request.body.get("variables") or {}
             return Reply(200, {"data": {"__typename": "Query", "echo": variables.get("id")}})
+        if path == "/api/v2/tickets.json":
+            if auth != _basic("ops@example.com/token", "zendesk-api-token"):
+                return Reply(401, {"error": "Couldn't authenticate you"})
+            ticket = {"id": 35436, **request.body["ticket"]}
+            return Reply(201, {"ticket": ticket})
+        if path == "/linear/graphql":
+            if auth != "lin_api_test":
+                return Reply(400, {"errors": [{"message": "Authentication required"}]})
+            query = request.body["query"]
+            if query.startswith("query { teams"):
+                teams = [{"id": "t1", "name": "Platform"}, {"id": "t2", "name": "Data"}]
+                return Reply(200, {"data": {"teams": {"nodes": teams}}})
+            if query.startswith("query { issueLabels"):
+                labels = [{"id": "l1", "name": "Bug"}, {"id": "l2", "name": "Feature"}]
+                return Reply(200, {"data": {"issueLabels": {"nodes": labels}}})
+            self.linear.append(request.body["variables"]["input"])
+            created = {"success": True, "issue": {"id": "ISSUE-1"}}
+            return Reply(200, {"data": {"issueCreate": created}})
         if path == "/oauth_token.do":
             return Reply(200, {"access_token": "snow-access-token", "token_type": "Bearer"})
         if path.startswith("/api/now/table/incident"):
@@ -261,3 +280,58 @@ def test_an_encrypted_graphql_body_is_refused_at_validation() -> None:
     )
     assert not result.ok
     assert any("encryptBody is not supported by Weir" in str(p) for p in result.problems)
+
+
+def test_zendesk_and_linear_tickets(
+    flows: Flows, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LINEAR_API_URL", services.url + "/linear/graphql")
+    final = flows.run(
+        f"""
+id: tickets-on-failure
+namespace: company.team
+tasks:
+  - id: create_zendesk_ticket
+    type: io.kestra.plugin.zendesk.tickets.Create
+    domain: {services.url}/
+    username: ops@example.com
+    token: zendesk-api-token
+    subject: Workflow failed
+    description: "{{{{ execution.id }}}} has failed"
+    priority: NORMAL
+    ticketType: INCIDENT
+    assigneeId: 1
+    tags: [bug, workflow]
+  - id: linear
+    type: io.kestra.plugin.linear.issues.Create
+    token: lin_api_test
+    team: data
+    title: Workflow failed
+    description: "{{{{ execution.id }}}} has failed"
+    labels: [Bug, Workflow]
+"""
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    outputs = {r.task_id: r.outputs for r in final.task_runs}
+    assert outputs["create_zendesk_ticket"] == {
+        "id": 35436,
+        "url": f"{services.url}/api/v2/tickets/35436.json",
+    }
+    (ticket,) = services.requests_to("POST", "/api/v2/tickets.json")
+    assert ticket.body["ticket"] == {
+        "subject": "Workflow failed",
+        "description": f"{final.id} has failed",
+        "priority": "normal",
+        "type": "incident",
+        "tags": ["bug", "workflow"],
+        "assignee_id": 1,
+    }
+    assert outputs["linear"] == {"issueId": "ISSUE-1", "isSuccess": True}
+    assert services.linear == [
+        {
+            "teamId": "t2",
+            "title": "Workflow failed",
+            "description": f"{final.id} has failed",
+            "labelIds": ["l1"],
+        }
+    ]
