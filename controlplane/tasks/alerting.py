@@ -1,6 +1,7 @@
-"""LINE, Zulip, Zenduty, Telegram, Sentry, PagerDuty, Opsgenie and Twilio: the message each service
-takes, sent through the notifications' webhook (:mod:`controlplane.tasks.notifications.webhook`:
-JSON POST, retries on 429, URLs and tokens kept out of logs and errors).
+"""LINE, Zulip, Zenduty, Telegram, Sentry, PagerDuty, Opsgenie, Twilio and WhatsApp: the message
+each service takes, sent through the notifications' webhook
+(:mod:`controlplane.tasks.notifications.webhook`: JSON POST, retries on 429, URLs and tokens
+kept out of logs and errors).
 
 An ``*Execution`` type builds its message from the execution summary, as the Slack and Discord
 ones do; where Kestra's template of a service names fields (Zenduty's ``alert_type`` and
@@ -34,6 +35,8 @@ from controlplane.spec.plugins.alerting import (
     TriggerZap,
     TwilioAlert,
     TwilioExecution,
+    WhatsAppExecution,
+    WhatsAppIncomingWebhook,
     ZendutyAlert,
     ZendutyExecution,
     ZulipExecution,
@@ -47,7 +50,7 @@ from controlplane.tasks.notifications.webhook import Webhook, deliver, json_payl
 # -- payloads written by the flow ---------------------------------------------------------------
 
 
-_Payload = ZulipIncomingWebhook | ZendutyAlert | PagerDutyAlert
+_Payload = ZulipIncomingWebhook | ZendutyAlert | PagerDutyAlert | WhatsAppIncomingWebhook
 
 
 def _payload(service: str) -> Callable[[_Payload, RunContext], dict[str, Any]]:
@@ -61,6 +64,7 @@ def _payload(service: str) -> Callable[[_Payload, RunContext], dict[str, Any]]:
 runs(ZulipIncomingWebhook)(_payload("Zulip"))
 runs(ZendutyAlert)(_payload("Zenduty"))
 runs(PagerDutyAlert)(_payload("PagerDuty"))
+runs(WhatsAppIncomingWebhook)(_payload("WhatsApp"))
 
 
 @runs(OpsgenieAlert)
@@ -416,3 +420,28 @@ def run_trigger_zap(task: TriggerZap, ctx: RunContext) -> dict[str, Any]:
         ctx.warning(f"Zapier answered {response.status_code}; allowFailed keeps the task going")
     ctx.info(f"Zapier responded with status {response.status_code}")
     return {"status": response.status_code, "body": response.text, "attemptId": attempt}
+
+
+# -- WhatsApp -----------------------------------------------------------------------------------
+
+
+@runs(WhatsAppExecution)
+def run_whatsapp_execution(task: WhatsAppExecution, ctx: RunContext) -> dict[str, Any]:
+    webhook = webhook_for(ctx, "WhatsApp", task.url, task.options)
+    summary = summarize(task, ctx)
+    body: dict[str, Any] = {}
+    profile = props.optional_text(ctx, task.profileName)
+    ids = props.string_list(ctx, task.whatsAppIds, "whatsAppIds")
+    if profile and ids:
+        body["contacts"] = [{"profile": {"name": profile}, "wa_id": wa_id} for wa_id in ids]
+    message: dict[str, Any] = {
+        "text": {"body": props.optional_text(ctx, task.textBody) or _plain_text(summary)},
+        "type": "text",
+    }
+    for key, value in (("from", task.from_), ("id", task.messageId)):
+        if value is not None:
+            message[key] = props.text(ctx, value)
+    body["messages"] = [message]
+    if task.recipientId is not None:
+        body["recipient_id"] = props.text(ctx, task.recipientId)
+    return deliver(ctx, webhook, body)

@@ -35,6 +35,8 @@ IMPLEMENTATIONS: dict[str, str] = {
     "alerting.TriggerZap": "alerting",
     "alerting.TwilioAlert": "alerting",
     "alerting.TwilioExecution": "alerting",
+    "alerting.WhatsAppExecution": "alerting",
+    "alerting.WhatsAppIncomingWebhook": "alerting",
     "alerting.ZendutyAlert": "alerting",
     "alerting.ZendutyExecution": "alerting",
     "alerting.ZulipExecution": "alerting",

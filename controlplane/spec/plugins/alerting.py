@@ -1,5 +1,5 @@
 """Alerting and messaging services of Kestra's notifications plugins: LINE, Zulip, Zenduty,
-Telegram, Sentry, PagerDuty, Opsgenie and Twilio; and Zapier's webhook.
+Telegram, Sentry, PagerDuty, Opsgenie, Twilio and WhatsApp; and Zapier's webhook.
 
 As for Slack and the other chat services (:mod:`controlplane.spec.plugins.notifications`), each
 service has a type that sends what the flow writes (``payload``) and an ``*Execution`` type that
@@ -231,3 +231,31 @@ class TriggerZap(TaskSpec):
     method: Literal["POST", "PUT", "GET"] = "POST"
     headers: DynMap | None = None
     allowFailed: DynBool = False
+
+
+# -- WhatsApp -----------------------------------------------------------------------------------
+
+
+@task(
+    "io.kestra.plugin.meta.whatsapp.WhatsAppIncomingWebhook",
+    f"{_OLD}.whatsapp.WhatsAppIncomingWebhook",
+)
+class WhatsAppIncomingWebhook(_Http):
+    """POST ``payload`` (JSON) to a WhatsApp webhook."""
+
+    url: Text = Field(min_length=1)
+    payload: Text | None = None
+
+
+@task("io.kestra.plugin.meta.whatsapp.WhatsAppExecution", f"{_OLD}.whatsapp.WhatsAppExecution")
+class WhatsAppExecution(WhatsAppIncomingWebhook, _Template, _ExecutionFields):
+    """A WhatsApp webhook message about an execution: ``contacts`` from ``profileName`` and
+    ``whatsAppIds``, one text message ``from`` (its body ``textBody``, else the summary), and
+    ``recipient_id``. A ``payload`` given is ignored, as in Kestra."""
+
+    profileName: Text | None = None
+    whatsAppIds: DynStrList | None = None
+    from_: Text | None = Field(default=None, alias="from")
+    messageId: Text | None = None
+    textBody: Text | None = None
+    recipientId: Text | None = None

@@ -285,3 +285,26 @@ def test_twilio_and_zapier(flows: Flows, services: Services) -> None:
         {"status": 200, "body": '{"status": "success"}', "attemptId": "req-77"},
     )
     assert "twilio-auth-token-42" not in "\n".join(flows.logs(final))
+
+
+def test_whatsapp_execution(flows: Flows, services: Services) -> None:
+    final = flows.run(
+        _failing(f"""
+  - id: send_notification
+    type: io.kestra.plugin.meta.whatsapp.WhatsAppExecution
+    url: {services.url}/whatsapp/hook
+    profileName: MyProfile
+    from: "1234567890"
+    whatsAppIds: [wa1, wa2]
+    payload: "ignored: the execution message replaces it"
+""")
+    )
+    assert final.state is State.FAILED
+    (sent,) = services.bodies("/whatsapp/hook")
+    assert sent["contacts"] == [  # type: ignore[index]
+        {"profile": {"name": "MyProfile"}, "wa_id": "wa1"},
+        {"profile": {"name": "MyProfile"}, "wa_id": "wa2"},
+    ]
+    (message,) = sent["messages"]  # type: ignore[index]
+    assert message["from"] == "1234567890" and message["type"] == "text"
+    assert "Failed on task `load`" in message["text"]["body"]
