@@ -128,6 +128,8 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.email.MailExecution": "mail",
         "io.kestra.plugin.email.MailSend": "mail",
         "io.kestra.plugin.fivetran.connectors.Sync": "syncs",
+        "io.kestra.plugin.fs.tcp.Send": "network",
+        "io.kestra.plugin.fs.udp.Send": "network",
         "io.kestra.plugin.gcp.bigquery.CreateDataset": "gcp",
         "io.kestra.plugin.gcp.bigquery.CreateTable": "gcp",
         "io.kestra.plugin.gcp.bigquery.DeleteTable": "gcp",

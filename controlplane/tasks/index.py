@@ -167,6 +167,8 @@ IMPLEMENTATIONS: dict[str, str] = {
     "mail.MailSend": "mail",
     "mail.SendGridMailExecution": "mail",
     "mail.SendGridMailSend": "mail",
+    "network.TcpSend": "network",
+    "network.UdpSend": "network",
     "notifications.DiscordExecution": "notifications.services",
     "notifications.DiscordIncomingWebhook": "notifications.services",
     "notifications.GoogleChatExecution": "notifications.services",
