@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from controlplane.api.flowinfo import interface
 from controlplane.engine import model
-from controlplane.engine.masking import MASK
 from controlplane.engine.ports import Store
+from controlplane.masking import MASK
 
 _Revision = tuple[str, str, int]
 

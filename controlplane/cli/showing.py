@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from controlplane.client.models import TERMINAL_STATES, parse_time, state_of
-from controlplane.engine.masking import MASK, Masker
+from controlplane.masking import MASK, Masker
 
 if TYPE_CHECKING:
     from controlplane.client import WeirClient

@@ -26,6 +26,7 @@ import requests
 
 from controlplane import __version__
 from controlplane.client.errors import ClientError, Unreachable, error_for
+from controlplane.masking import Masker
 from controlplane.retrying import (
     GaveUp,
     Retry,
@@ -215,7 +216,5 @@ class Transport:
                 f": {snippet}" if snippet else ""
             )
             details = None
-        for value in (self._token, *sensitive):
-            if value:
-                message = message.replace(value, "***")
+        message = Masker((self._token, *sensitive), shortest=1).mask(message)
         return error_for(status, code, message, details if isinstance(details, dict) else None)

@@ -25,7 +25,6 @@ from typing import Any, BinaryIO
 from controlplane.engine.attempt_functions import Scope, namespace_chain
 from controlplane.engine.envsecrets import env_secret
 from controlplane.engine.globs import glob_match
-from controlplane.engine.masking import Masker
 from controlplane.engine.model import Execution, now
 from controlplane.engine.ports import (
     KvEntry,
@@ -52,6 +51,7 @@ from controlplane.engine.sandbox import (
 from controlplane.engine.work import WorkItem
 from controlplane.expr import ExpressionError, Renderer
 from controlplane.expr.budget import interruptible
+from controlplane.masking import Masker
 
 _log = logging.getLogger(__name__)
 

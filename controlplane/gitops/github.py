@@ -26,6 +26,7 @@ from typing import Any
 import requests
 
 from controlplane.errors import WeirError
+from controlplane.masking import Masker
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -270,7 +271,7 @@ class _Api:
         if response.ok:
             return response
         message = self._refusal(method, url, response)
-        raise GitHubError(message.replace(self.context.token, "***"))
+        raise GitHubError(Masker([self.context.token], shortest=1).mask(message))
 
     @staticmethod
     def _refusal(method: str, url: str, response: requests.Response) -> str:

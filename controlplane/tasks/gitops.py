@@ -23,10 +23,10 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
 from controlplane.expr import is_truthy
 from controlplane.gitops.source import redact
+from controlplane.masking import Masker
 from controlplane.spec.plugins.gitops import Reconcile
 from controlplane.tasks import props
 

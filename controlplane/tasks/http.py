@@ -19,8 +19,8 @@ from typing import Any
 
 import requests
 
-from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
+from controlplane.masking import Masker
 from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.core import HttpDownload, HttpRequest, _HttpTask
 from controlplane.tasks import props

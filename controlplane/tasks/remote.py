@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 
 import requests
 
-from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
+from controlplane.masking import Masker
 from controlplane.retrying import (
     GaveUp,
     Retry,

@@ -17,9 +17,9 @@ from fastapi.responses import PlainTextResponse, Response
 from controlplane.api.auth import Principal
 from controlplane.api.errors import BadRequest, Forbidden, NotFound
 from controlplane.api.flowinfo import interface
-from controlplane.engine.masking import MASK
 from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import ExecutionFilter, Store
+from controlplane.masking import MASK
 from controlplane.ui import flowparts
 from controlplane.ui.gantt import gantt
 from controlplane.ui.topology import load, topology, walk

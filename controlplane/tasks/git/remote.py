@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed
+from controlplane.masking import Masker
 from controlplane.spec.plugins.git import GitTask
 from controlplane.tasks import props
 

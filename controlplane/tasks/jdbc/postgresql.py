@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
+from controlplane.masking import Masker
 from controlplane.spec.plugins.jdbc import (
     SSL_MODES,
     PostgresConnection,

@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 from psycopg import sql as pgsql
 
-from controlplane.engine.masking import Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
+from controlplane.masking import Masker
 from controlplane.spec.plugins.jdbc import PostgresCopy, PostgresCopyIn, PostgresCopyOut
 from controlplane.tasks import props
 from controlplane.tasks.jdbc.postgresql import PostgresSession, connect_postgres

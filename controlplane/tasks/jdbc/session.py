@@ -19,8 +19,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from controlplane.engine.masking import MASK, Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
+from controlplane.masking import MASK, Masker
 from controlplane.spec.plugins.jdbc import JdbcQueryTask, MultiQueries, SingleQuery
 from controlplane.tasks import props
 from controlplane.tasks.jdbc.results import Collected, fetch_type

@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from controlplane.engine.masking import MASK, Masker
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled
+from controlplane.masking import MASK, Masker
 from controlplane.retrying import GaveUp, Retry, RetryPolicy, call_with_retries, retry_after
 from controlplane.spec.plugins.notifications import Proxy, RequestOptions, SlackRequestOptions
 from controlplane.tasks import props

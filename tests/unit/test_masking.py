@@ -1,8 +1,8 @@
-"""The one masker (controlplane.engine.masking): what it masks, and how short a value may be."""
+"""The one masker (controlplane.masking): what it masks, and how short a value may be."""
 
 from __future__ import annotations
 
-from controlplane.engine.masking import MASK, Masker
+from controlplane.masking import MASK, Masker
 
 
 def test_values_shorter_than_the_shortest_are_left_alone() -> None:
