@@ -8,18 +8,19 @@ tokens, from a token that reaches every namespace: the counts are the whole serv
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from pydantic import BaseModel
 
 from controlplane.api.auth import Caller
 from controlplane.api.deps import EngineDep, SettingsDep, StoreDep
 from controlplane.api.errors import Forbidden, body
 from controlplane.engine.model import State
-from controlplane.engine.stats import BUCKETS, Histogram
 
 log = logging.getLogger(__name__)
 
@@ -83,31 +84,28 @@ def metrics(caller: Caller, store: StoreDep, engine: EngineDep) -> PlainTextResp
         )
     with store.unit(read_only=True) as repos:
         counts = repos.executions.count_executions_by_state()
-    lines = [
-        "# HELP weir_executions Executions stored, by state.",
-        "# TYPE weir_executions gauge",
-        *(f'weir_executions{{state="{s.value}"}} {counts.get(s, 0)}' for s in State),
-        "# HELP weir_queue_depth Events and timers waiting for this server's executor.",
-        "# TYPE weir_queue_depth gauge",
-        f"weir_queue_depth {engine.queue_depth}",
-        "# HELP weir_task_duration_seconds How long task attempts took, by task type.",
-        "# TYPE weir_task_duration_seconds histogram",
-    ]
-    for task_type, histogram in sorted(engine.stats.durations().items()):
-        lines += _histogram(
-            "weir_task_duration_seconds", f'task_type="{_escape(task_type)}"', histogram
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_ServerMetrics(counts, engine.queue_depth))
+    registry.register(engine.stats.collector)
+    return PlainTextResponse(generate_latest(registry), media_type=PROMETHEUS_TEXT)
+
+
+class _ServerMetrics:
+    """The gauges read when ``/metrics`` is asked: executions by state and the queue's depth."""
+
+    def __init__(self, counts: Mapping[State, int], queue_depth: int) -> None:
+        self._counts = counts
+        self._queue_depth = queue_depth
+
+    def collect(self) -> Iterable[Metric]:
+        executions = GaugeMetricFamily(
+            "weir_executions", "Executions stored, by state.", labels=["state"]
         )
-    return PlainTextResponse("\n".join(lines) + "\n", media_type=PROMETHEUS_TEXT)
-
-
-def _histogram(name: str, labels: str, histogram: Histogram) -> Iterator[str]:
-    for bound, count in zip(BUCKETS, histogram.counts, strict=True):
-        yield f'{name}_bucket{{{labels},le="{bound}"}} {count}'
-    yield f'{name}_bucket{{{labels},le="+Inf"}} {histogram.count}'
-    yield f"{name}_sum{{{labels}}} {histogram.total}"
-    yield f"{name}_count{{{labels}}} {histogram.count}"
-
-
-def _escape(value: str) -> str:
-    """A label value as the text format wants it: backslash, quote and newline escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        for state in State:
+            executions.add_metric([state.value], self._counts.get(state, 0))
+        yield executions
+        yield GaugeMetricFamily(
+            "weir_queue_depth",
+            "Events and timers waiting for this server's executor.",
+            value=self._queue_depth,
+        )
