@@ -280,11 +280,9 @@ class Engine(Commands):
             notices.append(
                 Event(parent.execution_id, "subflow_ended", (parent.task_run_id, execution))
             )
-        queued = repos.executions.list_executions(
-            execution.namespace, execution.flow_id, states=[State.QUEUED], limit=1000
-        )
-        if queued:
-            notices.append(Event(queued[-1].id, "dequeue"))
+        queued = repos.executions.oldest_queued(execution.namespace, execution.flow_id)
+        if queued is not None:
+            notices.append(Event(queued, "dequeue"))
         return self.dispatch.ended(repos, execution, notices)
 
     def _act(

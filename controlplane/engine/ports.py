@@ -285,6 +285,9 @@ class ExecutionRepository(Protocol):
     def count_running(self, namespace: str, flow_id: str) -> int:
         """Executions of the flow that hold a concurrency slot (RUNNING, PAUSED, KILLING)."""
 
+    def oldest_queued(self, namespace: str, flow_id: str) -> str | None:
+        """The id of the flow's execution that has waited longest in QUEUED, if any."""
+
     def delete_execution(self, execution_id: str) -> bool: ...
 
 

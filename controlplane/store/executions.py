@@ -40,6 +40,19 @@ from controlplane.store.tables import EXECUTIONS, LOGS, METRICS, TASK_RUNS
 SLOT_STATES = (State.RUNNING, State.PAUSED, State.KILLING)
 
 
+_OLDEST_QUEUED = (
+    select(EXECUTIONS.c.id)
+    .where(
+        EXECUTIONS.c.namespace == bindparam("namespace"),
+        EXECUTIONS.c.flow_id == bindparam("flow_id"),
+        EXECUTIONS.c.state == State.QUEUED.value,
+    )
+    .order_by(EXECUTIONS.c.start_date, EXECUTIONS.c.id)
+    .limit(1)
+)
+"""Built once: the engine asks it each time an execution ends (ix_executions_flow_state)."""
+
+
 @dataclass(frozen=True)
 class _Statements:
     insert_execution: Insert
@@ -339,6 +352,11 @@ class SqlExecutionRepository:
             EXECUTIONS.c.state.in_([state.value for state in SLOT_STATES]),
         )
         return int(self._db.execute(query).scalar_one())
+
+    def oldest_queued(self, namespace: str, flow_id: str) -> str | None:
+        return self._db.execute(
+            _OLDEST_QUEUED, {"namespace": namespace, "flow_id": flow_id}
+        ).scalar_one_or_none()
 
     def delete_execution(self, execution_id: str) -> bool:
         """Delete the execution with its task runs (cascade), logs and metrics."""

@@ -131,6 +131,19 @@ def test_count_running_counts_executions_holding_a_slot(store: SqlStore) -> None
     assert unfinished == {run.id for run in runs if not run.state.terminal} | {elsewhere.id}
 
 
+def test_oldest_queued_is_the_flows_execution_that_waited_longest(store: SqlStore) -> None:
+    newer, oldest, running = (execution(started=T0 + timedelta(minutes=m)) for m in (2, 1, 0))
+    for run in (newer, oldest):
+        run.transition(State.QUEUED)
+    running.transition(State.RUNNING)
+    elsewhere = execution(flow_id="other", started=T0 - timedelta(hours=1))
+    elsewhere.transition(State.QUEUED)
+    saved(store, newer, oldest, running, elsewhere)
+    with store.unit() as repos:
+        assert repos.executions.oldest_queued("company.team", "hello") == oldest.id
+        assert repos.executions.oldest_queued("company.team", "none") is None
+
+
 def test_ended_execution_is_no_longer_unfinished(store: SqlStore) -> None:
     run = execution()
     saved(store, run)
