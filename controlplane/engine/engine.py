@@ -216,8 +216,11 @@ class Engine(Commands):
             kills += self._apply(repos, step, flow, event)
         effects = step.advance()
         kills += step.kills
-        if step.changed or step.execution_changed or effects.logs or step.removed:
-            repos.executions.update_execution(execution, step.changed.values(), step.removed)
+        if step.changed or step.execution_changed or step.removed:
+            # Most steps change task runs only (one ended, the next one started).
+            repos.executions.update_execution(
+                execution, step.changed.values(), step.removed, row=step.execution_changed
+            )
         if execution.state.terminal and not was_terminal:
             repos.triggers.record_end(execution.id)
         if effects.retry_in is not None:

@@ -243,10 +243,11 @@ class ExecutionRepository(Protocol):
         """The execution's state alone, without its task runs: cheap enough to poll."""
 
     def update_execution(
-        self, execution: Execution, changed: Iterable[TaskRun], removed: Iterable[str] = ()
-    ) -> None:
+        self, execution: Execution, changed: Iterable[TaskRun], removed: Iterable[str] = (), *,
+        row: bool = True,
+    ) -> None:  # fmt: skip
         """Persist the execution row and the task runs in ``changed`` (inserted or updated);
-        task runs whose ids are in ``removed`` are no longer part of the execution."""
+        runs whose ids are in ``removed`` leave the execution. ``row=False``: only runs changed."""
 
     def list_executions(
         self,

@@ -198,16 +198,23 @@ class SqlExecutionRepository:
         return State(state) if state is not None else None
 
     def update_execution(
-        self, execution: Execution, changed: Iterable[TaskRun], removed: Iterable[str] = ()
+        self,
+        execution: Execution,
+        changed: Iterable[TaskRun],
+        removed: Iterable[str] = (),
+        *,
+        row: bool = True,
     ) -> None:
-        result = self._db.execute(
-            self._sql.update_execution, {"_id": execution.id, **_execution_values(execution)}
-        )
-        if result.rowcount == 0:
-            raise MissingRecordError(
-                f"execution {execution.id} is not stored; create it before updating it"
+        removed = list(removed)
+        if row or removed:
+            result = self._db.execute(
+                self._sql.update_execution, {"_id": execution.id, **_execution_values(execution)}
             )
-        if list(removed):
+            if result.rowcount == 0:
+                raise MissingRecordError(
+                    f"execution {execution.id} is not stored; create it before updating it"
+                )
+        if removed:
             # Rare (a restart drops error branches): rewrite every run so the order stays true.
             self._db.execute(delete(TASK_RUNS).where(TASK_RUNS.c.execution_id == execution.id))
             changed = execution.task_runs

@@ -33,13 +33,18 @@ class _FailingExecutions:
         self._failures = failures
 
     def update_execution(
-        self, execution: Execution, changed: Iterable[TaskRun], removed: Iterable[str] = ()
+        self,
+        execution: Execution,
+        changed: Iterable[TaskRun],
+        removed: Iterable[str] = (),
+        *,
+        row: bool = True,
     ) -> None:
         runs = list(changed)
         if self._fault(execution, runs):
             self._failures.append(execution.id)
             raise RuntimeError(f"writing execution {execution.id} broke")
-        self._inner.update_execution(execution, runs, removed)
+        self._inner.update_execution(execution, runs, removed, row=row)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
