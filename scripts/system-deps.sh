@@ -15,6 +15,8 @@ packages=(
   chromium
   # Task processes run in a bubblewrap sandbox (util-linux gives prlimit and setpriv)
   bubblewrap util-linux
+  # The Redis tasks' tests start a redis-server of their own
+  redis-server
 )
 # kubectl renders the Kubernetes manifests
 command -v kubectl >/dev/null || packages+=(kubernetes-client)

@@ -1,15 +1,18 @@
-"""Redis strings and lists against fakeredis' TCP server on 127.0.0.1 (the Redis protocol), on
+"""Redis strings and lists against a real redis-server (Debian's package) on 127.0.0.1, on
 the shape of kestra-io/blueprints' ``redis-set-get-json``, ``llm-response-cache`` and
 ``redis-list-push-pop`` flows."""
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
-from fakeredis import TcpFakeServer
 
 from controlplane.engine.model import State
 from controlplane.tasks.ion_text import read_values
@@ -17,13 +20,33 @@ from tests.integration.compat.conftest import Flows
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{server.server_address[1]}/0"
-    server.shutdown()
-    server.server_close()
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of its own on a free port of 127.0.0.1, keeping nothing on disk."""
+    server = shutil.which("redis-server")
+    assert server, "redis-server is not installed (sudo bash scripts/system-deps.sh)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with subprocess.Popen(
+        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    ) as process:  # fmt: skip
+        assert process.stdout is not None
+        # Each line it logs while starting is progress; it says when it listens.
+        for line in process.stdout:
+            if "Ready to accept connections" in line:
+                break
+        else:
+            raise AssertionError(f"redis-server exited with {process.wait()} before listening")
+        drain = threading.Thread(target=process.stdout.read, daemon=True)
+        drain.start()
+        try:
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(60)
+            drain.join()
 
 
 def test_strings_and_lists(flows: Flows, redis_url: str) -> None:
