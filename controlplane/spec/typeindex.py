@@ -1,8 +1,10 @@
-"""Which module of ``controlplane.spec.plugins`` registers each type name (aliases included).
+"""Which module of ``controlplane.spec.plugins`` registers each type name (aliases included),
+and which of those names are aliases of which type.
 
-The registry reads this to import only the modules a flow uses. Generated from the registered
-types; after adding or renaming a type, regenerate it with ``python -m controlplane.spec.typeindex``
-(a unit test fails while it is out of date).
+The registry reads this to import only the modules a flow uses, and to suggest names for an
+unknown type without importing any. Generated from the registered types; after adding or renaming
+a type, regenerate it with ``python -m controlplane.spec.typeindex`` (a unit test fails while it
+is out of date).
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ MODULES: dict[str, dict[str, str]] = {
     "task": {
         "io.kestra.core.tasks.flows.ForEachItem": "foreachitem",
         "io.kestra.core.tasks.flows.Subflow": "flow",
+        "io.kestra.plugin.ai.agent.AIAgent": "ai_tasks",
+        "io.kestra.plugin.ai.completion.ChatCompletion": "ai_tasks",
+        "io.kestra.plugin.ai.rag.ChatCompletion": "ai_tasks",
+        "io.kestra.plugin.ai.rag.IngestDocument": "ai_tasks",
         "io.kestra.plugin.airbyte.cloud.jobs.Reset": "syncs",
         "io.kestra.plugin.airbyte.cloud.jobs.Sync": "syncs",
         "io.kestra.plugin.airbyte.connections.CheckStatus": "syncs",
         "io.kestra.plugin.airbyte.connections.Sync": "syncs",
         "io.kestra.plugin.ansible.cli.AnsibleCLI": "ansible",
         "io.kestra.plugin.anthropic.ChatCompletion": "llm",
+        "io.kestra.plugin.argocd.apps.Status": "argocd",
+        "io.kestra.plugin.argocd.apps.Sync": "argocd",
+        "io.kestra.plugin.aws.athena.Query": "aws_compute",
         "io.kestra.plugin.aws.cli.AwsCLI": "aws",
         "io.kestra.plugin.aws.dynamodb.DeleteItem": "aws_services",
         "io.kestra.plugin.aws.dynamodb.GetItem": "aws_services",
@@ -28,6 +37,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.aws.dynamodb.Scan": "aws_services",
         "io.kestra.plugin.aws.eventbridge.PutEvents": "aws_services",
         "io.kestra.plugin.aws.kinesis.PutRecords": "aws_services",
+        "io.kestra.plugin.aws.lambda.Invoke": "aws_compute",
         "io.kestra.plugin.aws.s3.Copy": "aws",
         "io.kestra.plugin.aws.s3.CreateBucket": "aws",
         "io.kestra.plugin.aws.s3.Delete": "aws",
@@ -37,6 +47,12 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.aws.s3.List": "aws",
         "io.kestra.plugin.aws.s3.Upload": "aws",
         "io.kestra.plugin.aws.sns.Publish": "aws_services",
+        "io.kestra.plugin.cloudflare.cache.Purge": "cloudflare",
+        "io.kestra.plugin.cloudflare.dns.records.Batch": "cloudflare",
+        "io.kestra.plugin.cloudflare.dns.records.Upsert": "cloudflare",
+        "io.kestra.plugin.cloudflare.waf.accessrules.Create": "cloudflare",
+        "io.kestra.plugin.cloudflare.waf.accessrules.Delete": "cloudflare",
+        "io.kestra.plugin.cloudflare.zones.List": "cloudflare",
         "io.kestra.plugin.compress.ArchiveCompress": "compress",
         "io.kestra.plugin.compress.ArchiveDecompress": "compress",
         "io.kestra.plugin.compress.FileCompress": "compress",
@@ -44,10 +60,15 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.debug.Echo": "core",
         "io.kestra.plugin.core.debug.Return": "core",
         "io.kestra.plugin.core.execution.Assert": "core",
+        "io.kestra.plugin.core.execution.Count": "executions",
         "io.kestra.plugin.core.execution.Exit": "core",
         "io.kestra.plugin.core.execution.Fail": "core",
+        "io.kestra.plugin.core.execution.Kill": "executions",
         "io.kestra.plugin.core.execution.Labels": "core",
         "io.kestra.plugin.core.execution.PurgeExecutions": "admin",
+        "io.kestra.plugin.core.execution.Resume": "executions",
+        "io.kestra.plugin.core.execution.SetVariables": "executions",
+        "io.kestra.plugin.core.execution.UnsetVariables": "executions",
         "io.kestra.plugin.core.flow.AllowFailure": "flow",
         "io.kestra.plugin.core.flow.Dag": "flow",
         "io.kestra.plugin.core.flow.EachParallel": "flow",
@@ -134,6 +155,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.gcp.bigquery.CreateTable": "gcp",
         "io.kestra.plugin.gcp.bigquery.DeleteTable": "gcp",
         "io.kestra.plugin.gcp.bigquery.Load": "gcp",
+        "io.kestra.plugin.gcp.bigquery.LoadFromGcs": "gcp",
         "io.kestra.plugin.gcp.bigquery.Query": "gcp",
         "io.kestra.plugin.gcp.gcs.Copy": "gcp",
         "io.kestra.plugin.gcp.gcs.CreateBucket": "gcp",
@@ -182,6 +204,10 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.kubernetes.kubectl.Get": "kubernetes",
         "io.kestra.plugin.kubernetes.kubectl.Patch": "kubernetes",
         "io.kestra.plugin.kubernetes.kubectl.Restart": "kubernetes",
+        "io.kestra.plugin.langchain4j.ChatCompletion": "ai_tasks",
+        "io.kestra.plugin.langchain4j.completion.ChatCompletion": "ai_tasks",
+        "io.kestra.plugin.langchain4j.rag.ChatCompletion": "ai_tasks",
+        "io.kestra.plugin.langchain4j.rag.IngestDocument": "ai_tasks",
         "io.kestra.plugin.line.LineExecution": "alerting",
         "io.kestra.plugin.linear.issues.Create": "itsm",
         "io.kestra.plugin.meta.whatsapp.WhatsAppExecution": "alerting",
@@ -286,9 +312,13 @@ MODULES: dict[str, dict[str, str]] = {
         "io.weir.plugin.notifications.webhook.WebhookExecution": "notifications",
     },
     "trigger": {
+        "io.kestra.plugin.aws.s3.Trigger": "polling",
+        "io.kestra.plugin.aws.sqs.Trigger": "polling",
         "io.kestra.plugin.core.trigger.Flow": "triggers",
         "io.kestra.plugin.core.trigger.Schedule": "triggers",
         "io.kestra.plugin.core.trigger.Webhook": "triggers",
+        "io.kestra.plugin.gcp.gcs.Trigger": "polling",
+        "io.kestra.plugin.jdbc.postgresql.Trigger": "polling",
     },
     "condition": {
         "io.kestra.plugin.core.condition.DateTimeBetween": "triggers",
@@ -318,29 +348,109 @@ MODULES: dict[str, dict[str, str]] = {
     },
 }
 
+ALIASES: dict[str, tuple[str, ...]] = {
+    "task": (
+        "io.kestra.core.tasks.flows.ForEachItem",
+        "io.kestra.core.tasks.flows.Subflow",
+        "io.kestra.plugin.core.flow.WaitFor",
+        "io.kestra.plugin.core.storage.PurgeExecution",
+        "io.kestra.plugin.kubernetes.PodCreate",
+        "io.kestra.plugin.langchain4j.ChatCompletion",
+        "io.kestra.plugin.langchain4j.completion.ChatCompletion",
+        "io.kestra.plugin.langchain4j.rag.ChatCompletion",
+        "io.kestra.plugin.langchain4j.rag.IngestDocument",
+        "io.kestra.plugin.notifications.discord.DiscordExecution",
+        "io.kestra.plugin.notifications.discord.DiscordIncomingWebhook",
+        "io.kestra.plugin.notifications.google.GoogleChatExecution",
+        "io.kestra.plugin.notifications.google.GoogleChatIncomingWebhook",
+        "io.kestra.plugin.notifications.line.LineExecution",
+        "io.kestra.plugin.notifications.mail.MailExecution",
+        "io.kestra.plugin.notifications.mail.MailSend",
+        "io.kestra.plugin.notifications.opsgenie.OpsgenieAlert",
+        "io.kestra.plugin.notifications.opsgenie.OpsgenieExecution",
+        "io.kestra.plugin.notifications.pagerduty.PagerDutyAlert",
+        "io.kestra.plugin.notifications.pagerduty.PagerDutyExecution",
+        "io.kestra.plugin.notifications.sendgrid.SendGridMailExecution",
+        "io.kestra.plugin.notifications.sendgrid.SendGridMailSend",
+        "io.kestra.plugin.notifications.sentry.SentryAlert",
+        "io.kestra.plugin.notifications.sentry.SentryExecution",
+        "io.kestra.plugin.notifications.slack.SlackExecution",
+        "io.kestra.plugin.notifications.slack.SlackIncomingWebhook",
+        "io.kestra.plugin.notifications.teams.TeamsExecution",
+        "io.kestra.plugin.notifications.teams.TeamsIncomingWebhook",
+        "io.kestra.plugin.notifications.telegram.TelegramExecution",
+        "io.kestra.plugin.notifications.telegram.TelegramSend",
+        "io.kestra.plugin.notifications.twilio.TwilioAlert",
+        "io.kestra.plugin.notifications.twilio.TwilioExecution",
+        "io.kestra.plugin.notifications.whatsapp.WhatsAppExecution",
+        "io.kestra.plugin.notifications.whatsapp.WhatsAppIncomingWebhook",
+        "io.kestra.plugin.notifications.zenduty.ZendutyAlert",
+        "io.kestra.plugin.notifications.zenduty.ZendutyExecution",
+        "io.kestra.plugin.notifications.zulip.ZulipExecution",
+        "io.kestra.plugin.notifications.zulip.ZulipIncomingWebhook",
+        "io.kestra.plugin.redis.Delete",
+        "io.kestra.plugin.redis.Get",
+        "io.kestra.plugin.redis.ListPop",
+        "io.kestra.plugin.redis.ListPush",
+        "io.kestra.plugin.redis.Set",
+        "io.kestra.plugin.serdes.avro.AvroReader",
+        "io.kestra.plugin.serdes.avro.AvroWriter",
+        "io.kestra.plugin.serdes.csv.CsvReader",
+        "io.kestra.plugin.serdes.csv.CsvWriter",
+        "io.kestra.plugin.serdes.json.JsonReader",
+        "io.kestra.plugin.serdes.json.JsonWriter",
+        "io.kestra.plugin.slack.SlackExecution",
+        "io.kestra.plugin.slack.SlackIncomingWebhook",
+    ),
+    "taskRunner": (
+        "io.kestra.plugin.kubernetes.runner.Kubernetes",
+        "io.kestra.plugin.kubernetes.runner.KubernetesTaskRunner",
+        "io.weir.runner.Kubernetes",
+    ),
+}
+
 
 def current() -> dict[str, dict[str, str]]:
     """The index of every type registered once all plugin modules are imported."""
+    return _generated()[0]
+
+
+def current_aliases() -> dict[str, tuple[str, ...]]:
+    """Kind -> the aliases among the index's names, once all plugin modules are imported."""
+    return _generated()[1]
+
+
+def _generated() -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, ...]]]:
     from controlplane.spec.registry import Kind, registry
 
     index: dict[str, dict[str, str]] = {}
+    aliases: dict[str, tuple[str, ...]] = {}
     for kind in Kind:
         entries = index.setdefault(kind.value, {})
+        names: set[str] = set()
         for info in registry.types(kind):
             package, _, module = info.model.__module__.rpartition(".")
             if package != "controlplane.spec.plugins":
                 continue  # a type of an installed plugin
             for name in (info.name, *info.aliases):
                 entries[name] = module
-    return {kind: dict(sorted(entries.items())) for kind, entries in index.items()}
+            names.update(info.aliases)
+        if names:
+            aliases[kind.value] = tuple(sorted(names))
+    return {kind: dict(sorted(entries.items())) for kind, entries in index.items()}, aliases
 
 
-def render(index: dict[str, dict[str, str]]) -> str:
+def render(index: dict[str, dict[str, str]], aliases: dict[str, tuple[str, ...]]) -> str:
     lines = ["MODULES: dict[str, dict[str, str]] = {"]
     for kind, entries in index.items():
         lines.append(f'    "{kind}": {{')
         lines.extend(f'        "{name}": "{module}",' for name, module in entries.items())
         lines.append("    },")
+    lines += ["}", "", "ALIASES: dict[str, tuple[str, ...]] = {"]
+    for kind, names in aliases.items():
+        lines.append(f'    "{kind}": (')
+        lines.extend(f'        "{name}",' for name in names)
+        lines.append("    ),")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -349,8 +459,10 @@ def main() -> int:
     path = Path(__file__)
     lines = path.read_text().splitlines(keepends=True)
     start = next(i for i, line in enumerate(lines) if line.startswith("MODULES:"))
-    end = start if lines[start].rstrip().endswith("{}") else lines.index("}\n", start)
-    path.write_text("".join(lines[:start]) + render(current()) + "".join(lines[end + 1 :]))
+    end = next(i for i, line in enumerate(lines) if line.startswith("ALIASES:"))
+    end = end if lines[end].rstrip().endswith("{}") else lines.index("}\n", end)
+    generated = render(*_generated())
+    path.write_text("".join(lines[:start]) + generated + "".join(lines[end + 1 :]))
     return 0
 
 

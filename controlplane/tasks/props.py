@@ -78,3 +78,18 @@ def mapping(ctx: RunContext, value: dict[str, Any] | str | None, name: str) -> d
     if not isinstance(rendered, dict):
         raise TaskFailed(f"'{name}' must be a map, got {type(rendered).__name__}")
     return {str(k): v for k, v in rendered.items()}
+
+
+def map_list(ctx: RunContext, value: list[Any] | str | None, name: str) -> list[dict[str, Any]]:
+    """A list of maps given as a list, or as an expression or JSON text of one."""
+    if value is None:
+        return []
+    rendered = ctx.render_typed(value) if isinstance(value, str) else ctx.render(value)
+    if isinstance(rendered, str):
+        try:
+            rendered = json.loads(rendered) if rendered.strip() else []
+        except ValueError:
+            raise TaskFailed(f"'{name}' must be a list of maps, got {rendered!r}") from None
+    if not isinstance(rendered, list) or not all(isinstance(i, dict) for i in rendered):
+        raise TaskFailed(f"'{name}' must be a list of maps")
+    return [{str(k): v for k, v in item.items()} for item in rendered]

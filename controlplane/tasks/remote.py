@@ -102,6 +102,7 @@ class RemoteApi:
         timeout: tuple[float, float] = (10.0, 60.0),
         retry: RetryPolicy | None = None,
         error_text: ErrorText = default_error_text,
+        verify: bool | str = True,
     ) -> None:
         self.ctx = ctx
         self.service = service
@@ -113,6 +114,7 @@ class RemoteApi:
         self._session = requests.Session()
         self._session.headers.update({"Accept": "application/json", **(headers or {})})
         self._session.auth = auth
+        self._session.verify = verify  # False, or the path of a CA bundle to trust
         self._waiting: _Waiting | None = None
 
     def __enter__(self) -> RemoteApi:
