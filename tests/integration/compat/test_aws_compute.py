@@ -1,0 +1,244 @@
+"""Athena queries and Lambda invocations against moto in server mode on 127.0.0.1, on the shape of
+kestra-io/blueprints' ``ingest-to-datalake-git``, ``aws-glue-athena-dynamodb`` and ``aws-lambda``
+flows.
+
+moto runs no query: the rows a query answers are queued beforehand through its
+``/moto-api/static/athena/query-results`` endpoint, and each query takes the next result when its
+rows are first read. moto's Lambda runs without Docker (``lambda: use_docker: false``, set through
+``/moto-api/config``): an invocation answers the payload it was sent, or the next answer queued
+through ``/moto-api/static/lambda-simple/response``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import moto.athena.urls
+import pytest
+import requests
+from moto.athena.responses import AthenaResponse
+
+from controlplane.engine.model import State
+from controlplane.tasks.ion_text import read_values
+from tests.integration.compat.conftest import Flows
+
+REGION = "eu-central-1"
+
+
+def _aws(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _defaults(endpoint: str) -> str:
+    return f"""
+pluginDefaults:
+  - type: io.kestra.plugin.aws
+    values:
+      endpointOverride: {endpoint}
+      region: {REGION}
+      accessKeyId: testing
+      secretKeyId: testing
+"""
+
+
+@pytest.fixture
+def athena(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """moto's Athena, also answering the paths of Athena's REST-JSON protocol, which botocore
+    now speaks for it (moto 5.2 routes only the JSON protocol's ``POST /``; its handlers read
+    either)."""
+    monkeypatch.setitem(moto.athena.urls.url_paths, "{0}/(?P<path>.+)$", AthenaResponse.dispatch)
+    return s3_endpoint
+
+
+def _queue_result(endpoint: str, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+    header = [name for name, _ in columns]
+    result = {
+        "rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in [header, *rows]],
+        "column_info": [{"Name": name, "Type": kind} for name, kind in columns],
+    }
+    answer = requests.post(
+        f"{endpoint}/moto-api/static/athena/query-results",
+        json={"region": REGION, "results": [result]},
+        timeout=10,
+    )
+    assert answer.status_code == 201
+
+
+def test_athena_queries_wait_and_give_their_rows_as_fetch_type_says(
+    flows: Flows, athena: str
+) -> None:
+    _queue_result(athena, [("row_count", "bigint"), ("total_amount", "decimal")], [["3", "42.5"]])
+    fruits = [("id", "int"), ("fruit", "varchar"), ("berry", "boolean"), ("day", "date")]
+    _queue_result(
+        athena,
+        fruits,
+        [["1", "cherry", "true", "2024-05-01"], ["2", "kiwi", "false", "2024-05-02"]],
+    )
+    _queue_result(
+        athena, [("fruit", "varchar"), ("at", "timestamp")], [["apple", "2024-05-01 10:11:12.123"]]
+    )
+    final = flows.run(
+        """
+id: ingest-to-datalake-git
+namespace: company.team
+variables:
+  bucket: kestraio
+  database: default
+tasks:
+  - id: validate_with_athena
+    type: io.kestra.plugin.aws.athena.Query
+    database: "{{ vars.database }}"
+    outputLocation: s3://{{ vars.bucket }}/query_results/
+    fetchType: FETCH_ONE
+    query: SELECT count(*) AS row_count, sum(amount) AS total_amount FROM curated_sales
+  - id: fruits
+    type: io.kestra.plugin.aws.athena.Query
+    database: "{{ vars.database }}"
+    catalog: AwsDataCatalog
+    outputLocation: s3://{{ vars.bucket }}/query_results/
+    fetchType: FETCH
+    query: SELECT * FROM fruits
+  - id: stored
+    type: io.kestra.plugin.aws.athena.Query
+    database: "{{ vars.database }}"
+    outputLocation: s3://{{ vars.bucket }}/query_results/
+    query: SELECT fruit, at FROM raw_fruits
+  - id: merge_query
+    type: io.kestra.plugin.aws.athena.Query
+    database: "{{ vars.database }}"
+    outputLocation: s3://{{ vars.bucket }}/query_results/
+    query: |
+      MERGE INTO fruits f USING raw_fruits r ON f.fruit = r.fruit
+      WHEN MATCHED THEN UPDATE SET id = r.id
+  - id: optimize
+    type: io.kestra.plugin.aws.athena.Query
+    database: "{{ vars.database }}"
+    outputLocation: s3://{{ vars.bucket }}/query_results/
+    fetchType: NONE
+    query: OPTIMIZE fruits REWRITE DATA USING BIN_PACK;
+  - id: report
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ outputs.validate_with_athena.row.row_count }} rows, {{ outputs.fruits.rows[1].fruit }}"
+"""
+        + _defaults(athena)
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    outputs = {r.task_id: r.outputs for r in final.task_runs}
+    one = outputs["validate_with_athena"]
+    assert one["row"] == {"row_count": 3, "total_amount": 42.5} and one["size"] == 1
+    assert outputs["fruits"]["rows"] == [
+        {"id": 1, "fruit": "cherry", "berry": True, "day": "2024-05-01"},
+        {"id": 2, "fruit": "kiwi", "berry": False, "day": "2024-05-02"},
+    ]
+    assert outputs["stored"]["size"] == 1
+    with flows.store.files.open(outputs["stored"]["uri"]) as stream:
+        (stored,) = read_values(stream.read().decode())
+    assert stored["fruit"] == "apple"
+    assert stored["at"].isoformat().startswith("2024-05-01T10:11:12.123")
+    assert outputs["merge_query"] == {
+        "queryExecutionId": outputs["merge_query"]["queryExecutionId"],
+        "size": 0,
+    }
+    assert set(outputs["optimize"]) == {"queryExecutionId"}
+    assert "3 rows, kiwi" in flows.logs(final)
+
+    executions = _aws("athena", athena)
+    athena_seen = executions.get_query_execution(
+        QueryExecutionId=outputs["fruits"]["queryExecutionId"]
+    )["QueryExecution"]
+    assert athena_seen["Query"] == "SELECT * FROM fruits"
+    assert athena_seen["QueryExecutionContext"] == {
+        "Database": "default",
+        "Catalog": "AwsDataCatalog",
+    }
+    assert athena_seen["ResultConfiguration"]["OutputLocation"].startswith(
+        "s3://kestraio/query_results/"
+    )
+
+
+@pytest.fixture
+def lambda_endpoint(s3_endpoint: str) -> Iterator[str]:
+    """moto's Lambda answering invocations without Docker."""
+    config = f"{s3_endpoint}/moto-api/config"
+    assert requests.post(config, json={"lambda": {"use_docker": False}}, timeout=10).ok
+    yield s3_endpoint
+    requests.post(config, json={"lambda": {"use_docker": True}}, timeout=10)
+
+
+def _function(endpoint: str, name: str) -> str:
+    iam = _aws("iam", endpoint)
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return event\n")
+    functions = _aws("lambda", endpoint)
+    arn = functions.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]
+    version = functions.publish_version(FunctionName=name)["Version"]
+    functions.create_alias(FunctionName=name, Name="kestra", FunctionVersion=version)
+    return str(arn)
+
+
+def test_lambda_functions_are_invoked_with_their_payload_and_the_answer_is_stored(
+    flows: Flows, lambda_endpoint: str
+) -> None:
+    arn = _function(lambda_endpoint, "ResultHandler")
+    answer = json.dumps({"statusCode": 200, "body": json.dumps("Hello from Lambda!")})
+    queued = requests.post(
+        f"{lambda_endpoint}/moto-api/static/lambda-simple/response",
+        json={"results": [answer], "region": REGION},
+        timeout=10,
+    )
+    assert queued.status_code == 201
+    final = flows.run(
+        f"""
+id: aws-lambda
+namespace: company.team
+tasks:
+  - id: lambda
+    type: io.kestra.plugin.aws.lambda.Invoke
+    functionArn: {arn}
+  - id: lambda_version
+    type: io.kestra.plugin.aws.lambda.Invoke
+    functionArn: {arn}:1
+    functionPayload:
+      your_event_input: hello
+  - id: lambda_alias
+    type: io.kestra.plugin.aws.lambda.Invoke
+    functionArn: {arn}:kestra
+    functionPayload:
+      your_event_input: "{{{{ 'hey' ~ ' there' }}}}"
+      n: 2
+  - id: lambda_result
+    type: io.kestra.plugin.core.log.Log
+    message: "{{{{ read(outputs.lambda.uri) | jq('.body') | first }}}}"
+"""
+        + _defaults(lambda_endpoint)
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    outputs = {r.task_id: r.outputs for r in final.task_runs}
+    assert outputs["lambda"]["contentType"] == "application/json"
+    assert outputs["lambda"]["contentLength"] == len(answer)
+    with flows.store.files.open(outputs["lambda"]["uri"]) as stream:
+        assert stream.read().decode() == answer
+    with flows.store.files.open(outputs["lambda_alias"]["uri"]) as stream:
+        assert json.loads(stream.read()) == {"your_event_input": "hey there", "n": 2}
+    with flows.store.files.open(outputs["lambda_version"]["uri"]) as stream:
+        assert json.loads(stream.read()) == {"your_event_input": "hello"}
+    assert '"Hello from Lambda!"' in flows.logs(final)
