@@ -16,11 +16,11 @@ import secrets as _random
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from controlplane.engine.attempt_functions import Scope, namespace_chain
 from controlplane.engine.envsecrets import env_secret
@@ -99,6 +99,9 @@ class AttemptContext(RunContext):
         self.attempt = item.attempt
         self.cancelled = cancelled if cancelled is not None else CancelEvent()
         self.labels: dict[str, str] = {}
+        self.variables_set: dict[str, Any] = {}
+        self.variables_unset: list[str] = []
+        self.commands: list[tuple[str, str, dict[str, Any]]] = []
         self.warned = False
         self.timed_out = False
         level = item.task.logLevel
@@ -403,6 +406,13 @@ class AttemptContext(RunContext):
 
     def set_labels(self, labels: Mapping[str, str]) -> None:
         self.labels.update({str(k): str(v) for k, v in labels.items()})
+
+    def set_variables(self, values: Mapping[str, Any], unset: Sequence[str] = ()) -> None:
+        self.variables_set.update(values)
+        self.variables_unset += unset
+
+    def send(self, kind: Literal["resume", "kill"], execution_id: str, payload: Any = None) -> None:
+        self.commands.append((kind, execution_id, dict(payload or {})))
 
     def run_process(
         self,

@@ -78,7 +78,19 @@ def run_attempt(
         outputs=ctx.mask_value(outputs),
         labels=ctx.mask_value(ctx.labels),
         error=ctx.mask(error) if error is not None else None,
+        **_execution_changes(ctx, state),
     )
+
+
+def _execution_changes(ctx: AttemptContext, state: State) -> dict[str, Any]:
+    """What the task changed of executions, kept only when it succeeded."""
+    if state not in (State.SUCCESS, State.WARNING):
+        return {}
+    return {
+        "variables": ctx.mask_value(ctx.variables_set),
+        "unset": list(ctx.variables_unset),
+        "commands": list(ctx.commands),
+    }
 
 
 def _run(item: WorkItem, ctx: AttemptContext) -> tuple[State, dict[str, Any], str | None]:

@@ -70,6 +70,11 @@ class Dispatch:
         next queued execution of its flow; returns those to route once it commits."""
         return notices
 
+    def relay(self, repos: Repositories, events: list[Event]) -> list[Event]:
+        """In a step's transaction, with the commands its tasks sent to executions (a resume,
+        a kill); returns those to route once it commits."""
+        return events
+
     def settle(self, repos: Repositories, events: list[Event]) -> list[str]:
         """In a step's transaction: remove the database rows its events came from; returns
         their keys."""

@@ -227,6 +227,8 @@ class Engine(Commands):
             self._retry_as_new(repos, execution, now() + effects.retry_in)
         self.dispatch.stepped(repos, execution, effects)
         notices = self._ended(repos, execution) if over(execution) and not was_over else []
+        sent = [Event(target, kind, payload) for kind, target, payload in step.commands]
+        notices += self.dispatch.relay(repos, sent)
         if effects.logs:
             repos.logs.create_logs(effects.logs)
         return execution, effects, kills, notices

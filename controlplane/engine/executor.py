@@ -24,6 +24,7 @@ from controlplane.engine.outcome import STOPPED, aggregate, worst
 from controlplane.engine.plan import FlowPlan, StepEnv
 from controlplane.engine.restarts import restart_plan
 from controlplane.engine.retries import Retry, policy_for
+from controlplane.engine.variables import change_variables
 from controlplane.engine.work import AttemptResult
 from controlplane.engine.workitems import work_item
 from controlplane.expr import ExpressionError, is_truthy
@@ -47,6 +48,8 @@ class Step(Draft):
         self.kills: list[str] = []
         """Task runs a worker must stop (kill, SLA breach)."""
         self._dispatch: list[TaskRun] = []
+        self.commands: list[tuple[str, str, dict[str, Any]]] = []
+        """Resumes and kills that tasks sent to executions, for once the step commits."""
 
     # -- what happened ------------------------------------------------------------------------
     def apply_result(self, result: AttemptResult) -> None:
@@ -59,6 +62,9 @@ class Step(Draft):
         if result.labels:
             self.ex.labels.update(result.labels)
             self.execution_changed = True
+        if result.variables or result.unset:
+            change_variables(self.ex.variables, result.variables, result.unset)
+            self.execution_changed = True
         if run.state is not State.RUNNING:
             run.transition(State.RUNNING, result.started)
         self.touch(run)
@@ -66,6 +72,12 @@ class Step(Draft):
         if policy is not None and policy.behavior == "CREATE_NEW_EXECUTION":
             self._new_execution_policy = policy
         self.finish(task, run, result.state, at=result.ended, retry=policy)
+        for command in result.commands:
+            kind, target, _ = command
+            if kind == "kill" and target == self.ex.id:
+                self.kills += self.kill()  # before anything else of the execution starts
+            else:
+                self.commands.append(command)
 
     def apply_subflow_started(self, run_id: str, child_id: str, wait: bool) -> None:
         run = self.run_by_id(run_id)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import fnmatch
 import json
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from controlplane.engine.model import Execution, State
-from controlplane.engine.ports import LogEntry, Store, execution_storage_path
+from controlplane.engine.ports import ExecutionFilter, LogEntry, Store, execution_storage_path
 from controlplane.engine.runnable import Purge
 
 _PAGE = 200
@@ -42,6 +42,18 @@ class StoreHousekeeping:
                 for execution in page:
                     count += repos.logs.delete_logs(execution.id, sorted(purge.levels))
         return count
+
+    def count_executions(
+        self,
+        namespaces: Sequence[str],
+        flows: Sequence[tuple[str, str]],
+        states: Sequence[State] | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> dict[tuple[str, str], int]:
+        dates = ExecutionFilter(since=since, until=until)
+        with self.store.unit(read_only=True) as repos:
+            return repos.executions.count_by_flow(namespaces, flows, states, dates)
 
     def purge_executions(self, purge: Purge, what: frozenset[str]) -> dict[str, int]:
         counts = dict.fromkeys(("executions", "logs", "metrics", "storage"), 0)

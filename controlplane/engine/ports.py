@@ -289,6 +289,17 @@ class ExecutionRepository(Protocol):
     def oldest_queued(self, namespace: str, flow_id: str) -> str | None:
         """The id of the flow's execution that has waited longest in QUEUED, if any."""
 
+    def count_by_flow(
+        self,
+        namespaces: Sequence[str],
+        flows: Sequence[tuple[str, str]],
+        states: Sequence[State] | None,
+        narrow: ExecutionFilter,
+    ) -> dict[tuple[str, str], int]:
+        """Executions per (namespace, flow id) of the flows of ``namespaces`` (exactly those)
+        and of ``flows``, in ``states`` (any when None), started within ``narrow``'s dates;
+        a flow without any is absent."""
+
     def delete_execution(self, execution_id: str) -> bool: ...
 
 

@@ -12,9 +12,11 @@ A refusal names both namespaces and the setting to change.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 from controlplane.engine.control import StoreControlPlane
+from controlplane.engine.model import State
 from controlplane.engine.ports import (
     FlowRecord,
     LogEntry,
@@ -138,6 +140,18 @@ class GuardedControlPlane(StoreControlPlane):
 
     def purge_executions(self, purge: Purge, what: frozenset[str]) -> dict[str, int]:
         return super().purge_executions(self._purge(purge), what)
+
+    def count_executions(
+        self,
+        namespaces: Sequence[str],
+        flows: Sequence[tuple[str, str]],
+        states: Sequence[State] | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> dict[tuple[str, str], int]:
+        for namespace in {*namespaces, *(namespace for namespace, _ in flows)}:
+            self._check(namespace, "the executions")
+        return super().count_executions(namespaces, flows, states, since, until)
 
     def purge_kv(self, namespace: str, key_pattern: str | None, expired_only: bool) -> list[str]:
         self._check(namespace, "the KV pairs")

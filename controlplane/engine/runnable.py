@@ -18,15 +18,15 @@ from __future__ import annotations
 import tempfile
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from controlplane.engine.model import Execution
+from controlplane.engine.model import Execution, State
 from controlplane.engine.ports import (
     FlowRecord,
     KvEntry,
@@ -168,6 +168,15 @@ class RunContext(ABC):
         """Add or override labels of the execution."""
 
     @abstractmethod
+    def set_variables(self, values: Mapping[str, Any], unset: Sequence[str] = ()) -> None:
+        """Merge ``values`` into the execution's variables (``vars``) and remove the dotted
+        paths of ``unset``, once the task succeeded."""
+
+    @abstractmethod
+    def send(self, kind: Literal["resume", "kill"], execution_id: str, payload: Any = None) -> None:
+        """Resume or kill an execution once the task succeeded and its result is stored."""
+
+    @abstractmethod
     def run_process(
         self,
         args: list[str],
@@ -227,6 +236,18 @@ class ControlPlane(ABC):
     def purge_executions(self, purge: Purge, what: frozenset[str]) -> dict[str, int]:
         """Delete, of the executions ``purge`` selects, ``what`` of "executions", "logs",
         "metrics" and "storage"; returns the counts by that name."""
+
+    @abstractmethod
+    def count_executions(
+        self,
+        namespaces: Sequence[str],
+        flows: Sequence[tuple[str, str]],
+        states: Sequence[State] | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> dict[tuple[str, str], int]:
+        """Executions per (namespace, flow id), started in ``[since, until)``; see
+        ExecutionRepository.count_by_flow."""
 
     @abstractmethod
     def purge_kv(self, namespace: str, key_pattern: str | None, expired_only: bool) -> list[str]:

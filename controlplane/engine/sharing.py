@@ -325,6 +325,12 @@ class SharedDispatch(Dispatch):
             record_command(repos, event, self.settings.lease)
         return []
 
+    def relay(self, repos: Repositories, events: list[Event]) -> list[Event]:
+        """Record the commands for whichever executor holds each execution."""
+        for event in events:
+            record_command(repos, event, self.settings.lease)
+        return []
+
     def settle(self, repos: Repositories, events: list[Event]) -> list[str]:
         keys = [event.taken for event in events if event.taken]
         settle_taken(repos, keys)

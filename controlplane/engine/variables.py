@@ -94,7 +94,9 @@ def base_variables(
             "originalId": execution.original_id or execution.id,
         },
         "inputs": execution.inputs,
-        "vars": {**flow.variables, **execution.variables},
+        "vars": _merged(flow.variables, execution.variables)
+        if execution.variables
+        else flow.variables,
         "outputs": outputs,
         "labels": nest_dotted(execution.labels),
         "envs": envs,
@@ -189,3 +191,30 @@ def nest_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
                 node = existing
             node[last] = value
     return nested
+
+
+def change_variables(own: dict[str, Any], values: Mapping[str, Any], unset: list[str]) -> None:
+    """An execution's own variables after a task set ``values`` (nested maps merged, not
+    replaced) and removed the dotted paths of ``unset``."""
+    merged = _merged(own, values)
+    own.clear()
+    own.update(merged)
+    for path in unset:
+        *parents, last = path.split(".")
+        node: Any = own
+        for name in parents:
+            node = node.get(name) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` on a copy of ``base``, nested maps merged."""
+    merged = dict(base)
+    for key, value in over.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = _merged(current, value)
+        else:
+            merged[key] = value
+    return merged

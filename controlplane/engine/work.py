@@ -52,6 +52,13 @@ class AttemptResult:
     labels: dict[str, str] = field(default_factory=dict)
     """Labels the task set on the execution."""
     error: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    """Variables the task set on the execution (``vars``), merged into those it has."""
+    unset: list[str] = field(default_factory=list)
+    """Variables the task removed from the execution, as dotted paths."""
+    commands: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    """``(kind, execution id, payload)``: a resume or a kill the task sent to an execution,
+    delivered once the step that takes this result commits."""
 
 
 def _plain(value: Any) -> Any:
@@ -117,6 +124,9 @@ def result_to_json(result: AttemptResult) -> dict[str, Any]:
         "outputs": _plain(result.outputs),
         "labels": result.labels,
         "error": result.error,
+        "variables": _plain(result.variables),
+        "unset": result.unset,
+        "commands": [list(command) for command in result.commands],
     }
 
 
@@ -130,4 +140,9 @@ def result_from_json(data: Mapping[str, Any]) -> AttemptResult:
         outputs=dict(data.get("outputs") or {}),
         labels=dict(data.get("labels") or {}),
         error=data.get("error"),
+        variables=dict(data.get("variables") or {}),
+        unset=[str(path) for path in data.get("unset") or ()],
+        commands=[
+            (kind, target, dict(payload)) for kind, target, payload in data.get("commands") or ()
+        ],
     )

@@ -365,6 +365,27 @@ class SqlExecutionRepository:
             _OLDEST_QUEUED, {"namespace": namespace, "flow_id": flow_id}
         ).scalar_one_or_none()
 
+    def count_by_flow(
+        self,
+        namespaces: Sequence[str],
+        flows: Sequence[tuple[str, str]],
+        states: Sequence[State] | None,
+        narrow: ExecutionFilter,
+    ) -> dict[tuple[str, str], int]:
+        which: list[ColumnElement[bool]] = []
+        if namespaces:
+            which.append(EXECUTIONS.c.namespace.in_(namespaces))
+        which += [
+            and_(EXECUTIONS.c.namespace == namespace, EXECUTIONS.c.flow_id == flow_id)
+            for namespace, flow_id in flows
+        ]
+        if not which:
+            return {}
+        conditions = [or_(*which), *_filters(None, states), *_narrowed(narrow)]
+        key = (EXECUTIONS.c.namespace, EXECUTIONS.c.flow_id)
+        query = select(*key, func.count()).where(*conditions).group_by(*key)
+        return {(row[0], row[1]): int(row[2]) for row in self._db.execute(query)}
+
     def delete_execution(self, execution_id: str) -> bool:
         """Delete the execution with its task runs (cascade), logs and metrics."""
         self._db.execute(delete(LOGS).where(LOGS.c.execution_id == execution_id))

@@ -1,0 +1,223 @@
+"""Core tasks that act on executions, run in a real engine: SetVariables / UnsetVariables,
+Count, Resume and Kill."""
+
+from __future__ import annotations
+
+from controlplane.engine.model import State
+from tests.conftest import Running
+from tests.integration.compat.conftest import Flows
+from tests.waiting import ended, wait_until
+
+_EXECUTION = "io.kestra.plugin.core.execution"
+
+
+def _why(execution: object) -> list[str]:
+    """The errors of the execution's task runs, to show with a failed assertion."""
+    return [
+        f"{run.task_id}: {attempt.error}"
+        for run in execution.task_runs  # type: ignore[attr-defined]
+        for attempt in run.attempts
+        if attempt.error
+    ]
+
+
+def _outputs(execution: object, task_id: str) -> dict[str, object]:
+    runs = [run for run in execution.task_runs if run.task_id == task_id]  # type: ignore[attr-defined]
+    assert len(runs) == 1, task_id
+    return dict(runs[0].outputs)
+
+
+def test_set_variables_merges_over_the_flow_variables_and_unset_removes_them(
+    flows: Flows,
+) -> None:
+    execution = flows.run(f"""
+id: variables
+namespace: company.team
+variables:
+  name: World
+  nested: {{a: 1, b: 2}}
+tasks:
+  - id: set_vars
+    type: {_EXECUTION}.SetVariables
+    variables:
+      message: Hello
+      name: "Lo{{{{ 'ï' }}}}c"
+      nested: {{b: 3}}
+  - id: hello
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{{{ vars.message }}}} {{{{ vars.name }}}} {{{{ vars.nested.a }}}}{{{{ vars.nested.b }}}}"
+  - id: unset
+    type: {_EXECUTION}.UnsetVariables
+    variables: [message, name]
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{{{ vars.message ?? 'gone' }}}} {{{{ vars.name }}}}"
+""")
+    assert execution.state is State.SUCCESS, _why(execution)
+    assert _outputs(execution, "hello")["value"] == "Hello Loïc 13"
+    # The flow's own 'name' shows again once the execution's is removed.
+    assert _outputs(execution, "after")["value"] == "gone World"
+    assert execution.variables == {"nested": {"b": 3}}
+
+
+def test_set_variables_without_overwrite_refuses_an_existing_name(flows: Flows) -> None:
+    execution = flows.run(f"""
+id: no_overwrite
+namespace: company.team
+variables:
+  name: World
+tasks:
+  - id: set_vars
+    type: {_EXECUTION}.SetVariables
+    overwrite: false
+    variables:
+      name: Other
+""")
+    assert execution.state is State.FAILED
+    assert "'name' already set" in (execution.task_runs[0].attempts[-1].error or "")
+    assert execution.variables == {}
+
+
+def test_unset_variables_of_a_missing_name_fails_unless_ignored(flows: Flows) -> None:
+    source = """
+id: unset_missing
+namespace: company.team
+tasks:
+  - id: unset
+    type: {type}
+    variables: [nowhere.deep]
+    ignoreMissing: {ignore}
+"""
+    failed = flows.run(source.format(type=f"{_EXECUTION}.UnsetVariables", ignore="false"))
+    assert failed.state is State.FAILED
+    assert "'nowhere.deep'" in (failed.task_runs[0].attempts[-1].error or "")
+    passed = flows.run(source.format(type=f"{_EXECUTION}.UnsetVariables", ignore="true"))
+    assert passed.state is State.SUCCESS
+
+
+def test_count_keeps_the_flows_whose_count_the_expression_accepts(flows: Flows) -> None:
+    counted = """
+id: {id}
+namespace: company.team
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.debug.Return
+    format: hi
+"""
+    for _ in range(2):
+        assert flows.run(counted.format(id="busy")).state is State.SUCCESS
+    flows.save(counted.format(id="idle"))
+    count = f"""
+id: counts
+namespace: company.team
+tasks:
+  - id: none
+    type: {_EXECUTION}.Count
+    expression: "{{{{ count == 0 }}}}"
+    flows:
+      - {{namespace: company.team, flowId: busy}}
+      - {{namespace: company.team, flowId: idle}}
+    startDate: "{{{{ now() | dateAdd(-1, 'DAYS') }}}}"
+  - id: some
+    type: {_EXECUTION}.Count
+    expression: "{{{{ count >= 2 }}}}"
+    namespaces: [company.team]
+    states: [SUCCESS]
+    startDate: "{{{{ now() | dateAdd(-1, 'DAYS') }}}}"
+"""
+    execution = flows.run(count)
+    assert execution.state is State.SUCCESS, _why(execution)
+    assert _outputs(execution, "none") == {
+        "results": [{"namespace": "company.team", "flowId": "idle", "count": 0}],
+        "total": 0,
+    }
+    assert _outputs(execution, "some") == {
+        "results": [{"namespace": "company.team", "flowId": "busy", "count": 2}],
+        "total": 2,
+    }
+
+
+def test_count_of_a_namespace_out_of_reach_is_refused(flows: Flows) -> None:
+    execution = flows.run(f"""
+id: nosy
+namespace: team.a
+tasks:
+  - id: count
+    type: {_EXECUTION}.Count
+    expression: "{{{{ count > 0 }}}}"
+    namespaces: [team.b]
+    startDate: "2020-01-01T00:00:00Z"
+""")
+    assert execution.state is State.FAILED
+    assert "team.b" in (execution.task_runs[0].attempts[-1].error or "")
+
+
+def test_resume_resumes_another_paused_execution_with_inputs(
+    running_engine: Running, flows: Flows
+) -> None:
+    flows.save("""
+id: waits
+namespace: company.team
+tasks:
+  - id: pause
+    type: io.kestra.plugin.core.flow.Pause
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ outputs.pause.onResume.reason }}"
+""")
+    engine = running_engine.engine
+    paused = engine.create_execution("company.team", "waits", {})
+    wait_until(lambda: engine.read(paused.id).state, lambda state: state is State.PAUSED)
+    resumer = flows.run(
+        f"""
+id: resumer
+namespace: company.team
+inputs:
+  - id: target
+    type: STRING
+tasks:
+  - id: resume
+    type: {_EXECUTION}.Resume
+    namespace: company.team
+    flowId: waits
+    executionId: "{{{{ inputs.target }}}}"
+    inputs:
+      reason: approved
+  - id: seen
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{{{ vars.resumedExecution.flowId }}}}"
+""",
+        {"target": paused.id},
+    )
+    assert resumer.state is State.SUCCESS, _why(resumer)
+    assert _outputs(resumer, "seen")["value"] == "waits"
+    resumed = ended(engine, paused.id)
+    assert resumed.state is State.SUCCESS
+    assert _outputs(resumed, "after")["value"] == "approved"
+
+
+def test_resume_of_an_execution_that_is_not_paused_fails(flows: Flows) -> None:
+    execution = flows.run(f"""
+id: resume_self
+namespace: company.team
+tasks:
+  - id: resume
+    type: {_EXECUTION}.Resume
+""")
+    assert execution.state is State.FAILED
+    assert "is RUNNING, not PAUSED" in (execution.task_runs[0].attempts[-1].error or "")
+
+
+def test_kill_stops_the_execution_before_the_next_task(flows: Flows) -> None:
+    execution = flows.run(f"""
+id: killer
+namespace: company.team
+tasks:
+  - id: kill
+    type: {_EXECUTION}.Kill
+  - id: never
+    type: io.kestra.plugin.core.debug.Return
+    format: ran
+""")
+    assert execution.state is State.KILLED
+    assert [run.task_id for run in execution.task_runs] == ["kill"]
