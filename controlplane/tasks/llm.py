@@ -50,13 +50,15 @@ def _messages(
 
 
 def _post(service: str, url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-    answer = _post_any(service, url, body, headers)
+    answer = post_json(service, url, body, headers)
     if not isinstance(answer, dict):
         raise TaskFailed(f"{service} answered something that is not a JSON object")
     return answer
 
 
-def _post_any(service: str, url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+def post_json(service: str, url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+    """POST ``body`` as JSON and answer the JSON reply; a failure to connect or an error status
+    is a TaskFailed naming ``service`` and the API's own error message (never the headers)."""
     try:
         response = requests.post(url, json=body, headers=headers, timeout=(30, 600))
     except requests.RequestException as exc:
@@ -255,5 +257,5 @@ def run_huggingface_inference(task: HuggingFaceInference, ctx: RunContext) -> di
         "x-use-cache": str(props.boolean(ctx, task.useCache)).lower(),
         "x-wait-for-model": str(props.boolean(ctx, task.waitForModel)).lower(),
     }
-    answer = _post_any("Hugging Face", url, body, headers)
+    answer = post_json("Hugging Face", url, body, headers)
     return {"output": answer}
