@@ -1,0 +1,147 @@
+"""``completion.ChatCompletion`` with a JSON response format on Mistral (a provider filled in by
+plugin defaults), an agent's KV memory across two tasks, and the ``tool.KestraTask`` tool,
+against the local double of the OpenAI-compatible API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from controlplane.engine.model import State
+from tests.doubles.openai import API_KEY, OpenAIDouble
+from tests.integration.compat.conftest import Flows
+
+
+@pytest.fixture
+def compatible(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIDouble]:
+    with OpenAIDouble() as double:
+        monkeypatch.setenv("OPENAI_BASE_URL", double.base_url)
+        monkeypatch.setenv("MISTRAL_BASE_URL", double.base_url)
+        yield double
+
+
+def test_chat_completion_answers_json_with_the_schema_and_plugin_defaults(
+    flows: Flows, compatible: OpenAIDouble
+) -> None:
+    compatible.replies = ['{"category": "ACCOUNT", "priority": "HIGH"}']
+    final = flows.run(
+        f"""
+id: classify
+namespace: company.ai
+tasks:
+  - id: classify
+    type: io.kestra.plugin.ai.completion.ChatCompletion
+    provider:
+      type: io.kestra.plugin.ai.provider.MistralAI
+    configuration:
+      temperature: 0.0
+      maxToken: 64
+      responseFormat:
+        type: JSON
+        jsonSchema:
+          type: object
+          required: [category, priority]
+          properties:
+            category: {{type: string, enum: [ACCOUNT, BILLING]}}
+            priority: {{type: string}}
+    messages:
+      - type: SYSTEM
+        content: Return only JSON.
+      - type: USER
+        content: I can't log into my account.
+pluginDefaults:
+  - type: io.kestra.plugin.ai.provider.MistralAI
+    values:
+      apiKey: {API_KEY}
+      modelName: mistral-large-2512
+"""
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    (body,) = compatible.requests
+    assert body["model"] == "mistral-large-2512"
+    assert body["temperature"] == 0.0 and body["max_tokens"] == 64
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["schema"]["required"] == ["category", "priority"]
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    (run,) = final.task_runs
+    assert run.outputs["jsonOutput"] == {"category": "ACCOUNT", "priority": "HIGH"}
+    assert run.outputs["textOutput"] is None and run.outputs["aiResponse"] is None
+
+
+def test_agents_sharing_a_kv_memory_see_the_earlier_exchange(
+    flows: Flows, compatible: OpenAIDouble
+) -> None:
+    compatible.replies = ["Nice to meet you, John.", "You are John from New York."]
+    final = flows.run(
+        f"""
+id: agent_with_memory
+namespace: company.ai
+tasks:
+  - id: first_agent
+    type: io.kestra.plugin.ai.agent.AIAgent
+    prompt: Hi, my name is John and I live in New York!
+  - id: second_agent
+    type: io.kestra.plugin.ai.agent.AIAgent
+    prompt: What's my name and where do I live?
+pluginDefaults:
+  - type: io.kestra.plugin.ai.agent.AIAgent
+    values:
+      provider:
+        type: io.kestra.plugin.ai.provider.OpenAI
+        apiKey: {API_KEY}
+        modelName: gpt-5-mini
+      memory:
+        type: io.kestra.plugin.ai.memory.KestraKVStore
+        memoryId: JOHN
+        ttl: PT1M
+        messages: 5
+"""
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    _, second = compatible.requests
+    assert second["messages"] == [
+        {"role": "user", "content": "Hi, my name is John and I live in New York!"},
+        {"role": "assistant", "content": "Nice to meet you, John."},
+        {"role": "user", "content": "What's my name and where do I live?"},
+    ]
+    with flows.store.unit() as repos:
+        kept = repos.kv.read_kv("company.ai", "JOHN")
+    assert kept is not None and kept.expires is not None
+
+
+def test_a_kestra_task_tool_runs_with_what_the_model_gives(
+    flows: Flows, compatible: OpenAIDouble
+) -> None:
+    compatible.replies = [
+        {"tool_calls": [{"name": "kestra_task_greet", "arguments": {"format": "Hello, Ada"}}]},
+        "Done: Hello, Ada",
+    ]
+    final = flows.run(
+        f"""
+id: agent-with-task
+namespace: company.ai
+tasks:
+  - id: agent
+    type: io.kestra.plugin.ai.agent.AIAgent
+    prompt: Greet Ada.
+    provider:
+      type: io.kestra.plugin.ai.provider.OpenAI
+      apiKey: {API_KEY}
+      modelName: gpt-5-mini
+    tools:
+      - type: io.kestra.plugin.ai.tool.KestraTask
+        tasks:
+          - id: greet
+            type: io.kestra.plugin.core.debug.Return
+            format: "..."
+"""
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    first, second = compatible.requests
+    (tool,) = first["tools"]
+    assert tool["function"]["name"] == "kestra_task_greet"
+    assert tool["function"]["parameters"]["required"] == ["format"]
+    assert second["messages"][-1]["content"] == '{"value": "Hello, Ada"}'
+    (run,) = final.task_runs
+    assert run.outputs["toolExecutions"][0]["result"] == '{"value": "Hello, Ada"}'
