@@ -232,6 +232,8 @@ IMPLEMENTATIONS: dict[str, str] = {
     "serdes_files.ExcelToIon": "serdes_files",
     "serdes_files.IonToAvro": "serdes_files",
     "serdes_files.IonToExcel": "serdes_files",
+    "serdes_files.IonToParquet": "serdes_parquet",
+    "serdes_files.ParquetToIon": "serdes_parquet",
     "storage.Concat": "storage",
     "storage.DeduplicateItems": "storage",
     "storage.Delete": "storage",
