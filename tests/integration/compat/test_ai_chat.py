@@ -145,3 +145,54 @@ tasks:
     assert second["messages"][-1]["content"] == '{"value": "Hello, Ada"}'
     (run,) = final.task_runs
     assert run.outputs["toolExecutions"][0]["result"] == '{"value": "Hello, Ada"}'
+
+
+def test_rag_chat_completion_answers_from_the_store_the_flow_filled(
+    flows: Flows, compatible: OpenAIDouble
+) -> None:
+    compatible.replies = ["Weir runs Kestra flows."]
+    final = flows.run(
+        f"""
+id: rag
+namespace: company.ai
+tasks:
+  - id: ingest
+    type: io.kestra.plugin.ai.rag.IngestDocument
+    provider:
+      type: io.kestra.plugin.ai.provider.OpenAI
+      modelName: text-embedding-3-small
+    embeddings:
+      type: io.kestra.plugin.ai.embeddings.KestraKVStore
+    drop: true
+    fromDocuments:
+      - content: Weir runs Kestra flows declared in YAML.
+      - content: Bananas are yellow fruit.
+  - id: chat
+    type: io.kestra.plugin.ai.rag.ChatCompletion
+    chatProvider:
+      type: io.kestra.plugin.ai.provider.OpenAI
+      modelName: gpt-5-mini
+    embeddings:
+      type: io.kestra.plugin.ai.embeddings.KestraKVStore
+    contentRetrieverConfiguration:
+      maxResults: 1
+    systemMessage: Answer from the documents.
+    prompt: What does Weir run?
+pluginDefaults:
+  - type: io.kestra.plugin.ai.provider.OpenAI
+    values:
+      apiKey: {API_KEY}
+"""
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    (body,) = compatible.requests
+    assert body["model"] == "gpt-5-mini"
+    assert body["messages"][1]["content"] == (
+        "What does Weir run?\n\nAnswer using the following information:\n"
+        "Weir runs Kestra flows declared in YAML."
+    )
+    outputs = {r.task_id: r.outputs for r in final.task_runs}
+    assert outputs["chat"]["completion"] == "Weir runs Kestra flows."
+    assert outputs["chat"]["sources"] == [
+        {"content": "Weir runs Kestra flows declared in YAML.", "metadata": {"index": "0"}}
+    ]
