@@ -135,6 +135,20 @@ def _flow(condition: spec.ExecutionFlow, variables: Mapping[str, Any], _: Render
     )
 
 
+def _own_flow(condition: spec.FlowCondition, variables: Mapping[str, Any], _: Renderer) -> bool:
+    flow = variables.get("flow") or {}
+    return bool(flow.get("namespace") == condition.namespace and flow.get("id") == condition.flowId)
+
+
+def _own_namespace(
+    condition: spec.FlowNamespaceCondition, variables: Mapping[str, Any], _: Renderer
+) -> bool:
+    namespace = str((variables.get("flow") or {}).get("namespace"))
+    if condition.prefix:
+        return namespace.startswith(condition.namespace)
+    return namespace == condition.namespace
+
+
 def _namespace(
     condition: spec.ExecutionNamespace, variables: Mapping[str, Any], _: Renderer
 ) -> bool:
@@ -345,6 +359,8 @@ _CHECKS: tuple[tuple[type[BaseModel], _Check], ...] = (
     (spec.ExecutionStatus, _status),
     (spec.ExecutionFlow, _flow),
     (spec.ExecutionNamespace, _namespace),
+    (spec.FlowCondition, _own_flow),
+    (spec.FlowNamespaceCondition, _own_namespace),
     (spec.ExecutionLabels, _labels),
     (spec.ExecutionOutputs, _outputs),
     (spec.Expression, _expression),

@@ -135,6 +135,26 @@ class ExecutionNamespace(ConditionSpec):
     prefix: bool = False
 
 
+@condition(f"{_CONDITION}.FlowCondition", "io.kestra.core.models.conditions.types.FlowCondition")
+class FlowCondition(ConditionSpec):
+    """Deprecated in Kestra: holds for the trigger's own flow (``ExecutionFlow`` replaces it)."""
+
+    namespace: str
+    flowId: str
+
+
+@condition(
+    f"{_CONDITION}.FlowNamespaceCondition",
+    "io.kestra.core.models.conditions.types.FlowNamespaceCondition",
+)
+class FlowNamespaceCondition(ConditionSpec):
+    """Deprecated in Kestra: holds for the trigger's own flow's namespace, or one it starts
+    with (``prefix``)."""
+
+    namespace: str
+    prefix: bool = False
+
+
 @condition(f"{_CONDITION}.ExecutionLabels")
 class ExecutionLabels(ConditionSpec):
     labels: Labels

@@ -300,3 +300,28 @@ def test_not_of_an_undecidable_condition_does_not_hold(renderer: Renderer) -> No
 
 class _Unknown(BaseModel):
     type: str
+
+
+@pytest.mark.parametrize(
+    "name", [C + "FlowCondition", "io.kestra.core.models.conditions.types.FlowCondition"]
+)
+def test_flow_condition_holds_for_the_triggers_own_flow(renderer: Renderer, name: str) -> None:
+    condition = conditions({"type": name, "namespace": "company.team", "flowId": "load"})
+    own = {"flow": {"id": "load", "namespace": "company.team"}}
+    other = {"flow": {"id": "extract", "namespace": "company.team"}}
+    assert holds(condition, own, renderer) is True
+    assert holds(condition, other, renderer) is False
+
+
+@pytest.mark.parametrize(
+    ("prefix", "namespace", "expected"),
+    [(False, "company.team", True), (False, "company.team.x", False), (True, "company.team.x", True),
+     (True, "other", False)],
+)  # fmt: skip
+def test_flow_namespace_condition_compares_the_triggers_own_namespace(
+    renderer: Renderer, prefix: bool, namespace: str, expected: bool
+) -> None:
+    condition = conditions(
+        {"type": C + "FlowNamespaceCondition", "namespace": "company.team", "prefix": prefix}
+    )
+    assert holds(condition, {"flow": {"id": "f", "namespace": namespace}}, renderer) is expected
