@@ -97,6 +97,8 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.log.Fetch": "admin",
         "io.kestra.plugin.core.log.Log": "core",
         "io.kestra.plugin.core.log.PurgeLogs": "admin",
+        "io.kestra.plugin.core.metric.Publish": "admin",
+        "io.kestra.plugin.core.metric.PurgeMetrics": "admin",
         "io.kestra.plugin.core.namespace.DeleteFiles": "admin",
         "io.kestra.plugin.core.namespace.DownloadFiles": "admin",
         "io.kestra.plugin.core.namespace.UploadFiles": "admin",

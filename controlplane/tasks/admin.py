@@ -18,9 +18,12 @@ from controlplane.spec.plugins.admin import (
     DeleteFiles,
     DownloadFiles,
     LogFetch,
+    PublishedMetric,
+    PublishMetrics,
     PurgeExecutions,
     PurgeKV,
     PurgeLogs,
+    PurgeMetrics,
     TemplatedTask,
     UploadFiles,
 )
@@ -115,6 +118,57 @@ def run_purge_executions(task: PurgeExecutions, ctx: RunContext) -> dict[str, An
         "metricsCount": counts["metrics"],
         "storagesCount": counts["storage"],
     }
+
+
+@runs(PublishMetrics)
+def run_publish_metrics(task: PublishMetrics, ctx: RunContext) -> dict[str, Any]:
+    """Each metric recorded on the task run as the task's own; the same list as the output."""
+    given = (
+        task.metrics
+        if isinstance(task.metrics, list)
+        else props.map_list(ctx, task.metrics, "metrics")
+    )
+    published = []
+    for entry in given:
+        metric = (
+            entry if isinstance(entry, PublishedMetric) else PublishedMetric.model_validate(entry)
+        )
+        name = props.text(ctx, metric.name)
+        tags = {str(k): props.text(ctx, v) for k, v in (metric.tags or {}).items()}
+        if metric.type == "timer":
+            value = props.duration(ctx, str(metric.value), f"metrics '{name}'").total_seconds()
+        else:
+            value = _number(ctx, metric.value, name)
+        ctx.metric(name, value, metric.type, **tags)
+        published.append({"type": metric.type, "name": name, "value": value, "tags": tags})
+    return {"metrics": published}
+
+
+def _number(ctx: RunContext, value: float | str, name: str) -> float:
+    rendered = ctx.render_typed(value) if isinstance(value, str) else value
+    try:
+        return float(rendered)
+    except (TypeError, ValueError):
+        raise TaskFailed(f"metric '{name}' must have a number as value, got {rendered!r}") from None
+
+
+@runs(PurgeMetrics)
+def run_purge_metrics(task: PurgeMetrics, ctx: RunContext) -> dict[str, Any]:
+    """The metrics of the ended executions that ``purge`` selects (Weir keeps metrics by
+    execution)."""
+    namespace = props.optional_text(ctx, task.namespace)
+    flow_id = props.optional_text(ctx, task.flowId)
+    if flow_id is not None and namespace is None:
+        raise TaskFailed("'namespace' is required when 'flowId' is set")
+    end = _instant(ctx, task.endDate, "endDate")
+    assert end is not None
+    purge = Purge(
+        end=end,
+        start=_instant(ctx, task.startDate, "startDate"),
+        namespace=namespace,
+        flow_id=flow_id,
+    )
+    return {"count": ctx.control.purge_executions(purge, frozenset({"metrics"}))["metrics"]}
 
 
 def _namespace(ctx: RunContext, value: str | None) -> str:

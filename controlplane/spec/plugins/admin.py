@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from controlplane.spec.fields import DynBool, DynStrList, Text
+from controlplane.spec.fields import DynBool, DynStrList, Spec, Text
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import LogLevel, Task, TaskSpec
 
@@ -140,3 +140,25 @@ class StateGet(_State):
 @task(f"{_CORE}.state.Delete")
 class StateDelete(_State):
     errorOnMissing: DynBool = False
+
+
+class PublishedMetric(Spec):
+    """One metric of ``metric.Publish``: a counter's number, or a timer's duration."""
+
+    type: Literal["counter", "timer"]
+    name: Text
+    value: float | Text
+    tags: dict[str, Text] | None = None
+
+
+@task(f"{_CORE}.metric.Publish")
+class PublishMetrics(TaskSpec):
+    metrics: list[PublishedMetric] | Text
+
+
+@task(f"{_CORE}.metric.PurgeMetrics")
+class PurgeMetrics(TaskSpec):
+    namespace: Text | None = None
+    flowId: Text | None = None
+    startDate: Text | None = None
+    endDate: Text

@@ -221,3 +221,43 @@ tasks:
 """)
     assert execution.state is State.KILLED
     assert [run.task_id for run in execution.task_runs] == ["kill"]
+
+
+def test_metric_publish_records_counters_and_timers_and_purge_metrics_removes_them(
+    running_engine: Running, flows: Flows
+) -> None:
+    execution = flows.run("""
+id: metrics
+namespace: company.team
+tasks:
+  - id: publish
+    type: io.kestra.plugin.core.metric.Publish
+    metrics:
+      - {type: counter, name: rows, value: "{{ 40 + 2 }}", tags: {table: orders}}
+      - {type: timer, name: load, value: PT1.5S}
+""")
+    assert execution.state is State.SUCCESS, _why(execution)
+    assert _outputs(execution, "publish")["metrics"] == [
+        {"type": "counter", "name": "rows", "value": 42.0, "tags": {"table": "orders"}},
+        {"type": "timer", "name": "load", "value": 1.5, "tags": {}},
+    ]
+    with running_engine.store.unit() as repos:
+        stored = repos.metrics.list_metrics(execution.id)
+    assert sorted((m.name, m.type, m.value, m.tags) for m in stored) == [
+        ("load", "timer", 1.5, {}),
+        ("rows", "counter", 42.0, {"table": "orders"}),
+    ]
+    purge = flows.run("""
+id: purge_metrics
+namespace: company.team
+tasks:
+  - id: purge
+    type: io.kestra.plugin.core.metric.PurgeMetrics
+    namespace: company.team
+    flowId: metrics
+    endDate: "{{ now() | dateAdd(1, 'DAYS') }}"
+""")
+    assert purge.state is State.SUCCESS, _why(purge)
+    assert _outputs(purge, "purge") == {"count": 2}
+    with running_engine.store.unit() as repos:
+        assert repos.metrics.list_metrics(execution.id) == []
