@@ -94,7 +94,7 @@ def base_variables(
             "originalId": execution.original_id or execution.id,
         },
         "inputs": execution.inputs,
-        "vars": _merged(flow.variables, execution.variables)
+        "vars": merged_maps(flow.variables, execution.variables)
         if execution.variables
         else flow.variables,
         "outputs": outputs,
@@ -196,7 +196,7 @@ def nest_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
 def change_variables(own: dict[str, Any], values: Mapping[str, Any], unset: list[str]) -> None:
     """An execution's own variables after a task set ``values`` (nested maps merged, not
     replaced) and removed the dotted paths of ``unset``."""
-    merged = _merged(own, values)
+    merged = merged_maps(own, values)
     own.clear()
     own.update(merged)
     for path in unset:
@@ -208,13 +208,13 @@ def change_variables(own: dict[str, Any], values: Mapping[str, Any], unset: list
             node.pop(last, None)
 
 
-def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def merged_maps(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """``over`` on a copy of ``base``, nested maps merged."""
     merged = dict(base)
     for key, value in over.items():
         current = merged.get(key)
         if isinstance(current, Mapping) and isinstance(value, Mapping):
-            merged[key] = _merged(current, value)
+            merged[key] = merged_maps(current, value)
         else:
             merged[key] = value
     return merged

@@ -93,6 +93,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.kv.Get": "core",
         "io.kestra.plugin.core.kv.GetKeys": "core",
         "io.kestra.plugin.core.kv.PurgeKV": "admin",
+        "io.kestra.plugin.core.kv.Put": "core",
         "io.kestra.plugin.core.kv.Set": "core",
         "io.kestra.plugin.core.log.Fetch": "admin",
         "io.kestra.plugin.core.log.Log": "core",

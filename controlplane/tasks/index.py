@@ -87,6 +87,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "core.KvDelete": "kv",
     "core.KvGet": "kv",
     "core.KvGetKeys": "kv",
+    "core.KvPut": "kv",
     "core.KvSet": "kv",
     "core.Log": "core",
     "core.OutputValues": "core",

@@ -1,4 +1,4 @@
-"""KV store tasks: Set, Get, Delete, GetKeys (``io.kestra.plugin.core.kv.*``)."""
+"""KV store tasks: Set, Put, Get, Delete, GetKeys (``io.kestra.plugin.core.kv.*``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from controlplane.engine.attempt_functions import plain_value
+from controlplane.engine.model import now
 from controlplane.engine.ports import KvType
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
+from controlplane.engine.variables import merged_maps
 from controlplane.spec.durations import format_duration, parse_duration
-from controlplane.spec.plugins.core import KvDelete, KvGet, KvGetKeys, KvSet
+from controlplane.spec.plugins.core import KvDelete, KvGet, KvGetKeys, KvPut, KvSet
 from controlplane.tasks import props
 
 
@@ -32,6 +34,57 @@ def run_set(task: KvSet, ctx: RunContext) -> None:
         )
     ttl = props.duration(ctx, task.ttl, "ttl").total_seconds() if task.ttl is not None else None
     ctx.kv_set(namespace, key, value, kind, ttl)
+
+
+@runs(KvPut)
+def run_put(task: KvPut, ctx: RunContext) -> None:
+    namespace = _namespace(ctx, task.namespace)
+    key = props.text(ctx, task.key)
+    given = ctx.render_typed(task.value)
+    current = ctx.kv_get(namespace, key)
+    if current is None and props.boolean(ctx, task.errorOnMissing):
+        raise TaskFailed(
+            f"No value found for key '{key}' in namespace '{namespace}' and `errorOnMissing` "
+            "is set to `true`"
+        )
+    value = _put(current.value if current is not None else None, given)
+    ttl = None
+    if current is not None and current.expires is not None:
+        ttl = max((current.expires - now()).total_seconds(), 0.001)
+    ctx.kv_set(namespace, key, coerce(value, _inferred(value), key), _inferred(value), ttl)
+
+
+def _put(existing: Any, given: Any) -> Any:
+    """What kv.Put stores over ``existing``."""
+    entries = given if isinstance(given, list) and given else None
+    if entries is not None and all(
+        isinstance(e, dict) and "value" in e and set(e) <= {"key", "value"} for e in entries
+    ):
+        if any("key" not in entry for entry in entries):
+            if len(entries) > 1:
+                raise TaskFailed("`value` entries without `key` can only be used alone")
+            return entries[0]["value"]
+        updates = _nested({str(entry["key"]): entry["value"] for entry in entries})
+        if existing is None:
+            return updates
+        if not isinstance(existing, dict):
+            raise TaskFailed("keyed `value` entries update a JSON map, and the stored value is not")
+        return merged_maps(existing, updates)
+    if isinstance(existing, dict) and isinstance(given, dict):
+        return merged_maps(existing, given)
+    return given
+
+
+def _nested(updates: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` as ``{"a": {"b": 1}}``."""
+    nested: dict[str, Any] = {}
+    for path, value in updates.items():
+        *parents, last = path.split(".")
+        node = nested
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[last] = value
+    return nested
 
 
 def _inferred(value: Any) -> KvType:

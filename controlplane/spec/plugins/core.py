@@ -125,3 +125,14 @@ class HttpDownload(_HttpTask):
     failOnEmptyResponse: DynBool = True
     saveAs: Text | None = None
     """The file name in internal storage (default: from the response or the URL)."""
+
+
+@task(f"{_CORE}.kv.Put")
+class KvPut(TaskSpec):
+    """Update a pair: maps deep-merged into the stored map, ``[{key, value}]`` entries set
+    (dotted) fields of it, ``[{value}]`` replaces it; its TTL is kept."""
+
+    key: Text
+    value: Any
+    namespace: Text | None = None
+    errorOnMissing: DynBool = False

@@ -261,3 +261,48 @@ tasks:
     assert _outputs(purge, "purge") == {"count": 2}
     with running_engine.store.unit() as repos:
         assert repos.metrics.list_metrics(execution.id) == []
+
+
+def test_kv_put_merges_maps_patches_dotted_fields_and_replaces_the_rest(
+    running_engine: Running, flows: Flows
+) -> None:
+    execution = flows.run("""
+id: kv_put
+namespace: company.team
+tasks:
+  - id: set
+    type: io.kestra.plugin.core.kv.Set
+    key: config
+    value: {a: 1, nested: {x: 1, y: 2}}
+  - id: merge
+    type: io.kestra.plugin.core.kv.Put
+    key: config
+    value: {nested: {y: 3}, b: true}
+  - id: patch
+    type: io.kestra.plugin.core.kv.Put
+    key: config
+    value:
+      - {key: nested.z, value: 9}
+  - id: text
+    type: io.kestra.plugin.core.kv.Put
+    key: label
+    value: new-value
+  - id: replace
+    type: io.kestra.plugin.core.kv.Put
+    key: label
+    value:
+      - {value: [1, 2]}
+  - id: missing
+    type: io.kestra.plugin.core.kv.Put
+    key: absent
+    value: x
+    errorOnMissing: true
+""")
+    assert execution.state is State.FAILED
+    assert "No value found for key 'absent'" in " ".join(_why(execution))
+    with running_engine.store.unit() as repos:
+        config = repos.kv.read_kv("company.team", "config")
+        label = repos.kv.read_kv("company.team", "label")
+    assert config is not None and label is not None
+    assert config.value == {"a": 1, "b": True, "nested": {"x": 1, "y": 3, "z": 9}}
+    assert label.value == [1, 2]
