@@ -26,6 +26,8 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.airbyte.connections.Sync": "syncs",
         "io.kestra.plugin.ansible.cli.AnsibleCLI": "ansible",
         "io.kestra.plugin.anthropic.ChatCompletion": "llm",
+        "io.kestra.plugin.apify.actor.Run": "apify",
+        "io.kestra.plugin.apify.dataset.Get": "apify",
         "io.kestra.plugin.argocd.apps.Status": "argocd",
         "io.kestra.plugin.argocd.apps.Sync": "argocd",
         "io.kestra.plugin.aws.athena.Query": "aws_compute",

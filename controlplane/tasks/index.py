@@ -48,6 +48,8 @@ IMPLEMENTATIONS: dict[str, str] = {
     "alerting.ZulipExecution": "alerting",
     "alerting.ZulipIncomingWebhook": "alerting",
     "ansible.AnsibleCLI": "ansible",
+    "apify.ApifyActorRun": "apify",
+    "apify.ApifyDatasetGet": "apify",
     "argocd.ArgoCDStatus": "argocd",
     "argocd.ArgoCDSync": "argocd",
     "aws.AwsCLI": "aws_cli",
