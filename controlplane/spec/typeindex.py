@@ -91,6 +91,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.flow.WorkingDirectory": "flow",
         "io.kestra.plugin.core.http.Download": "core",
         "io.kestra.plugin.core.http.Request": "core",
+        "io.kestra.plugin.core.http.SseRequest": "core",
         "io.kestra.plugin.core.kv.Delete": "core",
         "io.kestra.plugin.core.kv.Get": "core",
         "io.kestra.plugin.core.kv.GetKeys": "core",

@@ -1,4 +1,5 @@
-"""HTTP tasks: Request and Download (``io.kestra.plugin.core.http.*``) with ``requests``.
+"""HTTP tasks: Request, Download and SseRequest (``io.kestra.plugin.core.http.*``) with
+``requests``.
 
 ``options`` uses Kestra's names: ``connectTimeout`` / ``readTimeout`` (ISO durations),
 ``followRedirects`` (default true), ``basicAuthUser`` / ``basicAuthPassword``, ``auth`` ({type:
@@ -8,6 +9,7 @@ URL without its user-info, so no credential of the URL ends up in a log.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import urllib.parse
@@ -17,12 +19,13 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import jq
 import requests
 
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
 from controlplane.masking import Masker
 from controlplane.spec.durations import parse_duration
-from controlplane.spec.plugins.core import HttpDownload, HttpRequest, _HttpTask
+from controlplane.spec.plugins.core import HttpDownload, HttpRequest, HttpSseRequest, _HttpTask
 from controlplane.tasks import props
 
 _EXCERPT = 200
@@ -138,6 +141,80 @@ def run_download(task: HttpDownload, ctx: RunContext) -> dict[str, Any]:
         "length": length,
         "headers": _headers(response),
     }
+
+
+@runs(HttpSseRequest)
+def run_sse_request(task: HttpSseRequest, ctx: RunContext) -> dict[str, Any]:
+    call = _Call(task, ctx)
+    call.headers.setdefault("Accept", "text/event-stream")
+    with call.send(ctx, stream=True) as response:
+        if response.status_code >= 400:
+            call.check(response, response.text)
+        events = list(_events(response.iter_lines(decode_unicode=True), ctx))
+    ctx.metric("size", len(events))
+    outputs: dict[str, Any] = {"uri": call.safe_url, "size": len(events)}
+    expression = props.optional_text(ctx, task.concatJqExpression)
+    if expression is None:
+        return {**outputs, "events": events}
+    try:
+        program = jq.compile(expression)
+    except ValueError as exc:
+        raise TaskFailed(f"'concatJqExpression' is not a jq program: {exc}") from None
+    strict = props.boolean(ctx, task.failedOnMissingJq)
+    texts = []
+    for event in events:
+        try:
+            found = program.input_value(event).all()
+        except ValueError:
+            found = []
+        value = found[0] if found else None
+        if isinstance(value, str | int | float):
+            texts.append(_scalar_text(value))
+        elif strict:
+            raise TaskFailed(f"'{expression}' gives no text for the event {event!r}")
+    return {**outputs, "result": "".join(texts)}
+
+
+def _scalar_text(value: str | int | float) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _events(lines: Any, ctx: RunContext) -> Any:
+    """The events of a ``text/event-stream`` body: ``data`` lines joined (JSON when it parses),
+    ``event``, ``id`` and ``retry`` as sent; comments skipped."""
+    fields: dict[str, Any] = {}
+    data: list[str] = []
+    for line in lines:
+        if ctx.cancelled.is_set():
+            raise TaskKilled("stopped while reading the event stream")
+        if not line:
+            if data or fields:
+                yield _event(fields, data)
+            fields, data = {}, []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            data.append(value)
+        elif name in ("event", "id"):
+            fields[name] = value
+        elif name == "retry" and value.isdigit():
+            fields["retry"] = int(value)
+    if data or fields:
+        yield _event(fields, data)
+
+
+def _event(fields: dict[str, Any], data: list[str]) -> dict[str, Any]:
+    text = "\n".join(data)
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        parsed = text
+    return {**fields, "data": parsed}
 
 
 def _save(response: requests.Response, target: Path, ctx: RunContext) -> int:

@@ -86,6 +86,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "core.Fail": "core",
     "core.HttpDownload": "http",
     "core.HttpRequest": "http",
+    "core.HttpSseRequest": "http",
     "core.KvDelete": "kv",
     "core.KvGet": "kv",
     "core.KvGetKeys": "kv",

@@ -127,6 +127,15 @@ class HttpDownload(_HttpTask):
     """The file name in internal storage (default: from the response or the URL)."""
 
 
+@task(f"{_CORE}.http.SseRequest")
+class HttpSseRequest(_HttpTask):
+    """Server-sent events read to the end of the stream; ``concatJqExpression`` picks a text
+    from each event and joins them."""
+
+    concatJqExpression: Text | None = None
+    failedOnMissingJq: DynBool = True
+
+
 @task(f"{_CORE}.kv.Put")
 class KvPut(TaskSpec):
     """Update a pair: maps deep-merged into the stored map, ``[{key, value}]`` entries set

@@ -39,6 +39,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, b"")
         elif self.path == "/file.bin":
             self._reply(200, bytes(range(256)) * 40, "application/octet-stream")
+        elif self.path == "/events":
+            stream = (
+                b": a comment\n"
+                b'data: {"message": "Hel"}\nid: 1\n\n'
+                b'event: update\ndata: {"message": "lo"}\n\n'
+                b"data: not json\ndata: two lines\nretry: 100\n\n"
+            )
+            self._reply(200, stream, "text/event-stream")
         elif self.path == "/auth":
             expected = "Basic " + base64.b64encode(b"user:pa55word").decode()
             ok = self.headers.get("Authorization") == expected
@@ -189,3 +197,33 @@ def test_download_of_an_error_status_fails(runner: Runner, server: str) -> None:
     result = runner.run({"id": "d", "type": DOWNLOAD, "uri": f"{server}/missing"})
     assert result.state is State.FAILED
     assert "'404'" in (result.error or "")
+
+
+SSE = "io.kestra.plugin.core.http.SseRequest"
+
+
+def test_sse_request_gives_each_event_with_its_data_parsed(runner: Runner, server: str) -> None:
+    result = runner.run({"id": "sse", "type": SSE, "uri": f"{server}/events"})
+    assert result.state is State.SUCCESS, result.error
+    assert result.outputs["size"] == 3
+    assert result.outputs["events"] == [
+        {"id": "1", "data": {"message": "Hel"}},
+        {"event": "update", "data": {"message": "lo"}},
+        {"retry": 100, "data": "not json\ntwo lines"},
+    ]
+
+
+def test_sse_request_joins_what_its_jq_expression_picks(runner: Runner, server: str) -> None:
+    task = {
+        "id": "sse",
+        "type": SSE,
+        "uri": f"{server}/events",
+        "concatJqExpression": ".data.message?",
+    }
+    failed = runner.run(task)
+    assert failed.state is State.FAILED
+    assert "gives no text" in (failed.error or "")
+    result = runner.run({**task, "failedOnMissingJq": False})
+    assert result.state is State.SUCCESS, result.error
+    assert result.outputs["result"] == "Hello"
+    assert "events" not in result.outputs
