@@ -8,9 +8,10 @@ with the type, and the package moves of Kestra 0.17/0.20 (``io.kestra.core.tasks
 
 Building the models of every type takes most of a second, so nothing is imported up front: the
 registry knows from :mod:`controlplane.spec.typeindex` which module of
-``controlplane.spec.plugins`` registers a name, and imports that module on the first lookup. A
-name the index does not know loads every plugin module before it is refused, so a type added
-without regenerating the index is still found (only slower).
+``controlplane.spec.plugins`` registers a name, and imports that module on the first lookup. The
+index is trusted: a name it does not know imports none of Weir's plugin modules (only the
+installed plugins, once), and the names suggested for it are taken from the index too. A unit
+test keeps the index equal to the registered types.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from controlplane.spec.typeindex import MODULES
+from controlplane.spec.typeindex import ALIASES, MODULES
 
 
 class Kind(StrEnum):
@@ -115,13 +116,21 @@ class TypeRegistry:
     """Types by kind; lookups accept current names, declared aliases and Kestra's old names."""
 
     def __init__(
-        self, package: str | None = None, index: Mapping[str, Mapping[str, str]] | None = None
+        self,
+        package: str | None = None,
+        index: Mapping[str, Mapping[str, str]] | None = None,
+        aliases: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        """``index``: kind -> name or alias -> the module of ``package`` that registers it;
+        ``aliases``: kind -> the aliases among the index's names. Without an index, a name not
+        registered yet imports every module of ``package``."""
         self._types: dict[Kind, dict[str, TypeInfo]] = {kind: {} for kind in Kind}
         self._aliases: dict[Kind, dict[str, str]] = {kind: {} for kind in Kind}
         self._closest: dict[tuple[Kind, str], list[str]] = {}
+        self._shorts: dict[Kind, dict[str, list[str]]] = {}
         self._package = package
         self._index = index
+        self._index_aliases = {kind: set(names) for kind, names in (aliases or {}).items()}
         self._complete = package is None
         self._plugins_loaded = False
 
@@ -135,6 +144,7 @@ class TypeRegistry:
             info = TypeInfo(kind, name, model, tuple(aliases))
             table[name] = info
             self._closest.clear()
+            self._shorts.pop(kind, None)
             for alias in info.aliases:
                 self._aliases[kind][alias] = name
             return model
@@ -149,7 +159,7 @@ class TypeRegistry:
         if module is not None and not self._complete:
             importlib.import_module(f"{self._package}.{module}")
             found = self._lookup(kind, name)
-        if found is None:
+        if found is None and self._index is None:
             self.load_all()
             found = self._lookup(kind, name)
         if found is None and not self._plugins_loaded:
@@ -181,23 +191,37 @@ class TypeRegistry:
                 importlib.import_module(f"{self._package}.{module}")
         self._complete = True
         self._closest.clear()
+        self._shorts.clear()
 
     def closest(self, kind: Kind, name: str, limit: int = 3) -> list[str]:
-        """Registered names nearest to ``name`` (cached): those whose class name is close,
+        """Known names nearest to ``name`` (cached): those whose class name is close,
         ranked by their last segments (``hightouch.Synk`` -> ``hightouch.Sync`` before
-        ``git.Sync``), then by the whole name."""
-        self.load_all()
+        ``git.Sync``), then by the whole name. Known names are those registered and those the
+        index names (not its aliases), so no plugin module is imported for a suggestion."""
+        if self._index is None:
+            self.load_all()
         key = (kind, name)
         if key not in self._closest:
-            shorts: dict[str, list[str]] = {}
-            for registered in sorted(self._types[kind]):
-                shorts.setdefault(registered.rsplit(".", 1)[-1].lower(), []).append(registered)
+            shorts = self._short_names(kind)
             short = name.rsplit(".", 1)[-1].lower()
             matches = difflib.get_close_matches(short, list(shorts), n=limit, cutoff=0.7)
             found = [full for match in matches for full in shorts[match]]
             found.sort(key=lambda full: _nearness(name, full), reverse=True)
             self._closest[key] = found[:limit]
         return self._closest[key]
+
+    def _short_names(self, kind: Kind) -> dict[str, list[str]]:
+        """Known names by their lower-cased class name (cached until a type registers)."""
+        shorts = self._shorts.get(kind)
+        if shorts is None:
+            known = set(self._types[kind])
+            aliases = self._index_aliases.get(kind.value, set())
+            known.update(n for n in (self._index or {}).get(kind.value, {}) if n not in aliases)
+            shorts = {}
+            for registered in sorted(known):
+                shorts.setdefault(registered.rsplit(".", 1)[-1].lower(), []).append(registered)
+            self._shorts[kind] = shorts
+        return shorts
 
     def types(self, kind: Kind) -> list[TypeInfo]:
         self.load_all()
@@ -225,7 +249,7 @@ def _nearness(name: str, candidate: str) -> tuple[float, float, float]:
     )
 
 
-registry = TypeRegistry("controlplane.spec.plugins", MODULES)
+registry = TypeRegistry("controlplane.spec.plugins", MODULES, ALIASES)
 """The registry of the types Weir implements; each filled in as ``controlplane.spec.plugins``
 modules are imported (on first lookup)."""
 

@@ -17,9 +17,11 @@ from controlplane.spec.registry import Kind, TypeRegistry
 
 
 def test_the_checked_in_index_names_every_registered_type() -> None:
-    assert typeindex.current() == typeindex.MODULES, (
+    stale = (
         "controlplane/spec/typeindex.py is out of date: run python -m controlplane.spec.typeindex"
     )
+    assert typeindex.current() == typeindex.MODULES, stale
+    assert typeindex.current_aliases() == typeindex.ALIASES, stale
 
 
 def _plugin_package(root: Path) -> tuple[str, TypeRegistry]:
@@ -30,7 +32,8 @@ def _plugin_package(root: Path) -> tuple[str, TypeRegistry]:
     (package / "__init__.py").write_text("")
     (root / f"{name}_registry.py").write_text(
         "from controlplane.spec.registry import TypeRegistry\n"
-        f"REGISTRY = TypeRegistry({name!r}, {{'task': {{'x.One': 'one', 'x.Uno': 'one'}}}})\n"
+        f"REGISTRY = TypeRegistry({name!r}, {{'task': {{'x.One': 'one', 'x.Uno': 'one'}}}},"
+        " {'task': ['x.Uno']})\n"
     )
     for module, type_name, alias in (("one", "x.One", "x.Uno"), ("two", "x.Two", "x.Dos")):
         (package / f"{module}.py").write_text(
@@ -76,16 +79,24 @@ def test_a_type_in_the_index_imports_only_its_module(plugins: tuple[str, TypeReg
     assert f"{package}.two" not in sys.modules
 
 
-def test_a_type_missing_from_the_index_is_found_by_loading_every_module(
+def test_a_type_missing_from_the_index_imports_no_plugin_module(
     plugins: tuple[str, TypeRegistry],
 ) -> None:
     package, registry = plugins
-    found = registry.resolve(Kind.TASK, "x.Dos")
-    assert found is not None and found.name == "x.Two"
-    assert f"{package}.two" in sys.modules
-    assert f"{package}.entry_points" not in sys.modules
-    assert [info.name for info in registry.types(Kind.TASK)] == ["x.One", "x.Two"]
-    assert registry.closest(Kind.TASK, "x.Twoo") == ["x.Two"]
+    assert registry.resolve(Kind.TASK, "x.Dos") is None
+    assert f"{package}.one" not in sys.modules
+    assert f"{package}.two" not in sys.modules
+    names = [info.name for info in registry.types(Kind.TASK)]
+    assert names == ["x.FromPlugin", "x.One", "x.Two"]  # every type, once all are loaded
+
+
+def test_suggestions_are_the_index_names_without_its_aliases_and_import_nothing(
+    plugins: tuple[str, TypeRegistry],
+) -> None:
+    package, registry = plugins
+    assert registry.closest(Kind.TASK, "x.Onee") == ["x.One"]
+    assert registry.closest(Kind.TASK, "x.Unoo") == []
+    assert not [name for name in sys.modules if name.startswith(f"{package}.")]
 
 
 def test_an_unknown_name_loads_the_installed_plugins_once(
