@@ -16,6 +16,7 @@ MODULES: dict[str, dict[str, str]] = {
     "task": {
         "io.kestra.core.tasks.flows.ForEachItem": "foreachitem",
         "io.kestra.core.tasks.flows.Subflow": "flow",
+        "io.kestra.core.tasks.trigger.Toggle": "executions",
         "io.kestra.plugin.ai.agent.AIAgent": "ai_tasks",
         "io.kestra.plugin.ai.completion.ChatCompletion": "ai_tasks",
         "io.kestra.plugin.ai.rag.ChatCompletion": "ai_tasks",
@@ -122,6 +123,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.storage.Split": "storage",
         "io.kestra.plugin.core.storage.Write": "storage",
         "io.kestra.plugin.core.templating.TemplatedTask": "admin",
+        "io.kestra.plugin.core.trigger.Toggle": "executions",
         "io.kestra.plugin.dbt.cli.Build": "dbt",
         "io.kestra.plugin.dbt.cli.Compile": "dbt",
         "io.kestra.plugin.dbt.cli.DbtCLI": "dbt",
@@ -253,6 +255,8 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.notifications.zenduty.ZendutyExecution": "alerting",
         "io.kestra.plugin.notifications.zulip.ZulipExecution": "alerting",
         "io.kestra.plugin.notifications.zulip.ZulipIncomingWebhook": "alerting",
+        "io.kestra.plugin.notion.page.Create": "notion",
+        "io.kestra.plugin.notion.page.Update": "notion",
         "io.kestra.plugin.odoo.Query": "odoo",
         "io.kestra.plugin.openai.ChatCompletion": "openai",
         "io.kestra.plugin.openai.CreateImage": "openai",
@@ -370,6 +374,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "task": (
         "io.kestra.core.tasks.flows.ForEachItem",
         "io.kestra.core.tasks.flows.Subflow",
+        "io.kestra.core.tasks.trigger.Toggle",
         "io.kestra.plugin.core.flow.WaitFor",
         "io.kestra.plugin.core.storage.PurgeExecution",
         "io.kestra.plugin.kubernetes.PodCreate",

@@ -8,9 +8,11 @@ JSON keep their type: dates and timestamps as ISO-8601 text, decimals as numbers
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
 import io
 import json
+import re
 import secrets
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
@@ -38,8 +40,12 @@ from controlplane.tasks.storage import read_bytes
 
 
 def _source(ctx: RunContext, uri: str, charset: str) -> str:
+    """The file's text; a UTF-8 byte order mark is dropped (in another charset those bytes are
+    text)."""
+    name = props.text(ctx, charset)
     try:
-        return read_bytes(ctx, props.text(ctx, uri)).decode(props.text(ctx, charset))
+        utf8 = codecs.lookup(name).name == "utf-8"
+        return read_bytes(ctx, props.text(ctx, uri)).decode("utf-8-sig" if utf8 else name)
     except LookupError:
         raise TaskFailed(f"'{charset}' is not a known charset") from None
 
@@ -62,7 +68,7 @@ def write_ion(ctx: RunContext, rows: Iterable[Any]) -> dict[str, Any]:
         lines.append(to_ion(row))
         count += 1
     ctx.metric("records", count)
-    return {"uri": _store(ctx, ".ion", "".join(line + "\n" for line in lines))}
+    return {"uri": _store(ctx, ".ion", "".join(line + "\n" for line in lines)), "size": count}
 
 
 def plain(value: Any) -> Any:
@@ -96,11 +102,12 @@ def _csv_rows(task: CsvToIon, ctx: RunContext, reader: Iterator[list[str]]) -> I
     skip_empty = props.boolean(ctx, task.skipEmptyRows)
     to_skip = task.skipRows
     names: list[str] | None = None
+    width = 0
     for number, record in enumerate(reader, 1):
         if skip_empty and not any(record):
             continue
         if header and names is None:
-            names = record
+            names, width = _header(task, ctx, record), len(record)
             continue
         if to_skip > 0:
             to_skip -= 1
@@ -109,49 +116,113 @@ def _csv_rows(task: CsvToIon, ctx: RunContext, reader: Iterator[list[str]]) -> I
         if names is None:
             yield fields
             continue
-        if len(fields) != len(names):
+        if len(fields) != width:
             message = (
                 f"Bad line encountered (field count mismatch) at line {number}: expected "
-                f"{len(names)}, got {len(fields)} fields"
+                f"{width}, got {len(fields)} fields"
             )
             if task.onBadLines == "ERROR":
                 raise TaskFailed(message)
             if task.onBadLines == "WARN":
                 ctx.warning(message)
             continue
-        yield dict(zip(names, fields, strict=True))
+        yield dict(zip(names, fields[: len(names)], strict=True))
+
+
+def _header(task: CsvToIon, ctx: RunContext, names: list[str]) -> list[str]:
+    """The keys of the rows, by ``onEmptyHeader``: RENAME names each unnamed column
+    ``col_<index>``; DROP leaves out the trailing unnamed ones (a trailing separator)."""
+    if task.onEmptyHeader == "RENAME":
+        taken = set(names)
+        renamed = []
+        for index, name in enumerate(names):
+            if not name:
+                name = f"col_{index}"
+                attempt = 2
+                while name in taken:
+                    name, attempt = f"col_{index}_{attempt}", attempt + 1
+                taken.add(name)
+            renamed.append(name)
+        return renamed
+    named = [index for index, name in enumerate(names) if name]
+    kept = names[: (named[-1] if named else len(names) - 1) + 1]
+    if len(kept) < len(names):
+        ctx.warning(
+            f"Dropped {len(names) - len(kept)} trailing unnamed header column(s); their values "
+            "are not emitted. Set onEmptyHeader to RENAME to keep them."
+        )
+    if len(set(kept)) < len(kept):
+        ctx.warning(
+            "The header repeats a column name (or leaves one empty): only the last value of "
+            "such columns is kept. Set onEmptyHeader to RENAME to keep every unnamed column."
+        )
+    return kept
+
+
+_NUMERIC = re.compile(r"[+-]?[0-9]*\.?[0-9]*")
+
+
+class _CsvLines:
+    """CSV lines quoted by Kestra's ``quoteMode``: ALWAYS quotes every field (null and empty
+    ones too), REQUIRED only those holding the separator, the quote or a line break,
+    NON_NUMERIC also every non-empty field that is not a plain number (``-1``, ``2.5``)."""
+
+    def __init__(self, task: IonToCsv, ctx: RunContext) -> None:
+        self.separator = props.text(ctx, task.fieldSeparator)[:1] or ","
+        self.quote = props.text(ctx, task.textDelimiter)[:1] or '"'
+        self.end = props.text(ctx, task.lineDelimiter)
+        mode = task.quoteMode
+        if mode is None:
+            mode = "ALWAYS" if props.boolean(ctx, task.alwaysDelimitText) else "REQUIRED"
+        self.mode = mode
+
+    def line(self, fields: Iterable[str | None]) -> str:
+        return self.separator.join(self._field(field) for field in fields) + self.end
+
+    def _field(self, value: str | None) -> str:
+        text = value or ""
+        if self.mode == "ALWAYS" or self._required(text) or self._non_numeric(text):
+            return self.quote + text.replace(self.quote, self.quote * 2) + self.quote
+        return text
+
+    def _required(self, text: str) -> bool:
+        return any(char in text for char in (self.separator, self.quote, "\r", "\n"))
+
+    def _non_numeric(self, text: str) -> bool:
+        if self.mode != "NON_NUMERIC" or not text:
+            return False
+        return not (_NUMERIC.fullmatch(text) and any(c.isdigit() for c in text))
 
 
 @runs(IonToCsv)
 def run_ion_to_csv(task: IonToCsv, ctx: RunContext) -> dict[str, Any]:
-    out = io.StringIO()
-    always = props.boolean(ctx, task.alwaysDelimitText)
-    writer = csv.writer(
-        out,
-        delimiter=props.text(ctx, task.fieldSeparator)[:1] or ",",
-        quotechar=props.text(ctx, task.textDelimiter)[:1] or '"',
-        lineterminator=props.text(ctx, task.lineDelimiter),
-        quoting=csv.QUOTE_ALL if always else csv.QUOTE_MINIMAL,
-    )
+    lines = _CsvLines(task, ctx)
+    out: list[str] = []
     header = props.boolean(ctx, task.header)
     names: list[str] | None = None
-    for row in ion_rows(ctx, task.from_, "UTF-8"):
+    for number, row in enumerate(ion_rows(ctx, task.from_, "UTF-8"), 1):
         if isinstance(row, dict):
             if names is None:
                 names = [str(k) for k in row]
                 if header:
-                    writer.writerow(names)
-            writer.writerow([_csv_field(row.get(name)) for name in names])
+                    out.append(lines.line(names))
+            out.append(lines.line(_csv_field(row.get(name)) for name in names))
         elif isinstance(row, list):
-            writer.writerow([_csv_field(v) for v in row])
+            if header:
+                raise TaskFailed(
+                    f"row {number} is a list, which has no column names: set 'header' to false"
+                )
+            out.append(lines.line(_csv_field(v) for v in row))
         else:
-            writer.writerow([_csv_field(row)])
-    return {"uri": _store(ctx, ".csv", out.getvalue(), task.charset)}
+            out.append(lines.line([_csv_field(row)]))
+    size = len(out) - (1 if header and names is not None else 0)
+    ctx.metric("records", size)
+    return {"uri": _store(ctx, ".csv", "".join(out), task.charset), "size": size}
 
 
-def _csv_field(value: Any) -> str:
+def _csv_field(value: Any) -> str | None:
     if value is None:
-        return ""
+        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     data = plain(value)
@@ -183,7 +254,7 @@ def run_ion_to_json(task: IonToJson, ctx: RunContext) -> dict[str, Any]:
     else:
         text = json.dumps(rows, ensure_ascii=False)
         suffix = ".json"
-    return {"uri": _store(ctx, suffix, text, task.charset)}
+    return {"uri": _store(ctx, suffix, text, task.charset), "size": len(rows)}
 
 
 @runs(JsonToJsonl)
@@ -217,7 +288,7 @@ def run_yaml_to_ion(task: YamlToIon, ctx: RunContext) -> dict[str, Any]:
 def run_ion_to_yaml(task: IonToYaml, ctx: RunContext) -> dict[str, Any]:
     rows = [plain(row) for row in ion_rows(ctx, task.from_, task.charset)]
     text = yaml.safe_dump_all(rows, sort_keys=False, allow_unicode=True)
-    return {"uri": _store(ctx, ".yml", text, task.charset)}
+    return {"uri": _store(ctx, ".yml", text, task.charset), "size": len(rows)}
 
 
 @runs(JsonToYaml)

@@ -4,19 +4,16 @@ Excel: a workbook written by IonToExcel has one sheet per Ion file, a header row
 row's keys, and values of their own type (numbers, booleans, dates; maps and lists as JSON text).
 ExcelToIon reads every sheet (or those named) into one Ion file each.
 
-Avro: IonToAvro writes an Avro container file; text values are converted to the types the
-schema declares, as Kestra's converter does (booleans from ``trueValues``/``falseValues``, nulls
-from ``nullValues``, numbers, ISO dates and timestamps for the date and timestamp logical
-types). Without a ``schema`` one is inferred from the first rows, every field nullable.
+Avro: IonToAvro writes an Avro container file of the records controlplane/tasks/avro_records.py
+makes of the rows (the schema given or inferred, text values converted to its types).
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +25,7 @@ from openpyxl.utils.datetime import to_excel
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.serdes_files import AvroToIon, ExcelToIon, IonToAvro, IonToExcel
 from controlplane.tasks import props
+from controlplane.tasks.avro_records import convert_rows
 from controlplane.tasks.serdes import ion_rows, plain, write_ion
 from controlplane.tasks.storage import read_bytes
 
@@ -168,168 +166,13 @@ def _read_cell(task: ExcelToIon, value: Any) -> Any:
 # -- Avro ---------------------------------------------------------------------------------------
 
 
-class _BadLine(ValueError):
-    pass
-
-
-class _Converter:
-    """Ion values into the Python values fastavro writes for a schema, text converted."""
-
-    def __init__(self, task: IonToAvro, ctx: RunContext) -> None:
-        self.true = {v.lower() for v in props.string_list(ctx, task.trueValues, "trueValues")}
-        self.false = {v.lower() for v in props.string_list(ctx, task.falseValues, "falseValues")}
-        self.null = set(props.string_list(ctx, task.nullValues, "nullValues"))
-        self.decimal = props.text(ctx, task.decimalSeparator)
-        self.strict = props.boolean(ctx, task.strictSchema)
-
-    def record(self, schema: dict[str, Any], value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise _BadLine(f"expected a struct for record {schema.get('name')}, got {value!r}")
-        fields = {f["name"] for f in schema["fields"]}
-        extra = [k for k in value if k not in fields]
-        if self.strict and extra:
-            raise _BadLine(f"fields not in the schema: {', '.join(map(str, extra))}")
-        return {
-            f["name"]: self.value(f["type"], value.get(f["name"], f.get("default")), f["name"])
-            for f in schema["fields"]
-        }
-
-    def value(self, schema: Any, value: Any, name: str) -> Any:
-        if isinstance(schema, list):
-            nothing = value is None or (isinstance(value, str) and value in self.null)
-            if nothing and "null" in schema:
-                return None
-            errors = []
-            for branch in (s for s in schema if s != "null"):
-                try:
-                    return self.value(branch, value, name)
-                except _BadLine as exc:
-                    errors.append(str(exc))
-            raise _BadLine(errors[0] if errors else f"'{name}' may not be null")
-        kind = schema if isinstance(schema, str) else schema.get("type")
-        logical = schema.get("logicalType") if isinstance(schema, dict) else None
-        if value is None:
-            if kind == "null":
-                return None
-            raise _BadLine(f"'{name}' may not be null")
-        try:
-            return self._typed(schema, kind, logical, value, name)
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            raise _BadLine(
-                f"'{name}': cannot convert {value!r} to {logical or kind}: {exc}"
-            ) from None
-
-    def _typed(self, schema: Any, kind: str, logical: str | None, value: Any, name: str) -> Any:
-        if logical == "date":
-            return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-        if logical and logical.startswith("timestamp"):
-            if isinstance(value, datetime):
-                return value
-            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        if logical == "decimal":
-            return Decimal(str(value).replace(self.decimal, "."))
-        if kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in self.true:
-                return True
-            if text in self.false:
-                return False
-            raise ValueError("not one of trueValues or falseValues")
-        if kind in ("int", "long"):
-            if isinstance(value, bool):
-                raise ValueError("a boolean is not a number")
-            return int(Decimal(str(value).replace(self.decimal, ".")))
-        if kind in ("float", "double"):
-            return (
-                float(str(value).replace(self.decimal, "."))
-                if isinstance(value, str)
-                else float(value)
-            )
-        if kind == "string":
-            return value if isinstance(value, str) else json.dumps(plain(value))
-        if kind == "bytes":
-            return value if isinstance(value, bytes) else str(value).encode()
-        if kind == "record":
-            return self.record(schema, value)
-        if kind == "array":
-            return [self.value(schema["items"], v, name) for v in value]
-        if kind == "map":
-            return {str(k): self.value(schema["values"], v, name) for k, v in value.items()}
-        if kind == "enum":
-            if str(value) not in schema["symbols"]:
-                raise ValueError(f"not one of {schema['symbols']}")
-            return str(value)
-        return value
-
-
-def _inferred(rows: Iterable[Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for row in rows:
-        if not isinstance(row, dict):
-            continue
-        for key, value in row.items():
-            if value is not None and fields.get(key) in (None, "null"):
-                fields[key] = _avro_type(value)
-            fields.setdefault(key, "null")
-    return {
-        "type": "record",
-        "name": "Record",
-        "fields": [
-            {"name": key, "type": ["null", "string" if kind == "null" else kind], "default": None}
-            for key, kind in fields.items()
-        ],
-    }
-
-
-def _avro_type(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "long"
-    if isinstance(value, float | Decimal):
-        return "double"
-    if isinstance(value, datetime):
-        return {"type": "long", "logicalType": "timestamp-millis"}
-    if isinstance(value, date):
-        return {"type": "int", "logicalType": "date"}
-    return "string"
-
-
 @runs(IonToAvro)
 def run_ion_to_avro(task: IonToAvro, ctx: RunContext) -> dict[str, Any]:
-    rows = list(ion_rows(ctx, task.from_, "UTF-8"))
-    if task.schema_ is None:
-        raw_schema: Any = _inferred(rows[: props.integer(ctx, task.numberOfRowsToScan, "n")])
-    elif isinstance(task.schema_, str):
-        try:
-            raw_schema = json.loads(props.text(ctx, task.schema_))
-        except ValueError:
-            raise TaskFailed("'schema' is not valid JSON: an Avro schema") from None
-    else:
-        raw_schema = ctx.render(task.schema_)
-    try:
-        schema = fastavro.parse_schema(raw_schema)
-    except Exception as exc:  # fastavro raises SchemaParseException and others
-        raise TaskFailed(f"'schema' is not a valid Avro schema: {exc}") from None
-    if not isinstance(raw_schema, dict) or raw_schema.get("type") != "record":
-        raise TaskFailed("'schema' must be an Avro record schema")
-    converter = _Converter(task, ctx)
-    records = []
-    for number, row in enumerate(rows, start=1):
-        try:
-            records.append(converter.record(raw_schema, row))
-        except _BadLine as exc:
-            if task.onBadLines == "ERROR":
-                raise TaskFailed(f"row {number} does not fit the schema: {exc}") from None
-            if task.onBadLines == "WARN":
-                ctx.warning(f"row {number} skipped: {exc}")
+    converted = convert_rows(task, ctx)
     buffer = io.BytesIO()
-    fastavro.writer(buffer, schema, records)
-    ctx.metric("records", len(records))
-    return {"uri": ctx.put_file("data.avro", buffer.getvalue()), "size": len(records)}
+    fastavro.writer(buffer, converted.parsed, converted.records)
+    ctx.metric("records", len(converted.records))
+    return {"uri": ctx.put_file("data.avro", buffer.getvalue()), "size": len(converted.records)}
 
 
 @runs(AvroToIon)

@@ -26,6 +26,8 @@ class CsvToIon(TaskSpec):
     skipRows: int = 0
     charset: Text = "UTF-8"
     onBadLines: OnBadLines = "ERROR"
+    onEmptyHeader: Literal["DROP", "RENAME"] = "DROP"
+    """DROP: trailing header columns without a name are left out; RENAME: named ``col_<i>``."""
     errorOnDifferentFieldCount: DynBool | None = None
     allowExtraCharsAfterClosingQuote: DynBool = False
     maxBufferSize: int | None = None
@@ -40,6 +42,8 @@ class IonToCsv(TaskSpec):
     textDelimiter: Text = '"'
     lineDelimiter: Text = "\n"
     alwaysDelimitText: DynBool = False
+    """Deprecated: ``quoteMode: ALWAYS``; ignored when ``quoteMode`` is set."""
+    quoteMode: Literal["ALWAYS", "REQUIRED", "NON_NUMERIC"] | None = None
     charset: Text = "UTF-8"
     dateFormat: Text | None = None
     timeFormat: Text | None = None

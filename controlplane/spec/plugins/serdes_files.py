@@ -1,5 +1,5 @@
-"""Binary file formats of Kestra's serdes family: Excel (``serdes.excel.*``) and Avro
-(``serdes.avro.*``) to and from Ion."""
+"""Binary file formats of Kestra's serdes family: Excel (``serdes.excel.*``), Avro
+(``serdes.avro.*``) and Parquet (``serdes.parquet.*``) to and from Ion."""
 
 from __future__ import annotations
 
@@ -56,12 +56,11 @@ class ExcelToIon(TaskSpec):
     skipRows: int = 0
 
 
-@task(f"{_SERDES}.avro.IonToAvro", f"{_SERDES}.avro.AvroWriter")
-class IonToAvro(TaskSpec):
-    """An Ion file as an Avro container file of records of ``schema`` (an Avro schema as JSON
-    text), or of a schema inferred from the first ``numberOfRowsToScan`` rows. Text values are
-    converted to the schema's types (booleans from ``trueValues``/``falseValues``, nulls from
-    ``nullValues``). Outputs ``uri`` and ``size``."""
+class AvroConversion(TaskSpec):
+    """Rows of an Ion file as records of ``schema`` (an Avro schema as JSON text), or of a schema
+    inferred from the first ``numberOfRowsToScan`` rows (all of them with ``inferAllFields``).
+    Text values are converted to the schema's types (booleans from ``trueValues`` /
+    ``falseValues``, nulls from ``nullValues``): Kestra's ``AbstractAvroConverter``."""
 
     from_: Text = Field(alias="from")
     schema_: Text | dict[str, Any] | None = Field(default=None, alias="schema")
@@ -77,6 +76,36 @@ class IonToAvro(TaskSpec):
     inferAllFields: DynBool = False
     timeZoneId: Text | None = None
     onBadLines: OnBadLines = "ERROR"
+
+
+@task(f"{_SERDES}.avro.IonToAvro", f"{_SERDES}.avro.AvroWriter")
+class IonToAvro(AvroConversion):
+    """An Ion file as an Avro container file. Outputs ``uri`` and ``size``."""
+
+
+DEFAULT_ROW_GROUP_SIZE = 128 * 1024 * 1024
+DEFAULT_PAGE_SIZE = 1024 * 1024
+
+
+@task(f"{_SERDES}.parquet.IonToParquet", f"{_SERDES}.parquet.ParquetWriter")
+class IonToParquet(AvroConversion):
+    """An Ion file as a Parquet file, its columns typed by the Avro schema. Outputs ``uri`` and
+    ``size``."""
+
+    compressionCodec: Literal["UNCOMPRESSED", "SNAPPY", "GZIP", "ZSTD"] = "GZIP"
+    parquetVersion: Literal["V1", "V2"] | None = None
+    """V2 unless set (or set by ``version``, the name Kestra gave it before)."""
+    version: Literal["V1", "V2"] | None = None
+    rowGroupSize: DynInt = DEFAULT_ROW_GROUP_SIZE
+    pageSize: DynInt = DEFAULT_PAGE_SIZE
+    dictionaryPageSize: DynInt = DEFAULT_PAGE_SIZE
+
+
+@task(f"{_SERDES}.parquet.ParquetToIon", f"{_SERDES}.parquet.ParquetReader")
+class ParquetToIon(TaskSpec):
+    """A Parquet file as an Ion file, a struct per row. Outputs ``uri`` and ``size``."""
+
+    from_: Text = Field(alias="from")
 
 
 @task(f"{_SERDES}.avro.AvroToIon", f"{_SERDES}.avro.AvroReader")

@@ -1,5 +1,7 @@
 """The serdes converters on real flow shapes: the blueprint ``duckdb-query`` stores a DuckDB
-result as Ion and converts it to CSV; CSV, JSON, JSON lines and YAML go to Ion and back."""
+result as Ion and converts it to CSV; CSV, JSON, JSON lines and YAML go to Ion and back; the
+blueprint ``odoo-export-invoices-to-warehouse`` writes CSV with ``quoteMode``; an export whose
+header has unnamed columns and a byte order mark goes to Ion."""
 
 from __future__ import annotations
 
@@ -104,3 +106,101 @@ def test_csv_json_yaml_and_ion_convert_into_each_other(
         '"job_title";"salary"',
         '"engineer";"100"',
     ]
+
+
+QUOTING = """
+id: odoo-invoices-csv
+namespace: company.team
+tasks:
+  - id: invoices
+    type: io.kestra.plugin.core.storage.Write
+    extension: .ion
+    content: |
+      {name:"INV/2024/0001",partner:"Acme; Inc",amount_total:1250.5,residual:-3,paid:false,note:null,memo:""}
+      {name:"INV/2024/0002",partner:"Bob \\"B\\"",amount_total:80.,residual:0,paid:true,note:"ok",memo:"x"}
+  - id: non_numeric
+    type: io.kestra.plugin.serdes.csv.IonToCsv
+    from: "{{ outputs.invoices.uri }}"
+    quoteMode: NON_NUMERIC
+  - id: required
+    type: io.kestra.plugin.serdes.csv.IonToCsv
+    from: "{{ outputs.invoices.uri }}"
+    fieldSeparator: ";"
+    quoteMode: REQUIRED
+    alwaysDelimitText: true
+  - id: always
+    type: io.kestra.plugin.serdes.csv.IonToCsv
+    from: "{{ outputs.invoices.uri }}"
+    header: false
+    lineDelimiter: "\\r\\n"
+    quoteMode: ALWAYS
+"""
+
+
+def test_quote_mode_quotes_all_fields_the_needed_ones_or_the_non_numeric_ones(
+    flows: Flows,
+) -> None:
+    final = flows.run(QUOTING)
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    assert _file(flows, final, "non_numeric").splitlines() == [
+        '"name","partner","amount_total","residual","paid","note","memo"',
+        '"INV/2024/0001","Acme; Inc",1250.5,-3,"false",,',
+        '"INV/2024/0002","Bob ""B""",80,0,"true","ok","x"',
+    ]
+    assert _file(flows, final, "required").splitlines() == [
+        "name;partner;amount_total;residual;paid;note;memo",
+        'INV/2024/0001;"Acme; Inc";1250.5;-3;false;;',
+        'INV/2024/0002;"Bob ""B""";80;0;true;ok;x',
+    ]
+    assert _file(flows, final, "always") == (
+        '"INV/2024/0001","Acme; Inc","1250.5","-3","false","",""\r\n'
+        '"INV/2024/0002","Bob ""B""","80","0","true","ok","x"\r\n'
+    )
+    sizes = [r.outputs["size"] for r in final.task_runs if r.task_id != "invoices"]
+    assert sizes == [2, 2, 2]
+
+
+EMPTY_HEADERS = b"\xef\xbb\xbfid,,name,,\n1,a,x,b,\n2,c,y,d,\n"
+
+HEADERS = """
+id: csv-headers
+namespace: company.team
+tasks:
+  - id: download
+    type: io.kestra.plugin.core.http.Download
+    uri: {base}/export.csv
+  - id: dropped
+    type: io.kestra.plugin.serdes.csv.CsvToIon
+    from: "{{{{ outputs.download.uri }}}}"
+  - id: renamed
+    type: io.kestra.plugin.serdes.csv.CsvToIon
+    from: "{{{{ outputs.download.uri }}}}"
+    onEmptyHeader: RENAME
+  - id: latin1
+    type: io.kestra.plugin.serdes.csv.CsvToIon
+    from: "{{{{ outputs.download.uri }}}}"
+    charset: ISO-8859-1
+    onEmptyHeader: RENAME
+"""
+
+
+def test_unnamed_header_columns_are_dropped_or_renamed_and_a_bom_is_not_a_name(
+    flows: Flows, serve: Callable[[dict[str, bytes]], str]
+) -> None:
+    base = serve({"/export.csv": EMPTY_HEADERS})
+    final = flows.run(HEADERS.format(base=base))
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    assert list(read_values(_file(flows, final, "dropped"))) == [
+        {"id": "1", "": "a", "name": "x"},
+        {"id": "2", "": "c", "name": "y"},
+    ]
+    warnings = flows.logs(final, "WARN")
+    assert any("Dropped 2 trailing unnamed header column(s)" in w for w in warnings), warnings
+    assert list(read_values(_file(flows, final, "renamed"))) == [
+        {"id": "1", "col_1": "a", "name": "x", "col_3": "b", "col_4": ""},
+        {"id": "2", "col_1": "c", "name": "y", "col_3": "d", "col_4": ""},
+    ]
+    latin1 = list(read_values(_file(flows, final, "latin1")))
+    assert list(latin1[0]) == ["ï»¿id", "col_1", "name", "col_3", "col_4"]
+    sizes = {r.task_id: r.outputs.get("size") for r in final.task_runs}
+    assert sizes["dropped"] == sizes["renamed"] == 2

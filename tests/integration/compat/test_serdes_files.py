@@ -6,7 +6,7 @@ converter."""
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import UTC, datetime
 
 import fastavro
 import openpyxl
@@ -91,10 +91,12 @@ def test_rows_go_to_excel_and_avro_and_back(flows: Flows) -> None:
 
     inferred = fastavro.reader(io.BytesIO(_bytes(flows, final, "inferred")))
     fields = {f["name"]: f["type"] for f in inferred.writer_schema["fields"]}  # type: ignore[index]
-    assert fields["stars"] == ["null", "long"] and fields["beta"] == ["null", "boolean"]
-    assert fields["shipped"] == ["null", {"type": "int", "logicalType": "date"}]
+    assert fields["stars"] == ["null", "double"] and fields["beta"] == ["null", "boolean"]
+    assert fields["shipped"] == ["null", {"type": "long", "logicalType": "timestamp-millis"}]
+    assert fields["tags"] == ["null", {"type": "array", "items": ["null", "string"]}]
     first = next(inferred)
-    assert first["shipped"] == date(2023, 2, 1)  # type: ignore[index]
+    assert first["shipped"] == datetime(2023, 2, 1, tzinfo=UTC)  # type: ignore[index]
+    assert first["stars"] == 12.0 and first["tags"] == ["flow"]  # type: ignore[index]
 
     back = list(read_values(_bytes(flows, final, "back").decode()))
     assert back[0]["name"] == "Subflows" and back[0]["stars"] == 12.0
