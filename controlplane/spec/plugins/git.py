@@ -1,5 +1,6 @@
 """Git tasks (``io.kestra.plugin.git.*``): Clone, and the syncs from a repository to the control
-plane (SyncFlows, SyncNamespaceFiles and the deprecated Sync).
+plane (SyncFlows, SyncNamespaceFiles and the deprecated Sync), and the pushes the other way
+(PushFlows, PushNamespaceFiles).
 
 Properties and defaults are Kestra's. ``kestraUrl`` and ``auth`` (how Kestra's sync tasks reach
 its API) are accepted and unused: Weir's sync tasks write to the control plane directly.
@@ -7,7 +8,7 @@ its API) are accepted and unused: Weir's sync tasks write to the control plane d
 
 from __future__ import annotations
 
-from controlplane.spec.fields import DynBool, DynInt, DynMap, DynStrList, Spec, Text
+from controlplane.spec.fields import DynBool, DynInt, DynMap, Spec, Text
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import TaskSpec
 
@@ -82,18 +83,36 @@ class Sync(GitTask):
     dryRun: DynBool | None = None
 
 
-@task(f"{_GIT}.PushFlows")
-class PushFlows(GitTask):
-    """Commits the flows of a namespace to a branch of a repository and pushes it."""
+class PushTask(GitTask):
+    """What the push tasks share: where the files go and how the commit is written."""
 
     url: Text
     branch: Text = "main"
-    gitDirectory: Text = "_flows"
-    sourceNamespace: Text = "{{ flow.namespace }}"
-    targetNamespace: Text | None = None
-    flows: DynStrList | None = None
-    includeChildNamespaces: DynBool = False
+    gitDirectory: Text
     commitMessage: Text | None = None
     authorName: Text | None = None
     authorEmail: Text | None = None
     dryRun: DynBool = False
+
+
+@task(f"{_GIT}.PushFlows")
+class PushFlows(PushTask):
+    """Commits the flows of a namespace to a branch of a repository and pushes it."""
+
+    gitDirectory: Text = "_flows"
+    sourceNamespace: Text = "{{ flow.namespace }}"
+    targetNamespace: Text | None = None
+    flows: list[Text] | Text | None = None  # a glob, a list of them, or a JSON text of a list
+    includeChildNamespaces: DynBool = False
+
+
+@task(f"{_GIT}.PushNamespaceFiles")
+class PushNamespaceFiles(PushTask):
+    """Commits the files of a namespace (those ``files`` globs match) to ``gitDirectory`` of a
+    branch and pushes it; with ``delete``, files of that folder the namespace no longer has go."""
+
+    namespace: Text = "{{ flow.namespace }}"
+    gitDirectory: Text = "_files"
+    files: list[Text] | Text | None = None  # a glob, a list of them, or a JSON text of a list
+    errorOnMissing: DynBool = False
+    delete: DynBool = True

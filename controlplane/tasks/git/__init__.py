@@ -26,9 +26,12 @@ Modules, each depending only on those above it:
 - ``clone``: the Clone task.
 - ``folder``: reading the synced folder of a checkout, ``.kestraignore`` rules applied.
 - ``sync``: SyncNamespaceFiles, SyncFlows and Sync: plans, changes applied, the diff file.
+- ``pushing``: what the pushes share: the branch checked out, the changes described, committed
+  and pushed.
 - ``push``: PushFlows, the other way: a namespace's flows committed and pushed.
+- ``push_files``: PushNamespaceFiles: a namespace's files committed and pushed.
 """
 
-from controlplane.tasks.git import clone, push, sync
+from controlplane.tasks.git import clone, push, push_files, sync
 
-__all__ = ["clone", "push", "sync"]
+__all__ = ["clone", "push", "push_files", "sync"]

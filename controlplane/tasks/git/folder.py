@@ -16,7 +16,7 @@ _SKIPPED_NAMES = {".git", ".gitignore", ".gitkeep"}
 _IGNORE_FILE = ".kestraignore"
 
 
-class _IgnoreRules:
+class IgnoreRules:
     """The ``.kestraignore`` of a folder: gitignore patterns, last match wins."""
 
     def __init__(self, folder: Path) -> None:
@@ -56,7 +56,7 @@ def read_folder(
     accept: Callable[[str], bool] = lambda relative: True,
 ) -> dict[str, bytes]:
     """Files of ``folder`` by relative path, without git's own files and what is ignored."""
-    rules = _IgnoreRules(folder)
+    rules = IgnoreRules(folder)
     root = folder.resolve()
     found: dict[str, bytes] = {}
     for current, dirs, files in os.walk(folder):

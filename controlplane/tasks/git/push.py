@@ -4,7 +4,8 @@ written to ``gitDirectory`` of a branch, committed and pushed.
 Each flow goes to ``<gitDirectory>/<sub/namespace/path>/<flowId>.yml`` as its source was saved
 (with ``targetNamespace``, its ``namespace:`` line is rewritten). A branch that does not exist
 yet is created from the default one. Nothing to commit pushes nothing; ``dryRun`` computes the
-diff and stops before the commit.
+diff and stops before the commit. Outputs ``diff`` (``{gitPath, syncState}`` rows) and, as
+Kestra names it, ``flows`` (its rows of lines added, deleted and changed per file).
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from typing import Any
 
 from controlplane.engine.globs import glob_match
 from controlplane.engine.ports import FlowRecord
-from controlplane.engine.runnable import RunContext, TaskFailed, runs
+from controlplane.engine.runnable import RunContext, runs
 from controlplane.spec.plugins.git import PushFlows
 from controlplane.tasks import props
-from controlplane.tasks.git.remote import CloneOptions, Remote, clone
-from controlplane.tasks.ion import to_ion
+from controlplane.tasks.git.pushing import diff_file, push
 
 _NAMESPACE_LINE = re.compile(r"^namespace:[ \t]*\S.*$", re.MULTILINE)
 
@@ -49,31 +49,19 @@ def _source(record: FlowRecord, source_ns: str, target_ns: str | None) -> str:
 def run_push_flows(task: PushFlows, ctx: RunContext) -> dict[str, Any]:
     namespace = props.text(ctx, task.sourceNamespace)
     target = props.optional_text(ctx, task.targetNamespace)
-    branch = props.text(ctx, task.branch)
     records = _selected(task, ctx, namespace)
-    with Remote(task, ctx) as remote:
-        checkout = remote.scratch / "repo"
-        exists = remote.has_branch(branch)
-        clone(remote, checkout, CloneOptions(branch=branch if exists else None, all_branches=False))
-        if not exists:
-            remote.git(["checkout", "-b", branch], checkout, "Creating the branch of")
-        folder = checkout / props.text(ctx, task.gitDirectory)
-        _write(folder, records, namespace, target)
-        remote.git(["add", "--all", "."], checkout, "Staging the flows for")
-        status = remote.git(
-            ["status", "--porcelain"], checkout, "Reading the changes of", quiet=True
-        )
-        diff = [_change(line) for line in status if line.strip()]
-        diff_uri = ctx.put_file("diff.ion", "".join(to_ion(d) + "\n" for d in diff).encode())
-        if props.boolean(ctx, task.dryRun) or not diff:
-            ctx.info(
-                "Nothing to push" if not diff else f"Dry run: {len(diff)} change(s) not pushed"
-            )
-            return {"commitId": None, "commitURL": None, "diff": diff_uri}
-        commit = _commit(task, ctx, remote, checkout, namespace)
-        remote.git(["push", remote.url, f"HEAD:refs/heads/{branch}"], checkout, "Pushing to")
-    ctx.info(f"Pushed {len(diff)} change(s) to {branch} as {commit}")
-    return {"commitId": commit, "commitURL": None, "diff": diff_uri}
+    pushed = push(
+        task,
+        ctx,
+        lambda _, folder: _write(folder, records, namespace, target),
+        f"Add flows from {namespace} namespace",
+    )
+    return {
+        "commitId": pushed.commit,
+        "commitURL": pushed.commit_url,
+        "diff": diff_file(ctx, pushed.changes),
+        "flows": diff_file(ctx, pushed.lines),
+    }
 
 
 def _write(folder: Path, records: list[FlowRecord], namespace: str, target: str | None) -> None:
@@ -87,21 +75,3 @@ def _write(folder: Path, records: list[FlowRecord], namespace: str, target: str 
         path.write_text(_source(record, namespace, target), encoding="utf-8")
     if folder.exists() and not any(folder.rglob("*")):
         shutil.rmtree(folder)
-
-
-def _change(line: str) -> dict[str, str]:
-    code, path = line[:2].strip(), line[3:].strip()
-    state = {"A": "ADDED", "M": "MODIFIED", "D": "DELETED", "R": "RENAMED"}.get(code[:1], code)
-    return {"gitPath": path, "syncState": state}
-
-
-def _commit(task: PushFlows, ctx: RunContext, remote: Remote, checkout: Path, ns: str) -> str:
-    message = props.optional_text(ctx, task.commitMessage) or f"Add flows from {ns} namespace"
-    name = props.optional_text(ctx, task.authorName) or "Weir"
-    email = props.optional_text(ctx, task.authorEmail) or "weir@localhost"
-    identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-    remote.git([*identity, "commit", "--quiet", "-m", message], checkout, "Committing to")
-    (commit,) = remote.git(["rev-parse", "HEAD"], checkout, "Reading the commit of", quiet=True)
-    if not commit:
-        raise TaskFailed(f"the commit to {remote.url} has no id")
-    return commit.strip()
