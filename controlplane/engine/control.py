@@ -21,6 +21,7 @@ from controlplane.engine.ports import FlowRecord, NamespaceFileRecord, Store, na
 from controlplane.engine.runnable import ControlPlane, TaskFailed
 from controlplane.engine.writes import Refusal, WriteIntent, refusal, save_flow
 from controlplane.spec.problems import Severity
+from controlplane.spec.registry import Kind, registry
 from controlplane.spec.validate import validate_text
 
 
@@ -59,6 +60,26 @@ class StoreControlPlane(StoreHousekeeping, StoreTaskCache, ControlPlane):
     def list_files(self, namespace: str) -> list[NamespaceFileRecord]:
         with self.store.unit(read_only=True) as repos:
             return repos.namespace_files.list_namespace_files(namespace)
+
+    def toggle_trigger(self, namespace: str, flow_id: str, trigger_id: str, enabled: bool) -> None:
+        with self.store.unit() as repos:
+            record = repos.flows.read_flow(namespace, flow_id)
+            flow = validate_text(record.source, "<flow>").flow if record is not None else None
+            if record is None or record.deleted or flow is None:
+                raise TaskFailed(f"Unable to find flow {namespace}.{flow_id}")
+            trigger = next((t for t in flow.triggers if getattr(t, "id", None) == trigger_id), None)
+            if trigger is None:
+                raise TaskFailed(
+                    f"Unable to find trigger {trigger_id} for the flow {namespace}.{flow_id}"
+                )
+            stored = repos.triggers.read_trigger_state(namespace, flow_id, trigger_id, True)
+            written = str(getattr(trigger, "type", ""))
+            known = registry.resolve(Kind.TRIGGER, written)
+            kind = known.name if known is not None else written
+            document = {"type": kind, **(stored or {}), "disabled": not enabled}
+            if enabled:
+                document.pop("stoppedBy", None)  # as Kestra: enabling undoes a stopAfter too
+            repos.triggers.update_trigger_state(namespace, flow_id, trigger_id, document)
 
     def read_file(self, namespace: str, path: str) -> bytes | None:
         with self.store.unit(read_only=True) as repos:

@@ -153,6 +153,10 @@ class GuardedControlPlane(StoreControlPlane):
             self._check(namespace, "the executions")
         return super().count_executions(namespaces, flows, states, since, until)
 
+    def toggle_trigger(self, namespace: str, flow_id: str, trigger_id: str, enabled: bool) -> None:
+        self._check(namespace, "the flows")
+        super().toggle_trigger(namespace, flow_id, trigger_id, enabled)
+
     def purge_kv(self, namespace: str, key_pattern: str | None, expired_only: bool) -> list[str]:
         self._check(namespace, "the KV pairs")
         return super().purge_kv(namespace, key_pattern, expired_only)

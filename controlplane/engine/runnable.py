@@ -250,6 +250,11 @@ class ControlPlane(ABC):
         ExecutionRepository.count_by_flow."""
 
     @abstractmethod
+    def toggle_trigger(self, namespace: str, flow_id: str, trigger_id: str, enabled: bool) -> None:
+        """Switch a trigger of a live flow on or off, whatever its YAML says of it otherwise;
+        TaskFailed when the flow or the trigger does not exist."""
+
+    @abstractmethod
     def purge_kv(self, namespace: str, key_pattern: str | None, expired_only: bool) -> list[str]:
         """Delete the KV pairs of ``namespace`` (matching the glob; only the expired ones)."""
 

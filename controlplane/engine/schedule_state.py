@@ -10,6 +10,7 @@
       "pending": ["<execution id>", ...],     created by the trigger and not seen ended
       "stoppedBy": {"executionId": "...", "state": "FAILED"} | null,   stopAfter disabled it
       "off": false,              the flow or the trigger is disabled in its YAML
+      "disabled": false,         switched off by trigger.Toggle
       "error": "..." | null,     the last problem met while firing
       "backfill": {"id", "start", "end", "inputs", "labels", "cursor", "handled", "created",
                    "total", "paused", "source", "requested"} | null
@@ -155,6 +156,7 @@ class ScheduleState:
     pending: list[str] = field(default_factory=list)
     stopped_by: dict[str, str] | None = None
     off: bool = False
+    toggled_off: bool = False
     error: str | None = None
     backfill: BackfillState | None = None
 
@@ -165,7 +167,7 @@ class ScheduleState:
 
     @property
     def disabled(self) -> bool:
-        return self.stopped_by is not None or self.off
+        return self.stopped_by is not None or self.off or self.toggled_off
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -178,6 +180,7 @@ class ScheduleState:
             "pending": list(self.pending),
             "stoppedBy": self.stopped_by,
             "off": self.off,
+            "disabled": self.toggled_off,
             "error": self.error,
             "backfill": self.backfill.to_doc() if self.backfill is not None else None,
         }
@@ -196,6 +199,7 @@ class ScheduleState:
             pending=[str(item) for item in doc.get("pending") or []],
             stopped_by=doc.get("stoppedBy"),
             off=bool(doc.get("off", False)),
+            toggled_off=doc.get("disabled") is True,
             error=doc.get("error"),
             backfill=BackfillState.from_doc(backfill) if backfill else None,
         )
@@ -216,7 +220,7 @@ class ScheduleState:
         ``finished`` are the pending executions it created or saw end.
         """
         if not fresh.seen and fresh.backfill is None and not fresh.pending:
-            return self
+            return replace(self, toggled_off=fresh.toggled_off)
         merged = replace(self)
         merged.since = _earlier(self.since, fresh.since)
         merged.next = _later(self.next, fresh.next)
@@ -226,6 +230,7 @@ class ScheduleState:
         pending += [p for p in self.pending if p in added and p not in pending]
         merged.pending = pending
         merged.stopped_by = self.stopped_by or fresh.stopped_by
+        merged.toggled_off = fresh.toggled_off  # only trigger.Toggle writes it
         merged.backfill = _backfill(self.backfill, fresh.backfill, base_backfill)
         return merged
 

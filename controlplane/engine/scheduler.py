@@ -257,7 +257,7 @@ class TriggerScheduler:
         self, trigger: ScheduleTrigger, base: ScheduleState, run: _Pass, batch: _Batch
     ) -> None:
         state, moment = base.copy(), batch.moment
-        if trigger.spec.disabled or trigger.flow.disabled:
+        if trigger.spec.disabled or trigger.flow.disabled or state.toggled_off:
             if not state.off:
                 state.off = True
                 batch.states.append((trigger, state, base, run))

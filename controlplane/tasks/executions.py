@@ -15,7 +15,14 @@ from controlplane.engine.attempt_functions import default_renderer
 from controlplane.engine.model import State
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.expr import is_truthy
-from controlplane.spec.plugins.executions import Count, Kill, Resume, SetVariables, UnsetVariables
+from controlplane.spec.plugins.executions import (
+    Count,
+    Kill,
+    Resume,
+    SetVariables,
+    Toggle,
+    UnsetVariables,
+)
 from controlplane.tasks import props
 
 
@@ -120,3 +127,14 @@ def run_kill(task: Kill, ctx: RunContext) -> None:
                 if found is not None and not found.state.terminal:
                     ctx.send("kill", child)
     ctx.send("kill", ctx.execution_id)
+
+
+@runs(Toggle)
+def run_toggle(task: Toggle, ctx: RunContext) -> None:
+    namespace = props.optional_text(ctx, task.namespace) or ctx.namespace
+    flow_id = props.optional_text(ctx, task.flowId) or ctx.flow_id
+    trigger_id = props.text(ctx, task.trigger)
+    ctx.control.toggle_trigger(namespace, flow_id, trigger_id, task.enabled)
+    ctx.info(
+        f"trigger {trigger_id} of {namespace}/{flow_id} {'enabled' if task.enabled else 'disabled'}"
+    )

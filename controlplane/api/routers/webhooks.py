@@ -118,10 +118,17 @@ def _webhook_revision(
     context = trigger_context(engine.settings, flow, revision)
     webhooks = [t for t in flow.triggers if isinstance(t, Webhook) and not t.disabled]
     found = next((w for w in webhooks if _same_key(engine, w.key, key, context)), None)
-    if found is None:
+    if found is None or _toggled_off(store, namespace, flow_id, found.id):
         raise missing
     require_enabled(flow)
     return revision, flow, found
+
+
+def _toggled_off(store: Store, namespace: str, flow_id: str, trigger_id: str) -> bool:
+    """Switched off by trigger.Toggle (its state document says so)."""
+    with store.unit(read_only=True) as repos:
+        state = repos.triggers.read_trigger_state(namespace, flow_id, trigger_id)
+    return state is not None and state.get("disabled") is True
 
 
 _PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})

@@ -1,5 +1,6 @@
 """Core tasks that act on executions: their variables (``SetVariables``, ``UnsetVariables``), a
-count of them (``Count``), resuming a paused one (``Resume``) and killing this one (``Kill``)."""
+count of them (``Count``), resuming a paused one (``Resume``), killing this one (``Kill``), and
+switching a flow's trigger on or off (``trigger.Toggle``)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ class Resume(TaskSpec):
     flowId: Text | None = None
     executionId: Text | None = None
     inputs: dict[str, Any] | Text | None = None
+
+
+@task("io.kestra.plugin.core.trigger.Toggle", "io.kestra.core.tasks.trigger.Toggle")
+class Toggle(TaskSpec):
+    namespace: Text | None = None
+    flowId: Text | None = None
+    trigger: Text
+    enabled: bool = False
 
 
 @task(f"{_EXECUTION}.Kill")

@@ -243,3 +243,41 @@ triggers:
         assert api.post("/executions/webhook/hooks.envs/keyed/hook_key").status_code == 404
     finally:
         engine.settings = declared
+
+
+def test_a_webhook_switched_off_by_trigger_toggle_is_404_until_switched_on(
+    api: Api, store: Store
+) -> None:
+    save_flow(store, f"""id: hooked
+namespace: hooks.toggle
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.debug.Return
+    format: hi
+triggers:
+  - id: hook
+    type: {WEBHOOK}
+    key: the-key
+""")  # fmt: skip
+    for enabled in ("false", "true"):
+        save_flow(store, f"""id: switch_{enabled}
+namespace: hooks.toggle
+tasks:
+  - id: toggle
+    type: io.kestra.plugin.core.trigger.Toggle
+    flowId: hooked
+    trigger: hook
+    enabled: {enabled}
+""")  # fmt: skip
+    url = "/executions/webhook/hooks.toggle/hooked/the-key"
+
+    def switch(enabled: str) -> None:
+        started = api.post(f"/executions/hooks.toggle/switch_{enabled}")
+        assert started.status_code == 201, started.text
+        assert ended(api, started.json()["id"])["state"]["current"] == "SUCCESS"
+
+    switch("false")
+    off = api.post(url, json={})
+    assert off.status_code == 404, off.text
+    switch("true")
+    assert api.post(url, json={}).status_code == 201

@@ -627,3 +627,43 @@ def test_the_thread_survives_a_failing_tick_and_fires_on_the_next(
     assert not scheduler.running
     assert calls >= 3
     assert dates(runtime.executions("threaded")) == minutes(1)
+
+
+def test_trigger_toggle_switches_a_schedule_off_and_on_again(
+    runtime: Runtime, clock: Clock
+) -> None:
+    runtime.save(flow("toggled", "    cron: '* * * * *'\n"))
+    for enabled in ("false", "true"):
+        task = (
+            f"  - id: toggle\n    type: io.kestra.plugin.core.trigger.Toggle\n"
+            f"    flowId: toggled\n    trigger: schedule\n    enabled: {enabled}\n"
+        )
+        runtime.save(f"id: switch_{enabled}\nnamespace: {NS}\ntasks:\n{task}")
+    scheduler = runtime.scheduler(clock)
+    scheduler.tick()
+    clock.at("2024-05-15T10:01:00.100+00:00")
+    assert dates(scheduler.tick()) == minutes(1)
+
+    switched = runtime.engine.create_execution(NS, "switch_false", {})
+    assert ended(runtime.engine, switched.id).state is State.SUCCESS
+    for minute in (2, 3):
+        clock.at(f"2024-05-15T10:0{minute}:00.100+00:00")
+        assert scheduler.tick() == []
+    assert runtime.state("toggled").disabled
+
+    switched = runtime.engine.create_execution(NS, "switch_true", {})
+    assert ended(runtime.engine, switched.id).state is State.SUCCESS
+    assert not runtime.state("toggled").toggled_off
+    scheduler.tick()  # back on from the next slot; the slots it missed are not replayed
+    clock.at("2024-05-15T10:04:00.100+00:00")
+    assert dates(scheduler.tick()) == minutes(4)
+
+
+def test_trigger_toggle_of_a_trigger_the_flow_lacks_fails(runtime: Runtime) -> None:
+    runtime.save(flow("toggled", "    cron: '* * * * *'\n"))
+    task = "  - id: toggle\n    type: io.kestra.plugin.core.trigger.Toggle\n    flowId: toggled\n    trigger: nope\n"
+    runtime.save(f"id: switch\nnamespace: {NS}\ntasks:\n{task}")
+    switched = ended(runtime.engine, runtime.engine.create_execution(NS, "switch", {}).id)
+    assert switched.state is State.FAILED
+    error = switched.task_runs[0].attempts[-1].error or ""
+    assert "Unable to find trigger nope for the flow" in error
