@@ -181,6 +181,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.github.actions.RunWorkflow": "github",
         "io.kestra.plugin.github.issues.Comment": "github",
         "io.kestra.plugin.github.issues.Create": "github",
+        "io.kestra.plugin.github.pulls.Create": "github",
         "io.kestra.plugin.github.repositories.Search": "github",
         "io.kestra.plugin.gitlab.issues.Create": "itsm",
         "io.kestra.plugin.gitlab.issues.Search": "itsm",

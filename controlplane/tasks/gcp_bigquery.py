@@ -1,6 +1,6 @@
 """BigQuery with google-cloud-bigquery: Query (rows fetched, stored as Ion or written to a
-destination table), Load from an internal-storage file, CreateDataset, CreateTable and
-DeleteTable.
+destination table), Load from an internal-storage file, LoadFromGcs from gs:// objects,
+CreateDataset, CreateTable and DeleteTable.
 ``endpointOverride`` (or BIGQUERY_EMULATOR_HOST on the worker) points them at another API root,
 such as crucible's BigQuery emulator."""
 
@@ -18,11 +18,13 @@ from controlplane.spec.plugins.gcp import (
     BigQueryCreateTable,
     BigQueryDeleteTable,
     BigQueryLoad,
+    BigQueryLoadFromGcs,
+    BigQueryLoading,
     BigQueryQuery,
     BigQueryTask,
 )
 from controlplane.tasks import props
-from controlplane.tasks.gcp import connection, failing
+from controlplane.tasks.gcp import connection, failing, split_gs_uri
 from controlplane.tasks.jdbc.results import Collected
 
 _FORMATS = {
@@ -50,7 +52,7 @@ def _table_output(table: bigquery.TableReference) -> dict[str, str]:
     return {"project": table.project, "dataset": table.dataset_id, "table": table.table_id}
 
 
-def _dispositions(config: Any, task: BigQueryQuery | BigQueryLoad) -> None:
+def _dispositions(config: Any, task: BigQueryQuery | BigQueryLoading) -> None:
     """The write and create dispositions and schema update options the task sets (only those: the
     API takes an absent field as its default)."""
     if task.writeDisposition is not None:
@@ -136,7 +138,7 @@ def run_query(task: BigQueryQuery, ctx: RunContext) -> dict[str, Any]:
     return outputs
 
 
-def _load_config(task: BigQueryLoad, ctx: RunContext) -> Any:
+def _load_config(task: BigQueryLoading, ctx: RunContext) -> Any:
     config = bigquery.LoadJobConfig(source_format=_FORMATS[task.format or "CSV"])
     _dispositions(config, task)
     if task.schema_ is not None:
@@ -152,7 +154,9 @@ def _load_config(task: BigQueryLoad, ctx: RunContext) -> Any:
         config.clustering_fields = props.string_list(ctx, task.clusteringFields, "clusteringFields")
     if task.timePartitioningField:
         field = props.text(ctx, task.timePartitioningField)
-        config.time_partitioning = bigquery.TimePartitioning(field=field)
+        config.time_partitioning = bigquery.TimePartitioning(
+            type_=task.timePartitioningType, field=field
+        )
     csv = task.csvOptions
     if csv is not None:
         if csv.fieldDelimiter is not None:
@@ -183,8 +187,43 @@ def run_load(task: BigQueryLoad, ctx: RunContext) -> dict[str, Any]:
             job.result()
         except GoogleAPIError as exc:
             raise failing(f"BigQuery load of {source} into {table}", exc) from None
+    return _load_outputs(ctx, job, table)
+
+
+@runs(BigQueryLoadFromGcs)
+def run_load_from_gcs(task: BigQueryLoadFromGcs, ctx: RunContext) -> dict[str, Any]:
+    sources = props.string_list(ctx, task.from_, "from")
+    if not sources:
+        raise TaskFailed("'from' names no gs:// URI to load")
+    for uri in sources:
+        split_gs_uri(uri, "from")
+    bq = client(task, ctx)
+    table = _table(bq, props.text(ctx, task.destinationTable), "destinationTable")
+    what = f"BigQuery load of {', '.join(sources)} into {table}"
+    try:
+        job = bq.load_table_from_uri(sources, table, job_config=_load_config(task, ctx))
+        job.result()
+    except GoogleAPIError as exc:
+        raise failing(what, exc) from None
+    return _load_outputs(ctx, job, table)
+
+
+def _load_outputs(
+    ctx: RunContext, job: bigquery.LoadJob, table: bigquery.TableReference
+) -> dict[str, Any]:
+    """Kestra's load outputs: the job, the table as ``project.dataset.table`` and the rows;
+    the job's statistics as metrics."""
     ctx.info(f"BigQuery job {job.job_id} loaded {job.output_rows} rows into {table}")
-    return {"jobId": job.job_id, "destinationTable": _table_output(table), "rows": job.output_rows}
+    for name, value in (
+        ("output.rows", job.output_rows),
+        ("output.bytes", job.output_bytes),
+        ("input.bytes", job.input_file_bytes),
+        ("input.files", job.input_files),
+    ):
+        if value is not None:
+            ctx.metric(name, float(value))
+    destination = f"{table.project}.{table.dataset_id}.{table.table_id}"
+    return {"jobId": job.job_id, "destinationTable": destination, "rows": job.output_rows}
 
 
 @runs(BigQueryCreateDataset)

@@ -152,6 +152,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "git.SyncNamespaceFiles": "git.sync",
     "github.GitHubIssueComment": "github",
     "github.GitHubIssueCreate": "github",
+    "github.GitHubPullCreate": "github",
     "github.GitHubRepositoriesSearch": "github",
     "github.GitHubRunWorkflow": "github",
     "gitops.Reconcile": "gitops",

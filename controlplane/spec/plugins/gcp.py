@@ -150,9 +150,9 @@ class AvroOptions(Spec):
     useAvroLogicalTypes: DynBool | None = None
 
 
-@task(f"{_BQ}.Load")
-class BigQueryLoad(BigQueryTask):
-    from_: Text = Field(alias="from")
+class BigQueryLoading(BigQueryTask):
+    """What Kestra's load tasks share (``AbstractLoad``)."""
+
     destinationTable: Text
     format: Literal["CSV", "JSON", "AVRO", "PARQUET", "ORC"] | None = None
     csvOptions: CsvOptions | None = None
@@ -165,9 +165,24 @@ class BigQueryLoad(BigQueryTask):
     maxBadRecords: DynInt | None = None
     clusteringFields: DynStrList | None = None
     timePartitioningField: Text | None = None
+    timePartitioningType: Literal["DAY", "HOUR", "MONTH", "YEAR"] = "DAY"
     schemaUpdateOptions: list[Literal["ALLOW_FIELD_ADDITION", "ALLOW_FIELD_RELAXATION"]] | None = (
         None
     )
+
+
+@task(f"{_BQ}.Load")
+class BigQueryLoad(BigQueryLoading):
+    """An internal-storage file loaded into a table."""
+
+    from_: Text = Field(alias="from")
+
+
+@task(f"{_BQ}.LoadFromGcs")
+class BigQueryLoadFromGcs(BigQueryLoading):
+    """GCS objects (``gs://bucket/path``, one ``*`` wildcard each) loaded into a table."""
+
+    from_: DynStrList = Field(alias="from")
 
 
 @task(f"{_BQ}.CreateDataset")

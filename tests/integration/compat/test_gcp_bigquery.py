@@ -1,7 +1,8 @@
 """The BigQuery tasks against crucible's BigQuery emulator (``crucible serve --dialect bigquery``)
 on 127.0.0.1: a dataset created, a CSV loaded into a table, the tutorial's CREATE TABLE AS and
 MERGE steps, rows fetched, fetched one and stored as Ion, then a table deleted; connection
-settings in pluginDefaults."""
+settings in pluginDefaults. LoadFromGcs sends its load job beside fake-gcs-server, where the
+object is, and gets crucible's answer to a load job from GCS."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from google.cloud import bigquery
 
 from controlplane.engine.model import Execution, State
 from tests.integration.compat.conftest import Flows
+from tests.integration.compat.test_gcp_gcs import gcs_endpoint  # noqa: F401
 from tests.waiting import wait_while_advancing
 
 CSV = "vendor_id,trips\n1,10\n2,20\n3,30\n"
@@ -155,11 +157,7 @@ def test_a_csv_is_loaded_merged_queried_and_its_temporary_table_dropped(
     assert _outputs(final, "create_again")["project"] == "test-project"
     load = _outputs(final, "load")
     assert load["rows"] == 3
-    assert load["destinationTable"] == {
-        "project": "test-project",
-        "dataset": "zoomcamp",
-        "table": "trips_ext",
-    }
+    assert load["destinationTable"] == "test-project.zoomcamp.trips_ext"
     assert _outputs(final, "fetch")["rows"] == [
         {"vendor_id": 1, "trips": 10},
         {"vendor_id": 2, "trips": 20},
@@ -219,3 +217,88 @@ def test_destination_table_and_an_existing_dataset_reach_the_api(
     errors = flows.logs(final, "ERROR")
     assert any("dataset zoomcamp already exists" in line for line in errors), errors
     assert any("destinationTable" in line and "query of task 'query'" in line for line in errors)
+
+
+FROM_GCS = """
+id: bigquery-from-gcs
+namespace: company.team
+tasks:
+  - id: extract
+    type: io.kestra.plugin.core.http.Download
+    uri: "{base}/trips.csv"
+  - id: bucket
+    type: io.kestra.plugin.gcp.gcs.CreateBucket
+    name: taxi
+    endpointOverride: {gcs}
+  - id: upload_to_gcs
+    type: io.kestra.plugin.gcp.gcs.Upload
+    from: "{{{{ outputs.extract.uri }}}}"
+    to: gs://taxi/raw/trips.csv
+    endpointOverride: {gcs}
+  - id: create_dataset
+    type: io.kestra.plugin.gcp.bigquery.CreateDataset
+    name: zoomcamp
+  - id: load_from_gcs
+    type: io.kestra.plugin.gcp.bigquery.LoadFromGcs
+    from:
+      - "{{{{ outputs.upload_to_gcs.uri }}}}"
+    destinationTable: test-project.zoomcamp.trips
+    format: CSV
+    csvOptions:
+      skipLeadingRows: 1
+    timePartitioningField: day
+    timePartitioningType: MONTH
+    schema:
+      fields:
+        - name: vendor_id
+          type: INTEGER
+        - name: trips
+          type: INTEGER
+pluginDefaults:
+  - type: io.kestra.plugin.gcp
+    values:
+      projectId: test-project
+      endpointOverride: {bigquery}
+"""
+
+
+def test_a_load_from_gcs_reaches_the_api_as_a_load_job(
+    flows: Flows,
+    serve: Callable[[dict[str, bytes]], str],
+    bigquery_endpoint: str,
+    gcs_endpoint: str,  # noqa: F811
+) -> None:
+    """crucible (0.1.0a2) runs only the load jobs that upload their data; a jobs.insert whose
+    configuration is a load from gs:// URIs gets 400 invalidQuery, which the task reports with
+    the URIs and the table."""
+    base = serve({"/trips.csv": CSV.encode()})
+    source = FROM_GCS.format(base=base, gcs=gcs_endpoint, bigquery=bigquery_endpoint)
+    final = flows.run(source)
+    assert final.state is State.FAILED
+    states = {r.task_id: r.state for r in final.task_runs}
+    assert states["upload_to_gcs"] is State.SUCCESS and states["load_from_gcs"] is State.FAILED
+    errors = flows.logs(final, "ERROR")
+    assert any(
+        "BigQuery load of gs://taxi/raw/trips.csv into test-project.zoomcamp.trips failed: 400"
+        in line
+        and "Not supported by Crucible: jobs.insert of a load job" in line
+        for line in errors
+    ), errors
+
+
+def test_a_source_that_is_not_a_gcs_uri_is_refused(flows: Flows) -> None:
+    flow = """
+id: bigquery-not-gcs
+namespace: company.team
+tasks:
+  - id: load
+    type: io.kestra.plugin.gcp.bigquery.LoadFromGcs
+    from: ["s3://taxi/trips.csv"]
+    destinationTable: zoomcamp.trips
+    projectId: test-project
+    endpointOverride: http://127.0.0.1:9
+"""
+    final = flows.run(flow)
+    assert final.state is State.FAILED
+    errors = flows.logs(final, "ERROR")
+    assert any("'from' must be a gs://bucket/path URI" in line for line in errors), errors
