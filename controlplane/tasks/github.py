@@ -1,4 +1,5 @@
-"""GitHub issues, repository search and workflow dispatch over the REST API with ``requests``."""
+"""GitHub issues, pull requests, repository search and workflow dispatch over the REST API with
+``requests``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.github import (
     GitHubIssueComment,
     GitHubIssueCreate,
+    GitHubPullCreate,
     GitHubRepositoriesSearch,
     GitHubRunWorkflow,
     _GitHub,
@@ -50,12 +52,23 @@ class _Api:
         except requests.RequestException as exc:
             raise TaskFailed(f"GitHub could not be reached: {type(exc).__name__}") from None
         if response.status_code >= 400:
-            try:
-                message = response.json().get("message")
-            except (ValueError, AttributeError):
-                message = response.text[:300]
-            raise TaskFailed(f"GitHub answered {response.status_code}: {message}")
+            raise TaskFailed(f"GitHub answered {response.status_code}: {_message(response)}")
         return response.json() if response.content else None
+
+
+def _message(response: requests.Response) -> str:
+    """GitHub's ``message``, with the reasons of a ``422 Validation Failed``."""
+    try:
+        answer = response.json()
+        message = str(answer.get("message"))
+    except (ValueError, AttributeError):
+        return response.text[:300]
+    reasons = [
+        str(e.get("message") or f"{e.get('field')} {e.get('code')}")
+        for e in answer.get("errors") or []
+        if isinstance(e, dict)
+    ]
+    return f"{message} ({'; '.join(reasons)})" if reasons else message
 
 
 def _repo(ctx: RunContext, value: str) -> str:
@@ -86,6 +99,32 @@ def run_github_issue_comment(task: GitHubIssueComment, ctx: RunContext) -> dict[
     path = f"/repos/{_repo(ctx, task.repository)}/issues/{number}/comments"
     comment = _Api(task, ctx).call("POST", path, json={"body": props.text(ctx, task.body)})
     return {"commentUrl": comment.get("html_url")}
+
+
+@runs(GitHubPullCreate)
+def run_github_pull_create(task: GitHubPullCreate, ctx: RunContext) -> dict[str, Any]:
+    repository = _repo(ctx, task.repository)
+    body: dict[str, Any] = {
+        "title": props.text(ctx, task.title),
+        "head": props.text(ctx, task.sourceBranch),
+        "base": props.text(ctx, task.targetBranch),
+        "maintainer_can_modify": props.boolean(ctx, task.maintainerCanModify),
+        "draft": props.boolean(ctx, task.draft),
+    }
+    if task.body is not None:
+        body["body"] = props.text(ctx, task.body)
+    api = _Api(task, ctx)
+    pull = api.call("POST", f"/repos/{repository}/pulls", json=body)
+    ctx.info(f"Opened pull request #{pull['number']}: {pull.get('html_url')}")
+    reviewers = props.string_list(ctx, task.reviewers, "reviewers")
+    if reviewers:
+        request = {
+            "reviewers": [r for r in reviewers if not r.startswith("team:")],
+            "team_reviewers": [r.removeprefix("team:") for r in reviewers if r.startswith("team:")],
+        }
+        path = f"/repos/{repository}/pulls/{pull['number']}/requested_reviewers"
+        api.call("POST", path, json={k: v for k, v in request.items() if v})
+    return {"issueUrl": pull.get("issue_url"), "pullRequestUrl": pull.get("html_url")}
 
 
 _QUALIFIERS = ("language", "created", "stars", "user", "topic")

@@ -199,6 +199,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "mail.MailSend": "mail",
     "mail.SendGridMailExecution": "mail",
     "mail.SendGridMailSend": "mail",
+    "n8n.N8nTriggerWorkflow": "n8n",
     "network.TcpSend": "network",
     "network.UdpSend": "network",
     "notifications.DiscordExecution": "notifications.services",

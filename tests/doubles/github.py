@@ -13,6 +13,13 @@ authentication``. Served:
 - ``PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}`` ``{"body"}`` -> 200, the comment.
 - ``POST /repos/{owner}/{repo}/statuses/{sha}`` ``{"state", "description"?, "context"?,
   "target_url"?}`` -> 201, the status object.
+- ``POST /repos/{owner}/{repo}/pulls`` ``{"title", "head", "base", "body"?, "draft"?,
+  "maintainer_can_modify"?}`` -> 201, the new pull request (branches seeded by ``add_branch``);
+  ``422`` when ``head`` or ``base`` is not a branch, when they point at the same commit ("No
+  commits between ...") or when an open pull request of ``head`` into ``base`` exists.
+- ``POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`` ``{"reviewers"?,
+  "team_reviewers"?}`` -> 201, the pull request; ``422`` for a reviewer who is not a
+  collaborator (``collaborators``) or a team the organisation does not have (``teams``).
 
 An unknown repository, pull request or comment is ``404 Not Found``; a body GitHub would refuse
 is ``422 Validation Failed`` with ``errors`` (a state outside error/failure/pending/success, a
@@ -53,6 +60,8 @@ _BY_ID = r"/repositories/(?P<repo_id>\d+)"
 _ISSUE_COMMENTS = re.compile(rf"(?:{_REPO}|{_BY_ID})/issues/(?P<number>\d+)/comments")
 _COMMENT = re.compile(rf"{_REPO}/issues/comments/(?P<comment_id>\d+)")
 _STATUSES = re.compile(rf"{_REPO}/statuses/(?P<sha>[^/]+)")
+_PULLS = re.compile(rf"{_REPO}/pulls")
+_REVIEWERS = re.compile(rf"{_REPO}/pulls/(?P<number>\d+)/requested_reviewers")
 
 
 def user(login: str) -> dict[str, Any]:
@@ -82,6 +91,10 @@ class GitHubDouble(ServiceDouble):
         self.link_base: str | None = None
         """Where the pagination links point; this server when None."""
         self._ids = itertools.count(1_900_000_001)
+        self.branches: dict[str, str] = {}
+        self.pulls: dict[int, dict[str, Any]] = {}
+        self.collaborators: set[str] = {"octocat"}
+        self.teams: set[str] = {"backend"}
 
     @property
     def api_url(self) -> str:
@@ -93,6 +106,15 @@ class GitHubDouble(ServiceDouble):
             self.pull_requests[number] = head_sha
             self.commits.add(head_sha)
             self.comments.setdefault(number, [])
+
+    def add_branch(self, name: str, sha: str) -> None:
+        with self.lock:
+            self.branches[name] = sha
+            self.commits.add(sha)
+
+    def pull(self, number: int) -> dict[str, Any]:
+        with self.lock:
+            return copy.deepcopy(self.pulls[number])
 
     def add_commit(self, sha: str) -> None:
         with self.lock:
@@ -134,6 +156,11 @@ class GitHubDouble(ServiceDouble):
             return self._update_comment(int(match["comment_id"]), request.body)
         if (match := _STATUSES.fullmatch(path)) and self._known(match) and request.method == "POST":
             return self._create_status(match["sha"], request.body)
+        if (match := _PULLS.fullmatch(path)) and self._known(match) and request.method == "POST":
+            return self._create_pull(request.body)
+        reviewers = _REVIEWERS.fullmatch(path)
+        if reviewers and self._known(reviewers) and request.method == "POST":
+            return self._request_reviewers(int(reviewers["number"]), request.body)
         return _not_found()
 
     def _authenticate(self, request: Received) -> Reply | None:
@@ -222,6 +249,70 @@ class GitHubDouble(ServiceDouble):
         self.statuses.setdefault(sha, []).append(status)
         return Reply(201, copy.deepcopy(status))
 
+    def _create_pull(self, body: Any) -> Reply:
+        if not isinstance(body, dict) or not body.get("title"):
+            return _invalid("PullRequest", "title", "missing_field", "title wasn't supplied")
+        head, base = str(body.get("head") or ""), str(body.get("base") or "")
+        for field_name, branch in (("head", head.rsplit(":", 1)[-1]), ("base", base)):
+            if branch not in self.branches:
+                return _invalid("PullRequest", field_name, "invalid", f"{field_name} invalid")
+        head = head.rsplit(":", 1)[-1]
+        if self.branches[head] == self.branches[base]:
+            return _custom("PullRequest", f"No commits between {base} and {head}")
+        owner = REPOSITORY.split("/")[0]
+        if any(p["head"]["ref"] == head and p["base"]["ref"] == base for p in self.pulls.values()):
+            return _custom("PullRequest", f"A pull request already exists for {owner}:{head}.")
+        number = max([*self.pull_requests, *self.pulls, 0]) + 1
+        pull_id = next(self._ids)
+        now = _timestamp()
+        pull = {
+            "url": f"{self.url}/repos/{REPOSITORY}/pulls/{number}",
+            "id": pull_id,
+            "node_id": f"PR_{pull_id}",
+            "html_url": f"https://github.com/{REPOSITORY}/pull/{number}",
+            "issue_url": f"{self.url}/repos/{REPOSITORY}/issues/{number}",
+            "number": number,
+            "state": "open",
+            "locked": False,
+            "title": body["title"],
+            "user": dict(BOT),
+            "body": body.get("body"),
+            "created_at": now,
+            "updated_at": now,
+            "draft": bool(body.get("draft", False)),
+            "maintainer_can_modify": bool(body.get("maintainer_can_modify", False)),
+            "requested_reviewers": [],
+            "requested_teams": [],
+            "head": {"label": f"{owner}:{head}", "ref": head, "sha": self.branches[head]},
+            "base": {"label": f"{owner}:{base}", "ref": base, "sha": self.branches[base]},
+        }
+        self.pulls[number] = pull
+        self.pull_requests[number] = self.branches[head]
+        self.comments.setdefault(number, [])
+        return Reply(201, copy.deepcopy(pull))
+
+    def _request_reviewers(self, number: int, body: Any) -> Reply:
+        pull = self.pulls.get(number)
+        if pull is None:
+            return _not_found()
+        reviewers = list((body or {}).get("reviewers") or [])
+        teams = list((body or {}).get("team_reviewers") or [])
+        if any(r not in self.collaborators for r in reviewers):
+            return Reply(
+                422,
+                {
+                    "message": "Reviews may only be requested from collaborators. One or more "
+                    "of the users or teams you specified is not a collaborator of the "
+                    f"{REPOSITORY} repository.",
+                    "documentation_url": DOCS,
+                },
+            )
+        if any(t not in self.teams for t in teams):
+            return _not_found()
+        pull["requested_reviewers"] += [user(r) for r in reviewers]
+        pull["requested_teams"] += [{"slug": t, "name": t} for t in teams]
+        return Reply(201, copy.deepcopy(pull))
+
     def _new_comment(self, number: int, body: str, author: dict[str, Any]) -> dict[str, Any]:
         comment_id = next(self._ids)
         now = _timestamp()
@@ -259,6 +350,13 @@ def _check_body(body: Any) -> Reply | None:
 
 def _invalid(resource: str, field: str, code: str, message: str) -> Reply:
     error = {"resource": resource, "code": code, "field": field, "message": message}
+    return Reply(
+        422, {"message": "Validation Failed", "errors": [error], "documentation_url": DOCS}
+    )
+
+
+def _custom(resource: str, message: str) -> Reply:
+    error = {"resource": resource, "code": "custom", "message": message}
     return Reply(
         422, {"message": "Validation Failed", "errors": [error], "documentation_url": DOCS}
     )

@@ -1,12 +1,13 @@
-"""GitHub's REST API (``io.kestra.plugin.github.*``): issues, repository search and workflow
-dispatch, authenticated by ``oauthToken`` (or ``jwtToken`` / ``appInstallationToken``) against
-``endpoint`` (``https://api.github.com``, or a GitHub Enterprise API URL)."""
+"""GitHub's REST API (``io.kestra.plugin.github.*``): issues, pull requests, repository search
+and workflow dispatch, authenticated by ``oauthToken`` (or ``jwtToken`` /
+``appInstallationToken``) against ``endpoint`` (``https://api.github.com``, or a GitHub
+Enterprise API URL)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from controlplane.spec.fields import DynMap, DynStrList, Text
+from controlplane.spec.fields import DynBool, DynMap, DynStrList, Text
 from controlplane.spec.plugins.jdbc import FetchType
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import TaskSpec
@@ -39,6 +40,22 @@ class GitHubIssueComment(_GitHub):
     repository: Text
     issueNumber: Text | int
     body: Text
+
+
+@task("io.kestra.plugin.github.pulls.Create")
+class GitHubPullCreate(_GitHub):
+    """Open a pull request of ``sourceBranch`` (``user:branch`` from a fork) into
+    ``targetBranch`` of ``repository``, then ask ``reviewers`` (``team:<slug>`` for a team) for a
+    review. Outputs ``issueUrl`` (its issue in the API) and ``pullRequestUrl`` (its page)."""
+
+    repository: Text
+    sourceBranch: Text
+    targetBranch: Text
+    title: Text
+    body: Text | None = None
+    maintainerCanModify: DynBool = False
+    draft: DynBool = False
+    reviewers: DynStrList | None = None
 
 
 @task("io.kestra.plugin.github.repositories.Search")
