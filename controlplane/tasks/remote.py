@@ -211,11 +211,14 @@ class RemoteApi:
         params: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         repeatable: bool | None = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Send a request, retrying transient failures; an error status raises ApiError.
 
         ``repeatable`` says whether the request may be sent again after the service may have
-        acted on it; by default only GET and HEAD may.
+        acted on it; by default only GET and HEAD may. ``data`` is a body sent as it is (instead
+        of ``body`` as JSON), ``headers`` are added to this request's.
         """
         url = path if "://" in path else self.base_url + path
         where = _where(method, url)
@@ -227,7 +230,13 @@ class RemoteApi:
                 raise TaskKilled(f"stopped before {where}")
             try:
                 response = self._session.request(
-                    method, url, json=body, params=params, timeout=self.timeout
+                    method,
+                    url,
+                    json=body if data is None else None,
+                    data=data,
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout,
                 )
             except requests.RequestException as exc:
                 why = f"{self.service} request {where} failed: {exc}"
