@@ -1,7 +1,8 @@
 """Docker tasks. ``docker.Run`` runs its commands as a script task on the Docker task runner
-(the engine is asked for itself first, and its absence fails the task). ``docker.Build`` talks
-to the engine's API: the Dockerfile and ``inputFiles`` go as the build context of
-``POST /build``, each tag is pushed with ``POST /images/{name}/push`` when ``push`` is set."""
+(the engine is asked for itself first, and its absence fails the task). ``docker.Build``,
+``docker.Tag`` and ``docker.Push`` talk to the engine's API: the Dockerfile and ``inputFiles`` go
+as the build context of ``POST /build``; a tag is ``POST /images/{name}/tag``; each tag is pushed
+with ``POST /images/{name}/push`` (by Build when ``push`` is set)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
-from controlplane.spec.plugins.docker import DockerBuild, DockerRun
+from controlplane.spec.plugins.docker import (
+    DockerApiTask,
+    DockerBuild,
+    DockerPush,
+    DockerRun,
+    DockerTag,
+)
 from controlplane.spec.plugins.scripts import DockerOptions
 from controlplane.tasks import props
 from controlplane.tasks.docker_runner import DEFAULT_HOST, connect, engine_problem
@@ -38,7 +45,7 @@ def run_docker_run(task: DockerRun, ctx: RunContext) -> dict[str, Any]:
     return script.run(container, ctx, props.string_list(ctx, task.commands, "commands"))
 
 
-def _host(task: DockerBuild, ctx: RunContext) -> str:
+def _host(task: DockerApiTask, ctx: RunContext) -> str:
     host = props.optional_text(ctx, task.host) or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
     problem = engine_problem(host)
     if problem is not None:
@@ -126,7 +133,7 @@ def run_docker_build(task: DockerBuild, ctx: RunContext) -> dict[str, Any]:
     return {"imageId": image_id}
 
 
-def _auth(task: DockerBuild, ctx: RunContext) -> str:
+def _auth(task: DockerApiTask, ctx: RunContext) -> str:
     """The X-Registry-Auth header: the credentials as base64url JSON (``{}`` without any)."""
     raw = task.credentials or {}
     fields = {"username": "username", "password": "password", "registry": "serveraddress"}
@@ -143,3 +150,31 @@ def _push(host: str, tag: str, auth: str, ctx: RunContext) -> None:
         if message.get("status"):
             ctx.debug(str(message["status"]))
     ctx.info(f"Pushed {name}:{version}")
+
+
+@runs(DockerPush)
+def run_docker_push(task: DockerPush, ctx: RunContext) -> dict[str, Any]:
+    tags = props.string_list(ctx, task.tags, "tags")
+    if not tags:
+        raise TaskFailed("'tags' must name at least one image to push")
+    host = _host(task, ctx)
+    auth = _auth(task, ctx)
+    for tag in dict.fromkeys(t.split("://", 1)[-1] for t in tags):
+        _push(host, tag, auth, ctx)
+    return {}
+
+
+@runs(DockerTag)
+def run_docker_tag(task: DockerTag, ctx: RunContext) -> dict[str, Any]:
+    source = props.text(ctx, task.sourceImage)
+    target = props.text(ctx, task.targetImage)
+    repository, tag = target, "latest"
+    if target.rfind(":") > target.rfind("/"):
+        repository, _, tag = target.rpartition(":")
+    host = _host(task, ctx)
+    ctx.info(f"Tagging image {source} as {repository}:{tag}")
+    query = urllib.parse.urlencode({"repo": repository, "tag": tag})
+    path = f"/images/{urllib.parse.quote(source, safe='')}/tag?{query}"
+    for _ in _messages(host, "POST", path, b"", {}):
+        pass
+    return {}

@@ -1,4 +1,5 @@
-"""Docker tasks (``io.kestra.plugin.docker.*``): run commands in a container, build an image."""
+"""Docker tasks (``io.kestra.plugin.docker.*``): run commands in a container, build, tag and push
+an image."""
 
 from __future__ import annotations
 
@@ -36,8 +37,16 @@ class DockerRun(ScriptTask):
     deviceRequests: list[dict[str, Any]] | None = None
 
 
-@task(f"{_DOCKER}.Build")
-class DockerBuild(TaskSpec):
+class DockerApiTask(TaskSpec):
+    """A task that talks to the Docker engine's API at ``host`` (``DOCKER_HOST`` without it)."""
+
+    host: Text | None = None
+    config: dict[str, Any] | Text | None = None
+    credentials: dict[str, Any] | None = None
+
+
+@task(f"{_DOCKER}.Build", f"{_DOCKER}.cli.Build")
+class DockerBuild(DockerApiTask):
     """Builds an image from ``dockerfile`` (and ``inputFiles`` as the context), then pushes it."""
 
     dockerfile: Text
@@ -47,8 +56,21 @@ class DockerBuild(TaskSpec):
     labels: dict[str, Text] | None = None
     push: DynBool = False
     pull: DynBool = True
-    host: Text | None = None
-    config: dict[str, Any] | Text | None = None
-    credentials: dict[str, Any] | None = None
     inputFiles: dict[str, Any] | Text | None = None
     namespaceFiles: dict[str, Any] | None = None
+
+
+@task(f"{_DOCKER}.Push", f"{_DOCKER}.cli.Push")
+class DockerPush(DockerApiTask):
+    """Pushes each of ``tags`` (images the engine has) to its registry with ``credentials``."""
+
+    tags: DynStrList
+
+
+@task(f"{_DOCKER}.Tag", f"{_DOCKER}.cli.Tag")
+class DockerTag(DockerApiTask):
+    """Tags ``sourceImage`` (a name or an image id) as ``targetImage`` (``latest`` when it names
+    no tag)."""
+
+    sourceImage: Text
+    targetImage: Text
