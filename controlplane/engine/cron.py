@@ -10,6 +10,7 @@ and every slot is returned as an aware UTC datetime.
 
 from __future__ import annotations
 
+import bisect
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -124,3 +125,66 @@ def iso(moment: datetime) -> str:
     """ISO 8601 text of an aware datetime, ``Z`` for UTC: how slots are written and shown."""
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+@dataclass(frozen=True)
+class Dates:
+    """The slots of a ScheduleOnDates trigger: the listed instants, each once, with the same
+    questions a :class:`Cron` answers, so one scheduler serves both."""
+
+    moments: tuple[datetime, ...]
+    """Sorted, distinct, aware UTC datetimes truncated to the second."""
+    zone: zoneinfo.ZoneInfo
+    with_seconds: bool = False
+
+    @classmethod
+    def parse(cls, values: list[Any], timezone: str | None = None, where: str = "") -> Dates:
+        """ISO 8601 date-times (a date-time without an offset is in ``timezone``)."""
+        prefix = f"{where}: " if where else ""
+        try:
+            zone = zoneinfo.ZoneInfo(timezone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise CronError(f"{prefix}unknown time zone '{timezone}'") from None
+        moments = set()
+        for value in values:
+            try:
+                moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise CronError(f"{prefix}'{value}' is not an ISO 8601 date-time") from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone)
+            moments.add(moment.astimezone(UTC).replace(microsecond=0))
+        return cls(tuple(sorted(moments)), zone)
+
+    @property
+    def expression(self) -> str:
+        return ",".join(iso(moment) for moment in self.moments)
+
+    def next_after(self, instant: datetime) -> datetime | None:
+        index = bisect.bisect_right(self.moments, instant)
+        return self.moments[index] if index < len(self.moments) else None
+
+    def previous_before(self, instant: datetime) -> datetime | None:
+        index = bisect.bisect_left(self.moments, instant)
+        return self.moments[index - 1] if index > 0 else None
+
+    def first_at_or_after(self, instant: datetime) -> datetime | None:
+        index = bisect.bisect_left(self.moments, instant)
+        return self.moments[index] if index < len(self.moments) else None
+
+    def latest_at_or_before(self, instant: datetime) -> datetime | None:
+        index = bisect.bisect_right(self.moments, instant)
+        return self.moments[index - 1] if index > 0 else None
+
+    def slots(
+        self, start: datetime, end: datetime | None = None, limit: int | None = None
+    ) -> Iterator[datetime]:
+        chosen = [m for m in self.moments if m >= start and (end is None or m < end)]
+        yield from chosen[:limit] if limit is not None else chosen
+
+    def local(self, slot: datetime) -> datetime:
+        return slot.astimezone(self.zone)
+
+
+Slots = Cron | Dates
+"""What a scheduled trigger's slots come from."""

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from controlplane.engine.cron import Cron, iso
+from controlplane.engine.cron import Slots, iso
 from controlplane.engine.model import State
 from controlplane.engine.schedule_state import ScheduleState, new_backfill, parse_instant
 from controlplane.spec.flow import Flow
-from controlplane.spec.plugins.triggers import Schedule
+from controlplane.spec.plugins.triggers import Schedule, ScheduleOnDates
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,12 @@ TriggerKey = tuple[str, str, str]
 
 @dataclass(frozen=True)
 class ScheduleTrigger:
-    """One Schedule trigger of one flow revision, ready to evaluate."""
+    """One Schedule (or ScheduleOnDates) trigger of one flow revision, ready to evaluate."""
 
     flow: Flow
     revision: int
-    spec: Schedule
-    cron: Cron
+    spec: Schedule | ScheduleOnDates
+    cron: Slots
 
     @property
     def key(self) -> TriggerKey:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from controlplane.engine.cron import Cron, iso
+from controlplane.engine.cron import Slots, iso
 from controlplane.engine.model import new_id
 
 SCHEDULE_TYPE = "io.kestra.plugin.core.trigger.Schedule"
@@ -112,7 +112,7 @@ class BackfillState:
 
 
 def new_backfill(
-    cron: Cron,
+    cron: Slots,
     start: datetime,
     end: datetime,
     requested: datetime,
@@ -220,6 +220,8 @@ class ScheduleState:
         ``finished`` are the pending executions it created or saw end.
         """
         if not fresh.seen and fresh.backfill is None and not fresh.pending:
+            if self.toggled_off == fresh.toggled_off:
+                return self
             return replace(self, toggled_off=fresh.toggled_off)
         merged = replace(self)
         merged.since = _earlier(self.since, fresh.since)

@@ -1,10 +1,10 @@
-"""Core triggers (Schedule, Webhook, Flow) and the conditions that gate them."""
+"""Core triggers (Schedule, ScheduleOnDates, Webhook, Flow) and the conditions that gate them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from controlplane.spec.fields import Duration, Labels, Spec, Text
 from controlplane.spec.flow import State
@@ -52,6 +52,23 @@ class Schedule(TriggerSpec):
     backfill: Backfill | None = None
     recoverMissedSchedules: Literal["ALL", "LAST", "NONE"] | None = None
     interval: Duration | None = None
+
+
+@trigger(f"{_TRIGGER}.ScheduleOnDates")
+class ScheduleOnDates(TriggerSpec):
+    """Fires once at each of ``dates`` (ISO 8601 date-times, or an expression of a list of
+    them), through the same scheduler as Schedule: the same firing keys, catch-up policy,
+    conditions, inputs and labels."""
+
+    dates: list[Text] | Text
+    timezone: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    recoverMissedSchedules: Literal["ALL", "LAST", "NONE"] | None = None
+    # What a Schedule has and ScheduleOnDates has not, for the scheduler that serves both.
+    withSeconds: ClassVar[bool] = False
+    lateMaximumDelay: ClassVar[None] = None
+    backfill: ClassVar[None] = None
+    scheduleConditions: ClassVar[list[BaseModel]] = []
 
 
 @trigger(f"{_TRIGGER}.Webhook")

@@ -667,3 +667,42 @@ def test_trigger_toggle_of_a_trigger_the_flow_lacks_fails(runtime: Runtime) -> N
     assert switched.state is State.FAILED
     error = switched.task_runs[0].attempts[-1].error or ""
     assert "Unable to find trigger nope for the flow" in error
+
+
+def on_dates(flow_id: str, trigger: str) -> str:
+    return (
+        f"id: {flow_id}\nnamespace: {NS}\ntasks:\n  - id: log\n"
+        "    type: io.kestra.plugin.core.log.Log\n    message: '{{ trigger.date }}'\n"
+        "triggers:\n  - id: schedule\n"
+        f"    type: io.kestra.plugin.core.trigger.ScheduleOnDates\n{trigger}"
+    )
+
+
+def test_schedule_on_dates_fires_once_at_each_listed_date(runtime: Runtime, clock: Clock) -> None:
+    runtime.save(on_dates("dated", (
+        "    timezone: Europe/Paris\n    dates:\n      - '2024-05-15T12:02:00'\n"
+        "      - '2024-05-15T10:04:00Z'\n      - '2024-05-15T09:00:00Z'\n"
+    )))  # fmt: skip
+    scheduler = runtime.scheduler(clock)
+    assert scheduler.tick() == []  # 09:00 was before the trigger was first seen
+    fired = []
+    for minute in (1, 2, 3, 4, 5):
+        clock.at(f"2024-05-15T10:0{minute}:00.100+00:00")
+        fired += scheduler.tick()
+        for execution in fired:  # one at a time: a trigger does not overlap its executions
+            assert ended(runtime.engine, execution.id).state is State.SUCCESS
+    # 12:02 in Paris is 10:02 UTC in May.
+    assert [(e.trigger or {}).get("date") for e in fired] == [
+        "2024-05-15T12:02:00+02:00",
+        "2024-05-15T12:04:00+02:00",
+    ]
+    clock.at("2024-05-16T00:00:00.100+00:00")
+    assert scheduler.tick() == []
+
+
+def test_schedule_on_dates_renders_an_expression_of_dates(runtime: Runtime, clock: Clock) -> None:
+    runtime.save(on_dates("rendered", "    dates: \"{{ ['2024-05-15T10:01:00Z'] }}\"\n"))
+    scheduler = runtime.scheduler(clock)
+    scheduler.tick()
+    clock.at("2024-05-15T10:01:00.100+00:00")
+    assert dates(scheduler.tick()) == minutes(1)
