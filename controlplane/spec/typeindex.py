@@ -25,6 +25,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.airbyte.cloud.jobs.Sync": "syncs",
         "io.kestra.plugin.airbyte.connections.CheckStatus": "syncs",
         "io.kestra.plugin.airbyte.connections.Sync": "syncs",
+        "io.kestra.plugin.airflow.dags.TriggerDagRun": "airflow",
         "io.kestra.plugin.ansible.cli.AnsibleCLI": "ansible",
         "io.kestra.plugin.anthropic.ChatCompletion": "llm",
         "io.kestra.plugin.apify.actor.Run": "apify",

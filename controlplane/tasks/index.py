@@ -29,6 +29,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "ai_tasks.AIChatCompletion": "ai.agent",
     "ai_tasks.IngestDocument": "ai.rag",
     "ai_tasks.RagChatCompletion": "ai.agent",
+    "airflow.AirflowTriggerDagRun": "airflow",
     "alerting.LineExecution": "alerting",
     "alerting.OpsgenieAlert": "alerting",
     "alerting.OpsgenieExecution": "alerting",

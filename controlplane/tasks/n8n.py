@@ -10,14 +10,13 @@ password, so it is scrubbed from logs and errors like the credentials.
 
 from __future__ import annotations
 
-import base64
 import urllib.parse
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
 from controlplane.spec.plugins.n8n import N8nTriggerWorkflow
 from controlplane.tasks import props
-from controlplane.tasks.remote import RemoteApi, required
+from controlplane.tasks.remote import RemoteApi, options_auth, required
 
 _METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
 _CONTENT_TYPES = {
@@ -26,23 +25,6 @@ _CONTENT_TYPES = {
     "XML": "application/xml",
     "TEXT": "text/plain",
 }
-
-
-def _auth(ctx: RunContext, options: dict[str, Any] | None) -> tuple[dict[str, str], list[str]]:
-    """The header and the secrets of Kestra's ``options.auth`` (BASIC or BEARER)."""
-    auth = ctx.render(dict((options or {}).get("auth") or {}))
-    kind = str(auth.get("type") or "").upper()
-    if not kind:
-        return {}, []
-    if kind == "BASIC":
-        password = str(auth.get("password") or "")
-        pair = f"{auth.get('username') or ''}:{password}".encode()
-        token = base64.b64encode(pair).decode()
-        return {"Authorization": f"Basic {token}"}, [password, token]
-    if kind == "BEARER":
-        token = str(auth.get("token") or "")
-        return {"Authorization": f"Bearer {token}"}, [token]
-    raise TaskFailed(f"'options.auth.type' must be BASIC or BEARER, got {kind!r}")
 
 
 def _choice(ctx: RunContext, value: str, name: str, allowed: tuple[str, ...]) -> str:
@@ -84,7 +66,7 @@ def run_trigger_workflow(task: N8nTriggerWorkflow, ctx: RunContext) -> dict[str,
         for key, value in props.mapping(ctx, task.queryParameters, "queryParameters").items()
     ]
     headers = {k: str(v) for k, v in props.mapping(ctx, task.headers, "headers").items()}
-    auth_headers, secrets = _auth(ctx, task.options)
+    auth_headers, secrets = options_auth(ctx, task.options)
     data = None
     if source:
         with ctx.open_file(source) as stream:

@@ -21,6 +21,7 @@ retries included.
 
 from __future__ import annotations
 
+import base64
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -317,6 +318,29 @@ def timeouts(
         _seconds(ctx, connect, default, "options.connectTimeout"),
         _seconds(ctx, read, default, "options.readTimeout"),
     )
+
+
+def options_auth(
+    ctx: RunContext, options: Mapping[str, Any] | None
+) -> tuple[dict[str, str], list[str]]:
+    """The ``Authorization`` header that Kestra's HTTP ``options`` ask for, and its secrets:
+    ``auth`` (``BASIC`` with ``username``/``password``, ``BEARER`` with ``token``) or the older
+    ``basicAuthUser``/``basicAuthPassword``. Nothing when they ask for none."""
+    rendered = ctx.render(dict(options or {}))
+    auth = rendered.get("auth") if isinstance(rendered.get("auth"), Mapping) else {}
+    kind = str(auth.get("type") or "").upper()
+    user, password = auth.get("username"), auth.get("password")
+    if not kind and rendered.get("basicAuthUser") is not None:
+        kind, user, password = "BASIC", rendered["basicAuthUser"], rendered.get("basicAuthPassword")
+    if not kind:
+        return {}, []
+    if kind == "BASIC":
+        pair = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode()
+        return {"Authorization": f"Basic {pair}"}, [str(password or ""), pair]
+    if kind == "BEARER":
+        token = str(auth.get("token") or "")
+        return {"Authorization": f"Bearer {token}"}, [token]
+    raise TaskFailed(f"'options.auth.type' must be BASIC or BEARER, got {kind!r}")
 
 
 def segment(value: str) -> str:
