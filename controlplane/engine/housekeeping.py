@@ -82,6 +82,16 @@ class StoreHousekeeping:
                 repos.kv.delete_kv(namespace, key)
         return chosen
 
+    def purge_flow_revisions(
+        self, namespace: str, flow_glob: str | None, keep: int | None, before: datetime | None
+    ) -> int:
+        count = 0
+        with self.store.unit() as repos:
+            for record in repos.flows.list_flows(namespace, exact=True):
+                if flow_glob is None or fnmatch.fnmatchcase(record.flow_id, flow_glob):
+                    count += repos.flows.purge_revisions(namespace, record.flow_id, keep, before)
+        return count
+
     def list_namespaces(self) -> list[str]:
         with self.store.unit(read_only=True) as repos:
             declared = {record.name for record in repos.namespaces.list_namespaces()}

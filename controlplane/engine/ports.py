@@ -164,6 +164,13 @@ class FlowRepository(Protocol):
 
     def list_flow_revisions(self, namespace: str, flow_id: str) -> list[FlowRecord]: ...
 
+    def purge_revisions(
+        self, namespace: str, flow_id: str, keep: int | None, before: datetime | None
+    ) -> int:
+        """Delete the flow's revisions older than its ``keep`` newest (the latest always
+        stays), saved at or before ``before`` when given, but none an unfinished execution
+        runs; returns how many went."""
+
     def delete_flow(self, namespace: str, flow_id: str) -> bool: ...
 
 

@@ -153,6 +153,12 @@ class GuardedControlPlane(StoreControlPlane):
             self._check(namespace, "the executions")
         return super().count_executions(namespaces, flows, states, since, until)
 
+    def purge_flow_revisions(
+        self, namespace: str, flow_glob: str | None, keep: int | None, before: datetime | None
+    ) -> int:
+        self._check(namespace, "the flows")
+        return super().purge_flow_revisions(namespace, flow_glob, keep, before)
+
     def toggle_trigger(self, namespace: str, flow_id: str, trigger_id: str, enabled: bool) -> None:
         self._check(namespace, "the flows")
         super().toggle_trigger(namespace, flow_id, trigger_id, enabled)

@@ -250,6 +250,13 @@ class ControlPlane(ABC):
         ExecutionRepository.count_by_flow."""
 
     @abstractmethod
+    def purge_flow_revisions(
+        self, namespace: str, flow_glob: str | None, keep: int | None, before: datetime | None
+    ) -> int:
+        """Old revisions of the live flows of ``namespace`` (those whose id matches the glob)
+        deleted; see FlowRepository.purge_revisions."""
+
+    @abstractmethod
     def toggle_trigger(self, namespace: str, flow_id: str, trigger_id: str, enabled: bool) -> None:
         """Switch a trigger of a live flow on or off, whatever its YAML says of it otherwise;
         TaskFailed when the flow or the trigger does not exist."""

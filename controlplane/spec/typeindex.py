@@ -84,6 +84,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.flow.LoopUntil": "flow",
         "io.kestra.plugin.core.flow.Parallel": "flow",
         "io.kestra.plugin.core.flow.Pause": "flow",
+        "io.kestra.plugin.core.flow.PurgeFlows": "admin",
         "io.kestra.plugin.core.flow.Sequential": "flow",
         "io.kestra.plugin.core.flow.Sleep": "core",
         "io.kestra.plugin.core.flow.Subflow": "flow",

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
-from controlplane.engine.model import now
+from controlplane.engine.model import TERMINAL, now
 from controlplane.engine.ports import FlowRecord
 from controlplane.store.columns import in_namespace
 from controlplane.store.references import insert_references
-from controlplane.store.tables import FLOWS
+from controlplane.store.tables import EXECUTIONS, FLOW_REFERENCES, FLOWS
 
 
 def _record(row: Row[Any]) -> FlowRecord:
@@ -131,6 +143,39 @@ class SqlFlowRepository:
     def list_flow_revisions(self, namespace: str, flow_id: str) -> list[FlowRecord]:
         query = select(FLOWS).where(_same_flow(namespace, flow_id)).order_by(FLOWS.c.revision)
         return [_record(row) for row in self._db.execute(query)]
+
+    def purge_revisions(
+        self, namespace: str, flow_id: str, keep: int | None, before: datetime | None
+    ) -> int:
+        same = _same_flow(namespace, flow_id)
+        rows = self._db.execute(
+            select(FLOWS.c.revision, FLOWS.c.updated).where(same).order_by(FLOWS.c.revision.desc())
+        ).all()
+        in_use = set(
+            self._db.execute(
+                select(EXECUTIONS.c.flow_revision).where(
+                    EXECUTIONS.c.namespace == namespace,
+                    EXECUTIONS.c.flow_id == flow_id,
+                    EXECUTIONS.c.state.not_in([state.value for state in TERMINAL]),
+                )
+            ).scalars()
+        )
+        kept = max(keep or 0, 1)  # the latest revision always stays
+        doomed = [
+            row.revision
+            for row in rows[kept:]
+            if row.revision not in in_use and (before is None or row.updated <= before)
+        ]
+        if doomed:
+            self._db.execute(delete(FLOWS).where(same, FLOWS.c.revision.in_(doomed)))
+            self._db.execute(
+                delete(FLOW_REFERENCES).where(
+                    FLOW_REFERENCES.c.namespace == namespace,
+                    FLOW_REFERENCES.c.flow_id == flow_id,
+                    FLOW_REFERENCES.c.revision.in_(doomed),
+                )
+            )
+        return len(doomed)
 
     def delete_flow(self, namespace: str, flow_id: str) -> bool:
         """Add a revision marked deleted, so the history stays readable; False when absent."""

@@ -21,6 +21,7 @@ from controlplane.spec.plugins.admin import (
     PublishedMetric,
     PublishMetrics,
     PurgeExecutions,
+    PurgeFlows,
     PurgeKV,
     PurgeLogs,
     PurgeMetrics,
@@ -169,6 +170,30 @@ def run_purge_metrics(task: PurgeMetrics, ctx: RunContext) -> dict[str, Any]:
         flow_id=flow_id,
     )
     return {"count": ctx.control.purge_executions(purge, frozenset({"metrics"}))["metrics"]}
+
+
+@runs(PurgeFlows)
+def run_purge_flows(task: PurgeFlows, ctx: RunContext) -> dict[str, Any]:
+    """Old revisions of the flows of the namespaces chosen (all reachable ones by default);
+    the latest revision of a flow, and any an unfinished execution runs, always stay."""
+    known = ctx.control.list_namespaces()
+    chosen = props.string_list(ctx, task.namespaces, "namespaces") if task.namespaces else None
+    pattern = props.optional_text(ctx, task.namespacePattern)
+    if pattern is not None:
+        chosen = [name for name in known if fnmatch.fnmatchcase(name, pattern)]
+    if chosen is None:
+        chosen = known
+    elif props.boolean(ctx, task.includeChildNamespaces):  # a named one out of reach fails
+        chosen += [n for n in known if any(n.startswith(c + ".") for c in chosen)]
+    flow_glob = props.optional_text(ctx, task.flowPattern)
+    before = _instant(ctx, task.behavior.before, "behavior.before")
+    keep = task.behavior.keepAmount
+    size = sum(
+        ctx.control.purge_flow_revisions(namespace, flow_glob, keep, before)
+        for namespace in sorted(set(chosen))
+    )
+    ctx.info(f"purged {size} flow revisions")
+    return {"size": size}
 
 
 def _namespace(ctx: RunContext, value: str | None) -> str:

@@ -17,6 +17,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "admin.LogFetch": "admin",
     "admin.PublishMetrics": "admin",
     "admin.PurgeExecutions": "admin",
+    "admin.PurgeFlows": "admin",
     "admin.PurgeKV": "admin",
     "admin.PurgeLogs": "admin",
     "admin.PurgeMetrics": "admin",

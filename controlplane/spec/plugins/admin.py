@@ -162,3 +162,28 @@ class PurgeMetrics(TaskSpec):
     flowId: Text | None = None
     startDate: Text | None = None
     endDate: Text
+
+
+class RevisionsKept(Spec):
+    """Which revisions of a flow ``PurgeFlows`` keeps."""
+
+    type: Literal["version"] = "version"
+    keepAmount: int | None = Field(None, ge=1)
+    before: Text | None = None
+
+
+@task(f"{_CORE}.flow.PurgeFlows")
+class PurgeFlows(TaskSpec):
+    flowPattern: Text | None = None
+    namespaces: DynStrList | None = None
+    namespacePattern: Text | None = None
+    behavior: RevisionsKept = Field(default_factory=lambda: RevisionsKept(keepAmount=1))
+    includeChildNamespaces: DynBool = True
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> PurgeFlows:
+        if self.namespaces is not None and self.namespacePattern is not None:
+            raise PydanticCustomError(
+                "exclusive", "PurgeFlows takes 'namespaces' or 'namespacePattern', not both"
+            )
+        return self

@@ -306,3 +306,42 @@ tasks:
     assert config is not None and label is not None
     assert config.value == {"a": 1, "b": True, "nested": {"x": 1, "y": 3, "z": 9}}
     assert label.value == [1, 2]
+
+
+def test_purge_flows_keeps_the_newest_revisions_of_the_matching_flows(
+    running_engine: Running, flows: Flows
+) -> None:
+    for flow_id in ("old_one", "kept_one"):
+        for n in range(4):
+            flows.save(f"id: {flow_id}\nnamespace: company.team.sub\ntasks:\n  - id: r{n}\n"
+                       "    type: io.kestra.plugin.core.debug.Return\n    format: x\n")  # fmt: skip
+    execution = flows.run("""
+id: purge_flows
+namespace: company.team
+tasks:
+  - id: purge
+    type: io.kestra.plugin.core.flow.PurgeFlows
+    namespaces: [company.team]
+    flowPattern: "old_*"
+    behavior: {type: version, keepAmount: 2}
+""")
+    assert execution.state is State.SUCCESS, _why(execution)
+    assert _outputs(execution, "purge") == {"size": 2}
+    with running_engine.store.unit() as repos:
+        old = repos.flows.list_flow_revisions("company.team.sub", "old_one")
+        kept = repos.flows.list_flow_revisions("company.team.sub", "kept_one")
+    assert [r.revision for r in old] == [3, 4]
+    assert [r.revision for r in kept] == [1, 2, 3, 4]
+
+
+def test_purge_flows_of_a_namespace_out_of_reach_is_refused(flows: Flows) -> None:
+    execution = flows.run("""
+id: purge_other
+namespace: team.a
+tasks:
+  - id: purge
+    type: io.kestra.plugin.core.flow.PurgeFlows
+    namespaces: [team.b]
+""")
+    assert execution.state is State.FAILED
+    assert "team.b" in " ".join(_why(execution))
