@@ -126,6 +126,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.core.storage.Write": "storage",
         "io.kestra.plugin.core.templating.TemplatedTask": "admin",
         "io.kestra.plugin.core.trigger.Toggle": "executions",
+        "io.kestra.plugin.dagster.TriggerRun": "dagster",
         "io.kestra.plugin.dbt.cli.Build": "dbt",
         "io.kestra.plugin.dbt.cli.Compile": "dbt",
         "io.kestra.plugin.dbt.cli.DbtCLI": "dbt",
