@@ -103,7 +103,13 @@ DynDuration = Annotated[
 ]
 DynInt = Annotated[int | str, _Plain(_Dynamic(int)), _expression_or({"type": "integer"})]
 DynFloat = Annotated[float | str, _Plain(_Dynamic(float)), _expression_or({"type": "number"})]
-DynBool = Annotated[bool | str, _Plain(_Dynamic(bool)), _expression_or({"type": "boolean"})]
+# Validation takes the texts pydantic reads as booleans (a quoted ``"false"``), so the schema does.
+_BOOL_TEXTS = ["true", "false", "True", "False", "TRUE", "FALSE", "yes", "no", "on", "off"]
+DynBool = Annotated[
+    bool | str,
+    _Plain(_Dynamic(bool)),
+    _expression_or({"anyOf": [{"type": "boolean"}, {"type": "string", "enum": _BOOL_TEXTS}]}),
+]
 DynList = Annotated[list[Any] | str, _Plain(_Dynamic(list[Any])), _expression_or({"type": "array"})]
 DynMap = Annotated[
     dict[str, Any] | str, _Plain(_Dynamic(dict[str, Any])), _expression_or({"type": "object"})
