@@ -13,9 +13,8 @@ from typing import Any
 from controlplane.expr import ExpressionSyntaxError, check_syntax, has_expression
 from controlplane.spec.flow import Flow
 from controlplane.spec.inputs import INPUT_TYPES
-from controlplane.spec.plugins.flow import Dag
-from controlplane.spec.plugins.triggers import Schedule
 from controlplane.spec.problems import Problem, YamlPath
+from controlplane.spec.registry import imported
 from controlplane.spec.source import SourceDocument
 
 Check = Callable[[Flow, SourceDocument], Iterator[Problem]]
@@ -92,8 +91,11 @@ def output_types(flow: Flow, doc: SourceDocument) -> Iterator[Problem]:
 
 def schedules(flow: Flow, doc: SourceDocument) -> Iterator[Problem]:
     """Cron expressions and time zones of Schedule triggers."""
+    triggers = imported("triggers")
+    if triggers is None:
+        return
     for index, trigger in enumerate(flow.triggers):
-        if not isinstance(trigger, Schedule):
+        if not isinstance(trigger, triggers.Schedule):
             continue
         reason = cron_problem(trigger.cron, trigger.withSeconds)
         if reason:
@@ -138,8 +140,11 @@ def cron_problem(cron: str, with_seconds: bool = False) -> str | None:
 
 def dag_dependencies(flow: Flow, doc: SourceDocument) -> Iterator[Problem]:
     """Every ``dependsOn`` of a Dag names a sibling, and the graph has no cycle."""
+    flowable = imported("flow")
+    if flowable is None:
+        return
     for path, task in flow.all_tasks():
-        if not isinstance(task, Dag):
+        if not isinstance(task, flowable.Dag):
             continue
         ids = [item.task.id for item in task.tasks]
         graph: dict[str, list[str]] = {}

@@ -20,9 +20,11 @@ import difflib
 import importlib
 import pkgutil
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import ModuleType
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -252,6 +254,16 @@ def _nearness(name: str, candidate: str) -> tuple[float, float, float]:
 registry = TypeRegistry("controlplane.spec.plugins", MODULES, ALIASES)
 """The registry of the types Weir implements; each filled in as ``controlplane.spec.plugins``
 modules are imported (on first lookup)."""
+
+
+def imported(module: str) -> ModuleType | None:
+    """The module ``module`` of ``controlplane.spec.plugins`` when it is imported, else None.
+
+    A flow holds an object of a type only once the module of the type is imported, so a check
+    looking for one type (``isinstance(task, flow.Dag)``) has nothing to look at while its module
+    is not, and need not import it.
+    """
+    return sys.modules.get(f"{registry._package}.{module}")
 
 
 def task(name: str, *aliases: str) -> Callable[[M], M]:

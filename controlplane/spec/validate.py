@@ -20,10 +20,8 @@ from controlplane.expr import has_expression
 from controlplane.spec import checks
 from controlplane.spec.flow import Flow, PluginDefault
 from controlplane.spec.names import NAMESPACE_PATTERN
-from controlplane.spec.plugins.flow import Subflow
-from controlplane.spec.plugins.triggers import ExecutionFlow, FlowTrigger
 from controlplane.spec.problems import Location, Problem, Severity, YamlPath
-from controlplane.spec.registry import Kind, registry
+from controlplane.spec.registry import Kind, imported, registry
 from controlplane.spec.source import SourceDocument, SourceError, load_source, read_source
 
 
@@ -149,14 +147,19 @@ def _missing(
 
 def flow_references(flow: Flow) -> Iterator[tuple[YamlPath, str, str]]:
     """Literal (expression-free) references to other flows: Subflow tasks and Flow triggers."""
-    for path, task in flow.all_tasks():
-        if isinstance(task, Subflow) and _literal(task.namespace, task.flowId):
-            yield (*path, "flowId"), task.namespace, task.flowId
+    flowable = imported("flow")
+    if flowable is not None:
+        for path, task in flow.all_tasks():
+            if isinstance(task, flowable.Subflow) and _literal(task.namespace, task.flowId):
+                yield (*path, "flowId"), task.namespace, task.flowId
+    triggers = imported("triggers")
+    if triggers is None:
+        return
     for index, trigger in enumerate(flow.triggers):
-        if not isinstance(trigger, FlowTrigger):
+        if not isinstance(trigger, triggers.FlowTrigger):
             continue
         for c_index, condition in enumerate(trigger.conditions):
-            if isinstance(condition, ExecutionFlow) and _literal(
+            if isinstance(condition, triggers.ExecutionFlow) and _literal(
                 condition.namespace, condition.flowId
             ):
                 path = ("triggers", index, "conditions", c_index, "flowId")

@@ -27,7 +27,8 @@ def _modules_after(argv: list[str]) -> dict[str, object]:
         "from controlplane.cli.main import main\n"
         f"code = main({argv!r})\n"
         "loaded = [m for m in sys.modules if m.startswith('controlplane.')]\n"
-        "print(json.dumps({'code': code, 'loaded': loaded}))\n"
+        "packages = sorted({m.split('.')[0] for m in sys.modules})\n"
+        "print(json.dumps({'code': code, 'loaded': loaded, 'packages': packages}))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     last: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -43,6 +44,9 @@ def test_the_command_list_imports_no_command_module() -> None:
         "controlplane.cli.main"
     ]
     assert "controlplane.spec.validate" not in loaded
+    packages = result["packages"]
+    assert isinstance(packages, list)
+    assert not {"pydantic", "yaml", "rich", "sqlalchemy", "fastapi"} & set(packages)
 
 
 def test_validate_imports_neither_the_engine_nor_the_other_commands(tmp_path: Path) -> None:
@@ -60,3 +64,10 @@ def test_validate_imports_neither_the_engine_nor_the_other_commands(tmp_path: Pa
     assert not [
         name for name in loaded if name.startswith(("controlplane.engine", "controlplane.store"))
     ]
+    # Only the plugin module of the types the flow names: the checks that look for a Dag, a
+    # Schedule or a Subflow do not import the modules that define them.
+    plugins = [name for name in loaded if name.startswith("controlplane.spec.plugins.")]
+    assert plugins == ["controlplane.spec.plugins.core"]
+    packages = result["packages"]
+    assert isinstance(packages, list)
+    assert not {"rich", "jinja2", "sqlalchemy", "fastapi", "starlette"} & set(packages)
