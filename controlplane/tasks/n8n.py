@@ -80,7 +80,7 @@ def run_trigger_workflow(task: N8nTriggerWorkflow, ctx: RunContext) -> dict[str,
         headers=auth_headers,
         secrets=[*secrets, *_hidden(path)],
     ) as api:
-        api.info(f"Triggering the n8n workflow at {split.netloc}{path}")
+        api.info(f"Triggering the n8n workflow at {split.netloc}")
         response = api.send(
             method,
             path,

@@ -100,7 +100,7 @@ class ArgoCDDouble(ServiceDouble):
         state.update(phase=outcome, finishedAt=utc_now())
         if outcome == "Succeeded":
             state["message"] = "successfully synced (all tasks run)"
-            status["sync"] = {"status": "Synced", "revision": sync["revision"]}
+            status["sync"] = {"status": "Synced", "revision": _resolve(sync["revision"])}
             status["health"] = {"status": "Healthy"}
             for resource in status["resources"]:
                 resource.update(status="Synced", health={"status": "Healthy"})
@@ -108,7 +108,7 @@ class ArgoCDDouble(ServiceDouble):
             state["message"] = "one or more objects failed to apply: Deployment is invalid"
             status["health"] = {"status": "Degraded"}
         state["syncResult"] = {
-            "revision": sync["revision"],
+            "revision": _resolve(sync["revision"]),
             "resources": [
                 {"kind": r["kind"], "name": r["name"], "namespace": r["namespace"],
                  "status": "Synced" if outcome == "Succeeded" else "SyncFailed",
@@ -116,6 +116,11 @@ class ArgoCDDouble(ServiceDouble):
                 for r in status["resources"]
             ],
         }  # fmt: skip
+
+
+def _resolve(revision: str) -> str:
+    """The commit a revision names in the repository (HEAD, a branch, or a commit)."""
+    return HEAD if revision in ("HEAD", "master", "main") else revision
 
 
 def _application(name: str) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def test_the_event_driven_sync_blueprint_syncs_checks_and_notifies(
     outputs = {r.task_id: r.outputs for r in final.task_runs}
     sync = outputs["sync"]
     assert (sync["syncStatus"], sync["healthStatus"], sync["exitCode"]) == ("Synced", "Healthy", 0)
-    assert sync["revision"] == "HEAD"
+    assert sync["revision"] == HEAD  # the commit HEAD resolved to
     assert [r["kind"] for r in sync["resources"]] == ["Service", "Deployment"]
     assert '"phase": "Succeeded"' in sync["rawOutput"]
     status = outputs["status"]
