@@ -4,8 +4,9 @@
 Content retrievers run first, their findings added to the prompt the way Kestra's retrieval
 augmentor does ("Answer using the following information:"). Then the model answers; while it
 asks for tools, each is run and its result sent back, up to ``maxSequentialToolsInvocations``
-calls. A tool that fails fails the task with the tool's reason. Memory (``memory.KestraKVStore``)
-keeps the conversation as a KV pair of the namespace, read before and written after.
+calls. A tool that fails, or one the model names that the task does not give, fails the task
+with the reason, as in Kestra. Memory (``memory.KestraKVStore``) keeps the conversation as a KV
+pair of the namespace, read before and written after.
 """
 
 from __future__ import annotations
@@ -92,7 +93,10 @@ def converse(
 def _call(ctx: RunContext, tools: dict[str, tuple[ToolSpec, Executor]], call: ToolCall) -> str:
     found = tools.get(call.name)
     if found is None:
-        return f"There is no tool named {call.name}; the tools are: {', '.join(tools) or 'none'}"
+        raise TaskFailed(
+            f"the model called tool {call.name}, which the task does not give it "
+            f"(its tools: {', '.join(tools) or 'none'})"
+        )
     ctx.metric("ai.agent.tool.calls", 1, tool=call.name)
     ctx.info(f"the model calls tool {call.name}")
     return found[1](call.arguments)

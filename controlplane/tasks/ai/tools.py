@@ -252,7 +252,11 @@ def _task_tool(ctx: RunContext, task: BaseModel) -> tuple[ToolSpec, Executor]:
         try:
             filled = model.model_validate(values)
         except ValidationError as exc:
-            return f"The arguments are not valid: {exc.errors(include_url=False)}"
+            wrong = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+            raise TaskFailed(
+                f"the model called tool {spec.name} with arguments that are not "
+                f"valid for task {task_id}: {wrong}"
+            ) from None
         outputs = runner(filled, ctx) or {}
         return json.dumps(dict(outputs), default=str) if outputs else "Success"
 

@@ -13,13 +13,12 @@ import pytest
 
 from controlplane.engine.model import State
 from controlplane.spec.validate import validate_text
-from tests.doubles import Received, Reply, ServiceDouble
 from tests.doubles.gemini import API_KEY as GEMINI_KEY
 from tests.doubles.gemini import GeminiDouble
 from tests.doubles.openai import API_KEY, OpenAIDouble
+from tests.doubles.tavily import API_KEY as TAVILY_KEY
+from tests.doubles.tavily import TavilyDouble
 from tests.integration.compat.conftest import Flows
-
-TAVILY_KEY = "tvly-test-3b8f0e"
 
 KESTRA_README = b"""# Kestra
 
@@ -43,21 +42,6 @@ def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiDouble]:
     with GeminiDouble() as double:
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", double.base_url)
         yield double
-
-
-class TavilyDouble(ServiceDouble):
-    """``POST /search`` with ``Authorization: Bearer <key>`` (401 otherwise): one result per
-    query, naming the query."""
-
-    def handle(self, request: Received) -> Reply:
-        if request.path != "/search":
-            return Reply(404, {"detail": {"error": "Not Found"}})
-        if request.headers.get("authorization") != f"Bearer {TAVILY_KEY}":
-            return Reply(401, {"detail": {"error": "Unauthorized: missing or invalid API key."}})
-        query = request.body["query"]
-        result = {"title": "Kestra 1.1", "url": "https://kestra.io/blogs/release-1-1",
-                  "content": f"Release notes found for {query}", "score": 0.9}  # fmt: skip
-        return Reply(200, {"query": query, "results": [result], "response_time": 0.5})
 
 
 @pytest.fixture

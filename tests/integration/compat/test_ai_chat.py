@@ -1,6 +1,8 @@
 """``completion.ChatCompletion`` with a JSON response format on Mistral (a provider filled in by
-plugin defaults), an agent's KV memory across two tasks, and the ``tool.KestraTask`` tool,
-against the local double of the OpenAI-compatible API."""
+plugin defaults), an agent's KV memory across two tasks, the ``tool.KestraTask`` tool,
+``rag.ChatCompletion``, and kestra-io/blueprints' ``ai-gdpr-privacy-policy-analyzer`` (a Mistral
+agent grounded by Tavily's search), against local doubles of the OpenAI-compatible and Tavily
+APIs."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import pytest
 
 from controlplane.engine.model import State
 from tests.doubles.openai import API_KEY, OpenAIDouble
+from tests.doubles.tavily import API_KEY as TAVILY_KEY
+from tests.doubles.tavily import TavilyDouble
 from tests.integration.compat.conftest import Flows
 
 
@@ -18,6 +22,13 @@ def compatible(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIDouble]:
     with OpenAIDouble() as double:
         monkeypatch.setenv("OPENAI_BASE_URL", double.base_url)
         monkeypatch.setenv("MISTRAL_BASE_URL", double.base_url)
+        yield double
+
+
+@pytest.fixture
+def tavily(monkeypatch: pytest.MonkeyPatch) -> Iterator[TavilyDouble]:
+    with TavilyDouble() as double:
+        monkeypatch.setenv("TAVILY_BASE_URL", double.url)
         yield double
 
 
@@ -196,3 +207,98 @@ pluginDefaults:
     assert outputs["chat"]["sources"] == [
         {"content": "Weir runs Kestra flows declared in YAML.", "metadata": {"index": "0"}}
     ]
+
+
+PRIVACY_BLUEPRINT = """
+id: ai-gdpr-privacy-policy-analyzer
+namespace: company.legal
+
+inputs:
+  - id: privacy_policy_url
+    type: STRING
+    defaults: https://example.com/privacy-policy
+  - id: analysis_scope
+    type: SELECT
+    defaults: Full compliance review
+    values:
+      - Full compliance review
+      - Cookie and consent focus (ePrivacy)
+
+tasks:
+  - id: analyze_policy
+    type: io.kestra.plugin.ai.agent.AIAgent
+    description: Fetch and analyze privacy policy for GDPR compliance
+    provider:
+      type: io.kestra.plugin.ai.provider.MistralAI
+    configuration:
+      temperature: 0.1
+      maxToken: 6144
+    contentRetrievers:
+      - type: io.kestra.plugin.ai.retriever.TavilyWebSearch
+        maxResults: 5
+    systemMessage: |
+      You are a GDPR and ePrivacy compliance specialist analyzing
+      privacy policies and cookie notices for legal compliance.
+    prompt: |
+      PRIVACY POLICY URL: {{ inputs.privacy_policy_url }}
+      ANALYSIS SCOPE: {{ inputs.analysis_scope }}
+
+  - id: log_analysis
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ outputs.analyze_policy.textOutput }}"
+
+pluginDefaults:
+  - type: io.kestra.plugin.ai.provider.MistralAI
+    values:
+      apiKey: "{{ secret('MISTRAL_API_KEY') }}"
+      modelName: mistral-large-2512
+  - type: io.kestra.plugin.ai.retriever.TavilyWebSearch
+    values:
+      apiKey: "{{ secret('TAVILY_API_KEY') }}"
+"""
+
+
+def test_privacy_blueprint_grounds_the_mistral_agent_in_a_tavily_search(
+    flows: Flows, compatible: OpenAIDouble, tavily: TavilyDouble
+) -> None:
+    compatible.replies = ["Overall rating: B"]
+    with flows.store.unit() as repos:
+        repos.secrets.update_secret("company.legal", "MISTRAL_API_KEY", API_KEY)
+        repos.secrets.update_secret("company.legal", "TAVILY_API_KEY", TAVILY_KEY)
+    final = flows.run(PRIVACY_BLUEPRINT)
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    (search,) = tavily.requests_to("POST", "/search")
+    assert search.body["max_results"] == 5
+    assert search.body["query"].startswith("PRIVACY POLICY URL: https://example.com/privacy-policy")
+    (body,) = compatible.requests
+    assert body["model"] == "mistral-large-2512" and body["max_tokens"] == 6144
+    prompt = body["messages"][1]["content"]
+    assert "\n\nAnswer using the following information:\nKestra 1.1\nRelease notes found" in prompt
+    (run, _) = final.task_runs
+    assert run.outputs["sources"][0]["metadata"]["url"] == "https://kestra.io/blogs/release-1-1"
+    assert "Overall rating: B" in flows.logs(final, "INFO")
+
+
+def test_a_tool_the_task_does_not_give_fails_the_agent(
+    flows: Flows, compatible: OpenAIDouble
+) -> None:
+    compatible.replies = [{"tool_calls": [{"name": "drop_database", "arguments": {}}]}]
+    final = flows.run(
+        f"""
+id: agent-without-tools
+namespace: company.ai
+tasks:
+  - id: agent
+    type: io.kestra.plugin.ai.agent.AIAgent
+    prompt: Clean up.
+    provider:
+      type: io.kestra.plugin.ai.provider.OpenAI
+      apiKey: {API_KEY}
+      modelName: gpt-5-mini
+"""
+    )
+    assert final.state is State.FAILED
+    assert (
+        "the model called tool drop_database, which the task does not give it (its tools: none)"
+        in flows.logs(final, "ERROR")
+    )
