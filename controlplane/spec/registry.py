@@ -130,6 +130,7 @@ class TypeRegistry:
         self._aliases: dict[Kind, dict[str, str]] = {kind: {} for kind in Kind}
         self._closest: dict[tuple[Kind, str], list[str]] = {}
         self._shorts: dict[Kind, dict[str, list[str]]] = {}
+        self._near: dict[tuple[Kind, str, int], list[str]] = {}
         self._package = package
         self._index = index
         self._index_aliases = {kind: set(names) for kind, names in (aliases or {}).items()}
@@ -147,6 +148,7 @@ class TypeRegistry:
             table[name] = info
             self._closest.clear()
             self._shorts.pop(kind, None)
+            self._near.clear()
             for alias in info.aliases:
                 self._aliases[kind][alias] = name
             return model
@@ -194,6 +196,7 @@ class TypeRegistry:
         self._complete = True
         self._closest.clear()
         self._shorts.clear()
+        self._near.clear()
 
     def closest(self, kind: Kind, name: str, limit: int = 3) -> list[str]:
         """Known names nearest to ``name`` (cached): those whose class name is close,
@@ -206,8 +209,13 @@ class TypeRegistry:
         if key not in self._closest:
             shorts = self._short_names(kind)
             short = name.rsplit(".", 1)[-1].lower()
-            matches = difflib.get_close_matches(short, list(shorts), n=limit, cutoff=0.7)
-            found = [full for match in matches for full in shorts[match]]
+            # Unknown names often share a class name (jdbc.mysql.Query, jdbc.duckdb.Query...):
+            # the close class names are looked up once per class name.
+            near = self._near.get((kind, short, limit))
+            if near is None:
+                near = difflib.get_close_matches(short, shorts, limit, 0.7)
+                self._near[kind, short, limit] = near
+            found = [full for match in near for full in shorts[match]]
             found.sort(key=lambda full: _nearness(name, full), reverse=True)
             self._closest[key] = found[:limit]
         return self._closest[key]
