@@ -40,6 +40,8 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.aws.dynamodb.Query": "aws_services",
         "io.kestra.plugin.aws.dynamodb.Scan": "aws_services",
         "io.kestra.plugin.aws.eventbridge.PutEvents": "aws_services",
+        "io.kestra.plugin.aws.glue.GetJobRun": "aws_compute",
+        "io.kestra.plugin.aws.glue.StartJobRun": "aws_compute",
         "io.kestra.plugin.aws.kinesis.PutRecords": "aws_services",
         "io.kestra.plugin.aws.lambda.Invoke": "aws_compute",
         "io.kestra.plugin.aws.s3.Copy": "aws",

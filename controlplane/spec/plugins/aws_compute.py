@@ -1,9 +1,12 @@
-"""Amazon Athena queries and AWS Lambda invocations (``io.kestra.plugin.aws.athena.Query``,
-``io.kestra.plugin.aws.lambda.Invoke``), with the connection properties every AWS task shares."""
+"""Amazon Athena queries, AWS Lambda invocations and AWS Glue job runs
+(``io.kestra.plugin.aws.athena.Query``, ``lambda.Invoke``, ``glue.StartJobRun`` and
+``glue.GetJobRun``), with the connection properties every AWS task shares."""
 
 from __future__ import annotations
 
-from controlplane.spec.fields import DynBool, DynMap, Text
+from datetime import timedelta
+
+from controlplane.spec.fields import DynBool, DynDuration, DynMap, Text
 from controlplane.spec.plugins.aws import AwsConnection
 from controlplane.spec.plugins.jdbc import FetchType
 from controlplane.spec.registry import task
@@ -34,3 +37,29 @@ class LambdaInvoke(AwsConnection):
 
     functionArn: Text
     functionPayload: DynMap | None = None
+
+
+class _GlueJob(AwsConnection):
+    jobName: Text
+
+
+@task(f"{_AWS}.glue.StartJobRun")
+class GlueStartJobRun(_GlueJob):
+    """Start a run of job ``jobName`` with ``arguments`` (and ``maxDuration`` as its timeout, in
+    whole minutes); with ``wait``, read it every ``interval`` until it has ended. A run that
+    ended other than SUCCEEDED fails the task. Outputs the run: ``jobName``, ``jobRunId``,
+    ``state``, ``startedOn``, ``completedOn``, ``lastModifiedOn``, ``executionTime``,
+    ``timeout``, ``attempt``, ``errorMessage``."""
+
+    arguments: DynMap | None = None
+    wait: DynBool = True
+    maxDuration: DynDuration | None = None
+    interval: DynDuration = timedelta(seconds=1)
+
+
+@task(f"{_AWS}.glue.GetJobRun")
+class GlueGetJobRun(_GlueJob):
+    """The run ``runId`` of job ``jobName`` (its latest run without one), as StartJobRun gives
+    it."""
+
+    runId: Text | None = None

@@ -1,12 +1,13 @@
-"""Athena queries and Lambda invocations against moto in server mode on 127.0.0.1, on the shape of
-kestra-io/blueprints' ``ingest-to-datalake-git``, ``aws-glue-athena-dynamodb`` and ``aws-lambda``
-flows.
+"""Athena queries, Lambda invocations and Glue job runs against moto in server mode on 127.0.0.1,
+on the shape of kestra-io/blueprints' ``ingest-to-datalake-git``, ``aws-glue-athena-dynamodb``
+and ``aws-lambda`` flows.
 
 moto runs no query: the rows a query answers are queued beforehand through its
 ``/moto-api/static/athena/query-results`` endpoint, and each query takes the next result when its
 rows are first read. moto's Lambda runs without Docker (``lambda: use_docker: false``, set through
 ``/moto-api/config``): an invocation answers the payload it was sent, or the next answer queued
-through ``/moto-api/static/lambda-simple/response``.
+through ``/moto-api/static/lambda-simple/response``. A Glue job run goes STARTING, RUNNING,
+SUCCEEDED, one step each time it is read once moto's state manager is told so.
 """
 
 from __future__ import annotations
@@ -242,3 +243,83 @@ tasks:
     with flows.store.files.open(outputs["lambda_version"]["uri"]) as stream:
         assert json.loads(stream.read()) == {"your_event_input": "hello"}
     assert '"Hello from Lambda!"' in flows.logs(final)
+
+
+@pytest.fixture
+def glue_steps(athena: str) -> Iterator[str]:
+    """moto's Glue job runs move one state each time they are read (none is skipped)."""
+    manager = f"{athena}/moto-api/state-manager"
+    step = {"model_name": "glue::job_run", "transition": {"progression": "manual", "times": 1}}
+    assert requests.post(f"{manager}/set-transition", json=step, timeout=10).ok
+    yield athena
+    requests.post(f"{manager}/unset-transition", json={"model_name": "glue::job_run"}, timeout=10)
+
+
+def test_a_glue_job_run_is_waited_for_and_its_figures_feed_dynamodb(
+    flows: Flows, glue_steps: str
+) -> None:
+    endpoint = glue_steps
+    glue, dynamodb = _aws("glue", endpoint), _aws("dynamodb", endpoint)
+    glue.create_job(
+        Name="curate-sales",
+        Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/curate.py"},
+    )
+    dynamodb.create_table(
+        TableName="kpis",
+        KeySchema=[{"AttributeName": "kpi_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "kpi_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    _queue_result(endpoint, [("row_count", "bigint"), ("total_amount", "double")], [["12", "99.5"]])
+    final = flows.run(
+        """
+id: aws-glue-athena-dynamodb
+namespace: company.team
+inputs:
+  - id: glue_job_name
+    type: STRING
+    defaults: curate-sales
+tasks:
+  - id: run_glue_job
+    type: io.kestra.plugin.aws.glue.StartJobRun
+    jobName: "{{ inputs.glue_job_name }}"
+    arguments:
+      --day: "2024-05-01"
+    maxDuration: PT90S
+    interval: PT0.1S
+    wait: true
+  - id: last_run
+    type: io.kestra.plugin.aws.glue.GetJobRun
+    jobName: "{{ inputs.glue_job_name }}"
+  - id: validate_with_athena
+    type: io.kestra.plugin.aws.athena.Query
+    database: analytics
+    outputLocation: s3://athena-results/
+    fetchType: FETCH_ONE
+    query: SELECT count(*) AS row_count, sum(amount) AS total_amount FROM curated_sales
+  - id: write_kpi
+    type: io.kestra.plugin.aws.dynamodb.PutItem
+    tableName: kpis
+    item:
+      kpi_id: daily-sales
+      row_count: "{{ outputs.validate_with_athena.row.row_count }}"
+      glue_state: "{{ outputs.run_glue_job.state }}"
+"""
+        + _defaults(endpoint)
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    outputs = {r.task_id: r.outputs for r in final.task_runs}
+    run = outputs["run_glue_job"]
+    assert run["state"] == "SUCCEEDED" and run["jobName"] == "curate-sales"
+    assert run["timeout"] == 2 and run["startedOn"]
+    assert outputs["last_run"]["jobRunId"] == run["jobRunId"]
+    seen = [
+        line for line in flows.logs(final) if line.startswith(("Initial job state", "Job state"))
+    ]
+    states = [line.split(",")[0].split(": ")[1] for line in seen]
+    assert states[0] in ("STARTING", "RUNNING") and states[-1] == "SUCCEEDED", states
+    (stored,) = glue.get_job_runs(JobName="curate-sales")["JobRuns"]
+    assert stored["Arguments"] == {"--day": "2024-05-01"}
+    item = dynamodb.get_item(TableName="kpis", Key={"kpi_id": {"S": "daily-sales"}})["Item"]
+    assert item["row_count"] == {"S": "12"} and item["glue_state"] == {"S": "SUCCEEDED"}
