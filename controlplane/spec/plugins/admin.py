@@ -78,7 +78,7 @@ class DownloadFiles(TaskSpec):
 @task(f"{_CORE}.namespace.DeleteFiles")
 class DeleteFiles(TaskSpec):
     namespace: Text
-    files: DynStrList
+    files: list[Text] | Text  # a glob, a list of them, or an expression or JSON text of a list
     deleteParentFolder: DynBool = False
 
 

@@ -162,8 +162,7 @@ tasks:
   - id: delete
     type: io.kestra.plugin.core.namespace.DeleteFiles
     namespace: company.team
-    files:
-      - "/queries/one.sql"
+    files: /queries/one.*
 """
 
 
