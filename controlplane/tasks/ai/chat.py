@@ -56,6 +56,9 @@ class Settings:
     strict_json: bool = False
     thinking: bool = False
     thinking_budget: int | None = None
+    thinking_off: bool = True
+    """Gemini: with neither ``thinking`` nor a budget, send a budget of 0 (Kestra's AI plugin
+    does, so that tool calls work on thinking models); else leave the model's default."""
     log_requests: bool = False
     log_responses: bool = False
 
@@ -87,6 +90,8 @@ class Reply:
     usage: Usage
     raw: Any = None
     thinking: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    """What else the provider says of its answer (Gemini's safety ratings and citations)."""
 
     def as_message(self) -> Message:
         return Message("assistant", self.text, self.calls, raw=self.raw)

@@ -235,14 +235,13 @@ class Model:
         ):
             if value is not None:
                 config[key] = value
-        budget = settings.thinking_budget
-        # As Kestra does: thinking is off unless asked for, so tool calls work on thinking models.
-        config["thinkingConfig"] = {
-            "includeThoughts": settings.thinking,
-            "thinkingBudget": 0 if budget is None and not settings.thinking else budget,
-        }
-        if config["thinkingConfig"]["thinkingBudget"] is None:
-            del config["thinkingConfig"]["thinkingBudget"]
+        thinking: dict[str, Any] = {"includeThoughts": True} if settings.thinking else {}
+        if settings.thinking_budget is not None:
+            thinking["thinkingBudget"] = settings.thinking_budget
+        elif not settings.thinking and settings.thinking_off:
+            thinking["thinkingBudget"] = 0
+        if thinking:
+            config["thinkingConfig"] = thinking
         if settings.json:
             config["responseMimeType"] = "application/json"
             if settings.json_schema:
@@ -285,6 +284,10 @@ class Model:
             ),
             raw={"role": "model", "parts": parts},
             thinking="".join(thoughts) or None,
+            details={
+                "safetyRatings": candidates[0].get("safetyRatings"),
+                "citationMetadata": candidates[0].get("citationMetadata"),
+            },
         )
 
     def _gemini_embed(self, texts: list[str]) -> Embedded:
