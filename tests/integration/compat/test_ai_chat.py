@@ -2,7 +2,7 @@
 plugin defaults), an agent's KV memory across two tasks, the ``tool.KestraTask`` tool,
 ``rag.ChatCompletion``, and kestra-io/blueprints' ``ai-gdpr-privacy-policy-analyzer`` (a Mistral
 agent grounded by Tavily's search), against local doubles of the OpenAI-compatible and Tavily
-APIs."""
+APIs, and a Claude agent's tool call through a double of Anthropic's Messages API."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from controlplane.engine.model import State
+from tests.doubles.anthropic import API_KEY as ANTHROPIC_KEY
+from tests.doubles.anthropic import AnthropicDouble
 from tests.doubles.openai import API_KEY, OpenAIDouble
 from tests.doubles.tavily import API_KEY as TAVILY_KEY
 from tests.doubles.tavily import TavilyDouble
@@ -302,3 +304,56 @@ tasks:
         "the model called tool drop_database, which the task does not give it (its tools: none)"
         in flows.logs(final, "ERROR")
     )
+
+
+def test_a_claude_agent_calls_a_tool_through_the_messages_api(
+    flows: Flows, tavily: TavilyDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with AnthropicDouble() as claude:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
+        claude.replies = [
+            {"tool_use": {"name": "searchWeb", "input": {"query": "Kestra 1.1"}}},
+            "Kestra 1.1 brought new features.",
+        ]
+        final = flows.run(
+            f"""
+id: claude-agent
+namespace: company.ai
+tasks:
+  - id: agent
+    type: io.kestra.plugin.ai.agent.AIAgent
+    systemMessage: You research releases.
+    prompt: What is new in Kestra 1.1?
+    provider:
+      type: io.kestra.plugin.ai.provider.Anthropic
+      apiKey: {ANTHROPIC_KEY}
+      modelName: claude-sonnet-4-5
+    tools:
+      - type: io.kestra.plugin.ai.tool.TavilyWebSearch
+        apiKey: {TAVILY_KEY}
+"""
+        )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    first, second = claude.bodies
+    assert first["system"] == "You research releases." and first["max_tokens"] == 1024
+    assert first["tools"][0]["name"] == "searchWeb"
+    assert first["tools"][0]["input_schema"]["required"] == ["query"]
+    asked, answered = second["messages"][1:]
+    assert asked == {
+        "role": "assistant",
+        "content": [
+            {
+                "type": "tool_use",
+                "id": "toolu_1",
+                "name": "searchWeb",
+                "input": {"query": "Kestra 1.1"},
+            }
+        ],
+    }
+    (result,) = answered["content"]
+    assert result["type"] == "tool_result" and result["tool_use_id"] == "toolu_1"
+    assert "Release notes found for Kestra 1.1" in result["content"]
+    (run,) = final.task_runs
+    assert run.outputs["textOutput"] == "Kestra 1.1 brought new features."
+    assert run.outputs["finishReason"] == "STOP"
+    assert run.outputs["intermediateResponses"][0]["finishReason"] == "TOOL_EXECUTION"
