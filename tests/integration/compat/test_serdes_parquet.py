@@ -1,9 +1,11 @@
-"""IonToParquet and ParquetToIon on the shape of Kestra's ``ion_to_parquet`` example: rows stored
-as Ion written to Parquet with an inferred schema and with an explicit Avro schema, each file
-read back by DuckDB (its values, column types, codec and row groups) and by ParquetToIon."""
+"""IonToParquet and ParquetToIon on the shape of Kestra's ``ion_to_parquet`` and
+``parquet_to_ion`` examples: rows stored as Ion written to Parquet with an inferred schema and
+with an explicit Avro schema, each file read back by DuckDB (its values, column types, codec and
+row groups) and by ParquetToIon; a downloaded Parquet file read as Ion."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -279,3 +281,53 @@ tasks:
     assert final.state is State.FAILED
     errors = flows.logs(final, "ERROR")
     assert any("is not a Parquet file DuckDB reads" in line for line in errors), errors
+
+
+PRODUCTS = """
+id: parquet-to-ion
+namespace: company.team
+tasks:
+  - id: http_download
+    type: io.kestra.plugin.core.http.Download
+    uri: {base}/products.parquet
+  - id: to_ion
+    type: io.kestra.plugin.serdes.parquet.ParquetToIon
+    from: "{{{{ outputs.http_download.uri }}}}"
+  - id: again
+    type: io.kestra.plugin.serdes.parquet.IonToParquet
+    from: "{{{{ outputs.to_ion.uri }}}}"
+"""
+
+
+def test_a_parquet_file_from_elsewhere_reads_as_ion(
+    flows: Flows, serve: Callable[[dict[str, bytes]], str], tmp_path: Path
+) -> None:
+    """Kestra's ParquetToIon example: a downloaded file, with types IonToParquet never writes."""
+    source = tmp_path / "products.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            "COPY (SELECT * FROM (VALUES "
+            "(1::HUGEINT, 'inf'::DOUBLE, INTERVAL 90 MINUTE, [{'sku': 'a', 'qty': 2}], "
+            "MAP {'color': 'red'}, '6f1c2a52-2c4a-4b55-9f0e-2a4d0c6c1a10'::UUID), "
+            "(2, -1.5, NULL, [], NULL, NULL)) "
+            "AS t(id, score, lead, lines, attrs, ref)) "
+            f"TO '{source}' (FORMAT parquet)"
+        )
+    base = serve({"/products.parquet": source.read_bytes()})
+    final = flows.run(PRODUCTS.format(base=base))
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+
+    rows = list(read_values(_file(flows, final, "to_ion", tmp_path).read_text()))
+    assert rows[0]["id"] == 1 and rows[0]["score"] == float("inf")
+    assert rows[0]["lines"] == [{"sku": "a", "qty": 2}] and rows[0]["attrs"] == {"color": "red"}
+    assert rows[0]["ref"] == "6f1c2a52-2c4a-4b55-9f0e-2a4d0c6c1a10" and rows[0]["lead"] == "PT1H30M"
+    assert rows[1] == {
+        "id": 2, "score": -1.5, "lead": None, "lines": [], "attrs": None, "ref": None
+    }  # fmt: skip
+
+    again = _file(flows, final, "again", tmp_path)
+    values = _query("SELECT id, score, lines, attrs FROM read_parquet(FILE) ORDER BY id", again)
+    assert values == [
+        (1, float("inf"), [{"sku": "a", "qty": 2}], {"color": "red"}),
+        (2, -1.5, [], None),
+    ]
