@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 from controlplane.store.errors import StoreConfigError
+from controlplane.store.prepared import run_on_driver
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -96,8 +97,9 @@ def _sqlite_engine(url: URL) -> Engine:
     def _begin(connection: Connection) -> None:
         # A writer takes the write lock at once, so it never fails to upgrade a read lock
         # later; a reader reads a snapshot and waits for nobody.
+        # Straight to the driver: through exec_driver_sql it would cost as much as a write.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        run_on_driver(connection, "BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

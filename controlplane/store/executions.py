@@ -1,25 +1,24 @@
 """Executions and their task runs: the engine's hot path.
 
-The engine calls ``update_execution`` after every step, so writes are prepared Core statements
-(an UPDATE of the execution row, an upsert of the changed task runs in one executemany) and
-nothing is tracked by an ORM session. A task run's ``ordinal`` is its place in
+The engine calls ``update_execution`` after every step, so its statements are Core statements
+compiled once per dialect and run on the driver's cursor (``prepared.py``): an UPDATE of the
+execution row, an upsert of the changed task runs in one executemany; nothing is tracked by an
+ORM session. A task run's ``ordinal`` is its place in
 ``Execution.task_runs`` when first written; the upsert never changes it, so reads return task
 runs in creation order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Delete,
-    Insert,
-    Update,
+    Dialect,
     and_,
     bindparam,
     delete,
@@ -34,6 +33,7 @@ from controlplane.engine.model import TERMINAL, Execution, State, TaskRun
 from controlplane.engine.ports import ExecutionFilter, LastRun
 from controlplane.store.columns import in_namespace
 from controlplane.store.errors import MissingRecordError
+from controlplane.store.prepared import Prepared, PreparedSet
 from controlplane.store.tables import EXECUTIONS, LOGS, METRICS, TASK_RUNS
 
 # States that hold one of the flow's concurrency slots.
@@ -50,20 +50,32 @@ _OLDEST_QUEUED = (
     .order_by(EXECUTIONS.c.start_date, EXECUTIONS.c.id)
     .limit(1)
 )
-"""Built once: the engine asks it each time an execution ends (ix_executions_flow_state)."""
+"""The engine asks it each time an execution ends (ix_executions_flow_state)."""
+
+
+_EXECUTION_KEYS = (
+    "namespace", "flow_id", "flow_revision", "state", "start_date", "end_date", "labels",
+    "document",
+)  # fmt: skip
+_TASK_RUN_KEYS = ("id", "execution_id", "ordinal", "task_id", "state", "document")
 
 
 @dataclass(frozen=True)
 class _Statements:
-    insert_execution: Insert
-    update_execution: Update
-    upsert_task_runs: Insert
+    insert_execution: Prepared
+    update_execution: Prepared
+    upsert_task_runs: Prepared
+    read_document: Prepared
+    read_document_for_update: Prepared
+    read_task_runs: Prepared
+    oldest_queued: Prepared
     delete_execution: Delete
+    document: Callable[[Any], Any]
+    """Reads a JSON column's value as the driver returns it."""
 
 
-@cache
-def _statements(dialect: str) -> _Statements:
-    upsert: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TASK_RUNS)
+def _build(dialect: Dialect) -> _Statements:
+    upsert: Any = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(TASK_RUNS)
     upsert = upsert.on_conflict_do_update(
         index_elements=[TASK_RUNS.c.id],
         set_={
@@ -72,12 +84,34 @@ def _statements(dialect: str) -> _Statements:
             "document": upsert.excluded.document,
         },
     )
-    return _Statements(
-        insert_execution=insert(EXECUTIONS),
-        update_execution=EXECUTIONS.update().where(EXECUTIONS.c.id == bindparam("_id")),
-        upsert_task_runs=upsert,
-        delete_execution=delete(EXECUTIONS).where(EXECUTIONS.c.id == bindparam("_id")),
+    document = select(EXECUTIONS.c.document).where(EXECUTIONS.c.id == bindparam("id"))
+    runs = (
+        select(TASK_RUNS.c.document)
+        .where(TASK_RUNS.c.execution_id == bindparam("id"))
+        .order_by(TASK_RUNS.c.ordinal)
     )
+    update = EXECUTIONS.update().where(EXECUTIONS.c.id == bindparam("_id"))
+    reader = EXECUTIONS.c.document.type.dialect_impl(dialect).result_processor(dialect, None)
+    return _Statements(
+        insert_execution=Prepared(insert(EXECUTIONS), dialect, ("id", *_EXECUTION_KEYS)),
+        update_execution=Prepared(update, dialect, _EXECUTION_KEYS),
+        upsert_task_runs=Prepared(upsert, dialect, _TASK_RUN_KEYS),
+        # PostgreSQL locks the row; SQLite renders no clause (its unit already holds the
+        # database's write lock from BEGIN IMMEDIATE).
+        read_document=Prepared(document, dialect),
+        read_document_for_update=Prepared(document.with_for_update(), dialect),
+        read_task_runs=Prepared(runs, dialect),
+        oldest_queued=Prepared(_OLDEST_QUEUED, dialect),
+        delete_execution=delete(EXECUTIONS).where(EXECUTIONS.c.id == bindparam("_id")),
+        document=reader if reader is not None else _unchanged,
+    )
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+_STATEMENTS = PreparedSet(_build)
 
 
 def _execution_values(execution: Execution) -> dict[str, Any]:
@@ -167,30 +201,24 @@ def _filters(flow_id: str | None, states: Sequence[State] | None) -> list[Column
 class SqlExecutionRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
-        self._sql = _statements(connection.dialect.name)
+        self._sql = _STATEMENTS.of(connection.dialect)
 
     def create_execution(self, execution: Execution) -> None:
-        self._db.execute(
-            self._sql.insert_execution, [{"id": execution.id, **_execution_values(execution)}]
-        )
+        values = {"id": execution.id, **_execution_values(execution)}
+        self._sql.insert_execution.rowcount(self._db, values)
         runs = execution.task_runs
         if runs:
-            values = _task_run_values(execution.id, runs, range(len(runs)))
-            self._db.execute(self._sql.upsert_task_runs, values)
+            rows = _task_run_values(execution.id, runs, range(len(runs)))
+            self._sql.upsert_task_runs.execute_many(self._db, rows)
 
     def read_execution(self, execution_id: str, for_update: bool = False) -> Execution | None:
-        query = select(EXECUTIONS.c.document).where(EXECUTIONS.c.id == execution_id)
-        if for_update:
-            # PostgreSQL locks the row; SQLite renders no clause (its unit already holds the
-            # database's write lock from BEGIN IMMEDIATE).
-            query = query.with_for_update()
-        document = self._db.execute(query).scalar_one_or_none()
+        sql = self._sql
+        read = sql.read_document_for_update if for_update else sql.read_document
+        document = read.scalar(self._db, {"id": execution_id})
         if document is None:
             return None
-        runs = select(TASK_RUNS.c.document).where(TASK_RUNS.c.execution_id == execution_id)
-        return _execution(
-            document, list(self._db.execute(runs.order_by(TASK_RUNS.c.ordinal)).scalars())
-        )
+        runs = sql.read_task_runs.column(self._db, {"id": execution_id})
+        return _execution(sql.document(document), [sql.document(run) for run in runs])
 
     def read_execution_state(self, execution_id: str) -> State | None:
         query = select(EXECUTIONS.c.state).where(EXECUTIONS.c.id == execution_id)
@@ -207,10 +235,8 @@ class SqlExecutionRepository:
     ) -> None:
         removed = list(removed)
         if row or removed:
-            result = self._db.execute(
-                self._sql.update_execution, {"_id": execution.id, **_execution_values(execution)}
-            )
-            if result.rowcount == 0:
+            values = {"_id": execution.id, **_execution_values(execution)}
+            if self._sql.update_execution.rowcount(self._db, values) == 0:
                 raise MissingRecordError(
                     f"execution {execution.id} is not stored; create it before updating it"
                 )
@@ -220,8 +246,8 @@ class SqlExecutionRepository:
             changed = execution.task_runs
         runs = list(changed)
         if runs:
-            values = _task_run_values(execution.id, runs, _ordinals(execution, runs))
-            self._db.execute(self._sql.upsert_task_runs, values)
+            rows = _task_run_values(execution.id, runs, _ordinals(execution, runs))
+            self._sql.upsert_task_runs.execute_many(self._db, rows)
 
     def list_executions(
         self,
@@ -361,9 +387,9 @@ class SqlExecutionRepository:
         return int(self._db.execute(query).scalar_one())
 
     def oldest_queued(self, namespace: str, flow_id: str) -> str | None:
-        return self._db.execute(
-            _OLDEST_QUEUED, {"namespace": namespace, "flow_id": flow_id}
-        ).scalar_one_or_none()
+        values = {"namespace": namespace, "flow_id": flow_id}
+        found: str | None = self._sql.oldest_queued.scalar(self._db, values)
+        return found
 
     def count_by_flow(
         self,

@@ -10,7 +10,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from controlplane.engine.model import now
 from controlplane.engine.ports import TriggerStateRecord
+from controlplane.store.prepared import Prepared, PreparedSet
 from controlplane.store.tables import EXECUTION_ENDS, TRIGGER_FIRES, TRIGGER_STATES
+
+_RECORD_END = PreparedSet(
+    lambda dialect: Prepared(insert(EXECUTION_ENDS), dialect, ("execution_id", "created"))
+)
+"""The engine records every execution that ends, in the step that ends it."""
 
 
 class SqlTriggerRepository:
@@ -84,7 +90,8 @@ class SqlTriggerRepository:
         return result.rowcount > 0
 
     def record_end(self, execution_id: str) -> None:
-        self._db.execute(insert(EXECUTION_ENDS).values(execution_id=execution_id, created=now()))
+        values = {"execution_id": execution_id, "created": now()}
+        _RECORD_END.of(self._db.dialect).rowcount(self._db, values)
 
     def take_ends(self, limit: int = 100) -> list[tuple[int, str]]:
         query = select(EXECUTION_ENDS).order_by(EXECUTION_ENDS.c.seq).limit(limit)
