@@ -38,6 +38,10 @@ REJECTED_BY_KESTRA = {
     "joaoblasques__data-pipeline-orchestration-kestra__flows__04_gcp_kv_template.yaml": (
         "kv.Set `value` is null (a template left unfilled); Kestra requires it"
     ),
+    "kestra-io__blueprints__flows__ai-model-router.yaml": (
+        "perplexity.ChatCompletion messages have no `role` (they take `type`), and "
+        "gemini.ChatCompletion `messages` are texts, not {role, content} maps"
+    ),
 }
 
 # Flows whose expressions are not valid Pebble: `weir validate` reports them; Kestra only fails
