@@ -77,25 +77,30 @@ def open_runtime(settings: ApiSettings) -> Iterator[tuple[Store, Commands]]:
 
 @contextmanager
 def _schedulers(store: Store, commands: Commands) -> Iterator[None]:
-    """Schedule triggers and Flow triggers, firing through ``commands``."""
+    """Schedule, Flow and polling triggers, firing through ``commands``."""
     from controlplane.engine.flowtriggers import FlowTriggers
+    from controlplane.engine.polling import PollingTriggers
     from controlplane.engine.scheduler import TriggerScheduler
 
     schedules = TriggerScheduler(store, commands)
     flows = FlowTriggers(store, commands)
+    polling = PollingTriggers(store, commands)
     schedules.start()
     flows.start()
+    polling.start()
     try:
         yield
     finally:
         schedules.stop()
         flows.stop()
+        polling.stop()
 
 
 @contextmanager
 def open_scheduler(settings: ApiSettings) -> Iterator[None]:
-    """A scheduler sharing the database: it fires Schedule and Flow triggers, and the executions
-    it creates go to the executors. Two schedulers never fire the same slot or event twice."""
+    """A scheduler sharing the database: it fires Schedule, Flow and polling triggers, and the
+    executions it creates go to the executors. Two schedulers never fire the same slot, event or
+    evaluation twice."""
     import controlplane.tasks  # noqa: F401
 
     store = open_store(settings.store)

@@ -62,6 +62,8 @@ class Firing:
     inputs: Mapping[str, Any]
     labels: Mapping[str, str]
     trigger: Mapping[str, Any]
+    execution_id: str | None = None
+    """The id the execution gets, when the trigger chose it first (to store files under it)."""
 
 
 class Commands:
@@ -177,7 +179,7 @@ class Commands:
         try:
             execution = self.new_execution(
                 repos, firing.namespace, firing.flow_id, firing.inputs, firing.labels,
-                firing.trigger, None, None, True,
+                firing.trigger, None, None, True, firing.execution_id,
             )  # fmt: skip
         except WeirError as exc:  # raised before anything is written
             return exc
@@ -234,13 +236,15 @@ class Commands:
         revision: int | None,
         parent: ParentRef | None,
         coerce_inputs: bool,
+        execution_id: str | None = None,
     ) -> Execution:
-        """Create the execution of the flow's revision (the latest when None) in ``repos``."""
+        """Create the execution of the flow's revision (the latest when None) in ``repos``,
+        with a new id unless ``execution_id`` is given."""
         record = repos.flows.read_flow(namespace, flow_id, revision)
         if record is None:
             raise FlowNotFound(f"flow {namespace}/{flow_id} does not exist")
         flow = self.flows.parse(record)
-        execution_id = new_id()
+        execution_id = execution_id or new_id()
         typed = (
             resolve_inputs(flow, inputs, self.renderer, {"flow": {"id": flow_id}},
                            self._file_saver(namespace, flow_id, execution_id))

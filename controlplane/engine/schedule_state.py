@@ -32,6 +32,9 @@ from controlplane.engine.cron import Slots, iso
 from controlplane.engine.model import new_id
 
 SCHEDULE_TYPE = "io.kestra.plugin.core.trigger.Schedule"
+POLL_TYPE = "poll"
+"""The ``type`` of a polling trigger's document (:mod:`controlplane.engine.polling`), which keeps
+``next``, ``last``, ``lastExecutionId``, ``pending`` and ``error`` as a Schedule's does."""
 BACKFILL_LABEL = "system.backfill"
 TOTAL_LIMIT = 10_000
 """Backfills are counted up to this many slots; a larger one shows no total."""

@@ -25,6 +25,7 @@ from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import now
 from controlplane.engine.ports import Store, TriggerStateRecord
 from controlplane.engine.schedule_state import (
+    POLL_TYPE,
     SCHEDULE_TYPE,
     BackfillState,
     ScheduleState,
@@ -106,7 +107,8 @@ class TriggerStateOut(BaseModel):
         # Other triggers keep documents of their own; what they say of a kind and of being
         # disabled is shown as is.
         kind = doc.get("type") or doc.get("kind")
-        state = ScheduleState.from_doc(doc) if kind == SCHEDULE_TYPE else ScheduleState()
+        known = kind in (SCHEDULE_TYPE, POLL_TYPE)  # a polling trigger keeps the same fields
+        state = ScheduleState.from_doc(doc) if known else ScheduleState()
         return cls(
             namespace=namespace,
             flowId=flow_id,

@@ -25,8 +25,9 @@ Modules, each depending only on those above it:
 - ``embedded``: DuckDB and SQLite, working on files of the working directory.
 - ``postgresql``: PostgreSQL from a JDBC url, with SSL.
 - ``postgresql_copy``: PostgreSQL ``CopyIn`` / ``CopyOut``.
+- ``postgresql_trigger``: the PostgreSQL polling trigger, a ``Query`` run at each evaluation.
 """
 
-from controlplane.tasks.jdbc import embedded, postgresql, postgresql_copy
+from controlplane.tasks.jdbc import embedded, postgresql, postgresql_copy, postgresql_trigger
 
-__all__ = ["embedded", "postgresql", "postgresql_copy"]
+__all__ = ["embedded", "postgresql", "postgresql_copy", "postgresql_trigger"]
