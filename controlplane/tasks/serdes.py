@@ -15,13 +15,15 @@ import json
 import re
 import secrets
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 import yaml
 
 from controlplane.engine.runnable import RunContext, TaskFailed, runs
+from controlplane.expr import javatime
+from controlplane.expr.errors import ExpressionError
 from controlplane.spec.plugins.serdes import (
     CsvToIon,
     IonToCsv,
@@ -196,7 +198,7 @@ class _CsvLines:
 
 @runs(IonToCsv)
 def run_ion_to_csv(task: IonToCsv, ctx: RunContext) -> dict[str, Any]:
-    lines = _CsvLines(task, ctx)
+    lines, values = _CsvLines(task, ctx), _CsvValues(task, ctx)
     out: list[str] = []
     header = props.boolean(ctx, task.header)
     names: list[str] | None = None
@@ -206,18 +208,58 @@ def run_ion_to_csv(task: IonToCsv, ctx: RunContext) -> dict[str, Any]:
                 names = [str(k) for k in row]
                 if header:
                     out.append(lines.line(names))
-            out.append(lines.line(_csv_field(row.get(name)) for name in names))
+            out.append(lines.line(values.field(row.get(name)) for name in names))
         elif isinstance(row, list):
             if header:
                 raise TaskFailed(
                     f"row {number} is a list, which has no column names: set 'header' to false"
                 )
-            out.append(lines.line(_csv_field(v) for v in row))
+            out.append(lines.line(values.field(v) for v in row))
         else:
-            out.append(lines.line([_csv_field(row)]))
+            out.append(lines.line([values.field(row)]))
     size = len(out) - (1 if header and names is not None else 0)
     ctx.metric("records", size)
     return {"uri": _store(ctx, ".csv", "".join(out), task.charset), "size": size}
+
+
+class _CsvValues:
+    """Values as Kestra's text writers print them: dates, times and timestamps by the task's
+    Java patterns (a ``[...]`` section only where the value has what it prints: a timestamp is
+    in ``timeZoneId``, or UTC, so it has an offset; a time of day has one only if it was given
+    one), other scalars as text, structs and lists as JSON."""
+
+    def __init__(self, task: IonToCsv, ctx: RunContext) -> None:
+        self.date = props.text(ctx, task.dateFormat)
+        self.time = props.text(ctx, task.timeFormat)
+        self.moment = props.text(ctx, task.dateTimeFormat)
+        name = props.optional_text(ctx, task.timeZoneId)
+        try:
+            self.zone = javatime.zone(name) if name else UTC
+        except ExpressionError:
+            raise TaskFailed(f"'timeZoneId' names no known time zone: {name!r}") from None
+
+    def field(self, value: Any) -> str | None:
+        if isinstance(value, datetime):
+            zoned = value.astimezone(self.zone) if value.tzinfo else value.replace(tzinfo=UTC)
+            return self._format(zoned, self.moment)
+        if isinstance(value, date):
+            return self._format(datetime.combine(value, time()), self.date)
+        if isinstance(value, time):
+            return self._format(datetime.combine(date(1970, 1, 1), value), self.time)
+        return _csv_field(value)
+
+    @staticmethod
+    def _format(value: datetime, pattern: str) -> str:
+        if value.tzinfo is None:
+            pattern = _OPTIONAL.sub(lambda m: "" if _ZONED.search(m[1]) else m[1], pattern)
+        try:
+            return javatime.format_date(value, pattern.replace("[", "").replace("]", ""))
+        except ExpressionError as exc:
+            raise TaskFailed(f"date pattern {pattern!r}: {exc}") from None
+
+
+_OPTIONAL = re.compile(r"\[([^\]]*)\]")
+_ZONED = re.compile(r"[XxZzOV]")
 
 
 def _csv_field(value: Any) -> str | None:

@@ -45,10 +45,11 @@ class IonToCsv(TaskSpec):
     """Deprecated: ``quoteMode: ALWAYS``; ignored when ``quoteMode`` is set."""
     quoteMode: Literal["ALWAYS", "REQUIRED", "NON_NUMERIC"] | None = None
     charset: Text = "UTF-8"
-    dateFormat: Text | None = None
-    timeFormat: Text | None = None
-    dateTimeFormat: Text | None = None
+    dateFormat: Text = "yyyy-MM-dd"
+    timeFormat: Text = "HH:mm:ss[XXX]"
+    dateTimeFormat: Text = "yyyy-MM-dd'T'HH:mm:ss.SSS[XXX]"
     timeZoneId: Text | None = None
+    """The zone timestamps with an offset are written in; UTC when not set."""
 
 
 @task(f"{_SERDES}.json.JsonToIon", f"{_SERDES}.json.JsonReader")

@@ -204,3 +204,36 @@ def test_unnamed_header_columns_are_dropped_or_renamed_and_a_bom_is_not_a_name(
     assert list(latin1[0]) == ["ï»¿id", "col_1", "name", "col_3", "col_4"]
     sizes = {r.task_id: r.outputs.get("size") for r in final.task_runs}
     assert sizes["dropped"] == sizes["renamed"] == 2
+
+
+MOMENTS = """
+id: csv-moments
+namespace: company.team
+tasks:
+  - id: rows
+    type: io.kestra.plugin.core.storage.Write
+    extension: .ion
+    content: |
+      {day:2024-03-01,at:2024-03-02T08:00:00.5+02:00,local:2024-03-02T08:00:00-00:00}
+  - id: defaults
+    type: io.kestra.plugin.serdes.csv.IonToCsv
+    from: "{{ outputs.rows.uri }}"
+  - id: patterns
+    type: io.kestra.plugin.serdes.csv.IonToCsv
+    from: "{{ outputs.rows.uri }}"
+    dateFormat: dd/MM/yyyy
+    dateTimeFormat: "yyyy-MM-dd HH:mm[ XXX]"
+    timeZoneId: America/New_York
+"""
+
+
+def test_dates_and_timestamps_are_written_by_kestra_patterns(flows: Flows) -> None:
+    final = flows.run(MOMENTS)
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    assert _file(flows, final, "defaults").splitlines() == [
+        "day,at,local",
+        "2024-03-01,2024-03-02T06:00:00.500Z,2024-03-02T08:00:00.000Z",
+    ]
+    assert _file(flows, final, "patterns").splitlines()[1] == (
+        "01/03/2024,2024-03-02 01:00 -05:00,2024-03-02 08:00 Z"
+    )
