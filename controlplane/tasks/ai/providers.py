@@ -139,11 +139,15 @@ class Model:
             raise TaskFailed(f"{self.kind} models do not support setting the topK parameter.")
         service, base, headers = self._compatible()
         body: dict[str, Any] = {"model": self.name, "messages": [_openai(m) for m in messages]}
+        # OpenAI's newer models take only max_completion_tokens; the compatible APIs max_tokens.
+        limit = (
+            "max_completion_tokens" if isinstance(self.provider, OpenAIProvider) else "max_tokens"
+        )
         for key, value in (
             ("temperature", settings.temperature),
             ("top_p", settings.top_p),
             ("seed", settings.seed),
-            ("max_tokens", settings.max_tokens),
+            (limit, settings.max_tokens),
         ):
             if value is not None:
                 body[key] = value

@@ -170,6 +170,7 @@ tasks:
       modelName: gpt-5-mini
     configuration:
       temperature: 0.2
+      maxToken: 256
     tools:
       - type: io.kestra.plugin.ai.tool.TavilyWebSearch
         apiKey: {TAVILY_KEY}
@@ -182,6 +183,7 @@ tasks:
     first, second = openai.requests
     (tool,) = first["tools"]
     assert tool["function"]["name"] == "searchWeb" and first["temperature"] == 0.2
+    assert first["max_completion_tokens"] == 256 and "max_tokens" not in first
     call, result = second["messages"][-2:]
     assert call["tool_calls"][0]["function"]["name"] == "searchWeb"
     assert result["role"] == "tool" and result["tool_call_id"] == call["tool_calls"][0]["id"]
