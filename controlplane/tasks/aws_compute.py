@@ -1,5 +1,6 @@
-"""Athena queries and Lambda invocations with boto3, each client configured from the task's
-connection properties as S3's is (``endpointOverride`` for a local server such as moto).
+"""Athena queries, Lambda invocations and EMR Serverless job runs with boto3, each client
+configured from the task's connection properties as S3's is (``endpointOverride`` for a local
+server such as moto).
 
 Athena answers every cell as text; a cell is converted by its column's type as Kestra does
 (booleans, whole numbers, floating point, decimals, dates and timestamps), anything else stays
@@ -17,7 +18,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
-from controlplane.spec.plugins.aws_compute import AthenaQuery, LambdaInvoke
+from controlplane.spec.plugins.aws_compute import (
+    AthenaQuery,
+    EmrStartServerlessJobRun,
+    LambdaInvoke,
+)
 from controlplane.tasks import props
 from controlplane.tasks.aws_s3 import aws_client
 from controlplane.tasks.aws_services import _call
@@ -234,3 +239,22 @@ def _log_tail(ctx: RunContext, encoded: str | None) -> None:
     for line in text.splitlines():
         if line.strip():
             ctx.info(f"[lambda] {line.strip()}")
+
+
+# -- EMR Serverless -----------------------------------------------------------------------------
+
+
+@runs(EmrStartServerlessJobRun)
+def run_emr_start_serverless_job_run(
+    task: EmrStartServerlessJobRun, ctx: RunContext
+) -> dict[str, Any]:
+    request = {
+        "applicationId": props.text(ctx, task.applicationId),
+        "executionRoleArn": props.text(ctx, task.executionRoleArn),
+        "name": props.text(ctx, task.jobName),
+        "jobDriver": {"sparkSubmit": {"entryPoint": props.text(ctx, task.entryPoint)}},
+    }
+    client = aws_client(task, ctx, "emr-serverless")
+    started = _call("emr-serverless:StartJobRun", lambda: client.start_job_run(**request))
+    ctx.info(f"Started EMR Serverless job: {started['jobRunId']}")
+    return {"jobRunId": started["jobRunId"]}

@@ -1,6 +1,7 @@
-"""Amazon Athena queries, AWS Lambda invocations and AWS Glue job runs
-(``io.kestra.plugin.aws.athena.Query``, ``lambda.Invoke``, ``glue.StartJobRun`` and
-``glue.GetJobRun``), with the connection properties every AWS task shares."""
+"""Amazon Athena queries, AWS Lambda invocations, AWS Glue and EMR Serverless job runs
+(``io.kestra.plugin.aws.athena.Query``, ``lambda.Invoke``, ``glue.StartJobRun``,
+``glue.GetJobRun`` and ``emr.StartServerlessJobRun``), with the connection properties every AWS
+task shares."""
 
 from __future__ import annotations
 
@@ -63,3 +64,14 @@ class GlueGetJobRun(_GlueJob):
     it."""
 
     runId: Text | None = None
+
+
+@task(f"{_AWS}.emr.StartServerlessJobRun")
+class EmrStartServerlessJobRun(AwsConnection):
+    """Submit a Spark job (``entryPoint`` given to spark-submit) to the EMR Serverless
+    application ``applicationId``, run as ``executionRoleArn``. Output ``jobRunId``."""
+
+    applicationId: Text
+    executionRoleArn: Text
+    jobName: Text
+    entryPoint: Text

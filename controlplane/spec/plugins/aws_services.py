@@ -1,13 +1,14 @@
-"""AWS services besides S3 (``io.kestra.plugin.aws.{dynamodb,eventbridge,kinesis,sns}.*``),
-each reached with the connection properties every AWS task shares."""
+"""AWS services besides S3 (``io.kestra.plugin.aws.{cloudwatch,dynamodb,eventbridge,kinesis,
+sns}.*``), each reached with the connection properties every AWS task shares."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import Field
 
-from controlplane.spec.fields import DynBool, DynInt, DynMap, Spec, Text
+from controlplane.spec.fields import DynBool, DynDuration, DynFloat, DynInt, DynMap, Spec, Text
 from controlplane.spec.plugins.aws import AwsConnection
 from controlplane.spec.plugins.jdbc import FetchType
 from controlplane.spec.registry import task
@@ -121,3 +122,40 @@ class SnsPublish(AwsConnection):
 
     topicArn: Text
     from_: SnsMessage | list[SnsMessage] | Text = Field(alias="from")
+
+
+# -- CloudWatch ---------------------------------------------------------------------------------
+
+
+class MetricDimension(Spec):
+    name: Text
+    value: Text
+
+
+@task(f"{_AWS}.cloudwatch.Query")
+class CloudWatchQuery(AwsConnection):
+    """The datapoints of a metric over the last ``window``, aggregated by ``statistic`` every
+    ``periodSeconds``, oldest first. Outputs ``count`` and ``series`` (one map per datapoint:
+    ``Timestamp`` and the statistic, as CloudWatch names them)."""
+
+    namespace: Text | None = None
+    metricName: Text
+    dimensions: list[MetricDimension] | None = None
+    statistic: Text = "Average"
+    periodSeconds: DynInt = 60
+    window: DynDuration = timedelta(minutes=5)
+
+
+class MetricValue(Spec):
+    metricName: Text
+    value: DynFloat | None = None
+    unit: Text | None = None
+    dimensions: DynMap | None = None
+
+
+@task(f"{_AWS}.cloudwatch.Push")
+class CloudWatchPush(AwsConnection):
+    """Publish ``metrics`` (now) to ``namespace``. Output ``count``."""
+
+    namespace: Text
+    metrics: list[MetricValue]

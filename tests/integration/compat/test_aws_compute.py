@@ -323,3 +323,72 @@ tasks:
     assert stored["Arguments"] == {"--day": "2024-05-01"}
     item = dynamodb.get_item(TableName="kpis", Key={"kpi_id": {"S": "daily-sales"}})["Item"]
     assert item["row_count"] == {"S": "12"} and item["glue_state"] == {"S": "SUCCEEDED"}
+
+
+def test_a_cloudwatch_backlog_submits_an_emr_serverless_job(flows: Flows, s3_endpoint: str) -> None:
+    emr = _aws("emr-serverless", s3_endpoint)
+    application = emr.create_application(name="spark", releaseLabel="emr-6.6.0", type="SPARK")
+    final = flows.run(
+        f"""
+id: aws-emr-serverless-spark
+namespace: company.team
+inputs:
+  - id: application_id
+    type: STRING
+    defaults: {application["applicationId"]}
+  - id: backlog_metric
+    type: STRING
+    defaults: ApproximateNumberOfMessagesVisible
+tasks:
+  - id: publish_backlog
+    type: io.kestra.plugin.aws.cloudwatch.Push
+    namespace: AWS/SQS
+    metrics:
+      - metricName: "{{{{ inputs.backlog_metric }}}}"
+        value: "{{{{ 40 + 2 }}}}"
+        unit: Count
+        dimensions:
+          QueueName: jobs
+      - metricName: "{{{{ inputs.backlog_metric }}}}"
+        value: 7
+        unit: Count
+        dimensions:
+          QueueName: other
+  - id: read_backlog
+    type: io.kestra.plugin.aws.cloudwatch.Query
+    namespace: AWS/SQS
+    metricName: "{{{{ inputs.backlog_metric }}}}"
+    dimensions:
+      - name: QueueName
+        value: jobs
+    statistic: Maximum
+    periodSeconds: 300
+    window: PT15M
+  - id: scale_if_backlog
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{{{ outputs.read_backlog.count > 0 }}}}"
+    then:
+      - id: start_spark_job
+        type: io.kestra.plugin.aws.emr.StartServerlessJobRun
+        applicationId: "{{{{ inputs.application_id }}}}"
+        executionRoleArn: arn:aws:iam::123456789012:role/emr
+        jobName: "kestra-backlog-{{{{ execution.id }}}}"
+        entryPoint: s3://my-bucket/scripts/spark-app.py
+"""
+        + _defaults(s3_endpoint)
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    outputs = {r.task_id: r.outputs for r in final.task_runs}
+    assert outputs["publish_backlog"] == {"count": 2}
+    backlog = outputs["read_backlog"]
+    assert backlog["count"] == 1
+    (point,) = backlog["series"]
+    assert point["Maximum"] == 42.0 and point["Unit"] == "Count"
+    assert point["Timestamp"].endswith("Z")
+    run_id = outputs["start_spark_job"]["jobRunId"]
+    run = emr.get_job_run(applicationId=application["applicationId"], jobRunId=run_id)["jobRun"]
+    assert run["name"] == f"kestra-backlog-{final.id}"
+    assert run["executionRole"] == "arn:aws:iam::123456789012:role/emr"
+    assert run["jobDriver"] == {
+        "sparkSubmit": {"entryPoint": "s3://my-bucket/scripts/spark-app.py"}
+    }
