@@ -55,6 +55,8 @@ _GEMINI_FINISH = {
     "RECITATION": "CONTENT_FILTER",
     "PROHIBITED_CONTENT": "CONTENT_FILTER",
 }
+_GEMINI_BATCH = 100
+"""The most texts one batchEmbedContents request takes."""
 _ANTHROPIC_FINISH = {
     "end_turn": "STOP",
     "stop_sequence": "STOP",
@@ -229,70 +231,10 @@ class Model:
                     ]
                 }
             ]
-        config: dict[str, Any] = {}
-        for key, value in (
-            ("temperature", settings.temperature),
-            ("topP", settings.top_p),
-            ("topK", settings.top_k),
-            ("seed", settings.seed),
-            ("maxOutputTokens", settings.max_tokens),
-        ):
-            if value is not None:
-                config[key] = value
-        thinking: dict[str, Any] = {"includeThoughts": True} if settings.thinking else {}
-        if settings.thinking_budget is not None:
-            thinking["thinkingBudget"] = settings.thinking_budget
-        elif not settings.thinking and settings.thinking_off:
-            thinking["thinkingBudget"] = 0
-        if thinking:
-            config["thinkingConfig"] = thinking
-        if settings.json:
-            config["responseMimeType"] = "application/json"
-            if settings.json_schema:
-                config["responseSchema"] = settings.json_schema
-        body["generationConfig"] = config
+        body["generationConfig"] = _gemini_config(settings)
         url = f"{self._gemini_base()}/models/{self.name}:generateContent"
         answer = self._post("Gemini", url, body, self._gemini_key(), settings)
-        candidates = answer.get("candidates") or []
-        if not candidates:
-            blocked = (answer.get("promptFeedback") or {}).get("blockReason")
-            raise TaskFailed(f"Gemini answered no candidate{f' ({blocked})' if blocked else ''}")
-        content = candidates[0].get("content") or {}
-        parts = content.get("parts") or []
-        texts = [p["text"] for p in parts if "text" in p and not p.get("thought")]
-        thoughts = [p["text"] for p in parts if "text" in p and p.get("thought")]
-        calls = tuple(
-            ToolCall(
-                str(p["functionCall"].get("id") or f"call-{i}"),
-                p["functionCall"]["name"],
-                dict(p["functionCall"].get("args") or {}),
-            )
-            for i, p in enumerate(parts)
-            if "functionCall" in p
-        )
-        usage = answer.get("usageMetadata") or {}
-        finish = (
-            "TOOL_EXECUTION"
-            if calls
-            else _GEMINI_FINISH.get(str(candidates[0].get("finishReason")), "OTHER")
-        )
-        return Reply(
-            answer.get("responseId"),
-            "".join(texts),
-            calls,
-            finish,
-            Usage(
-                int(usage.get("promptTokenCount") or 0),
-                int(usage.get("candidatesTokenCount") or 0),
-                int(usage.get("totalTokenCount") or 0),
-            ),
-            raw={"role": "model", "parts": parts},
-            thinking="".join(thoughts) or None,
-            details={
-                "safetyRatings": candidates[0].get("safetyRatings"),
-                "citationMetadata": candidates[0].get("citationMetadata"),
-            },
-        )
+        return _gemini_reply(answer)
 
     def _gemini_embed(self, texts: list[str]) -> Embedded:
         assert isinstance(self.provider, GoogleGeminiProvider)
@@ -304,16 +246,22 @@ class Model:
             extra["outputDimensionality"] = props.integer(
                 self.ctx, options.outputDimensionality, "outputDimensionality"
             )
-        requests = [
-            {"model": f"models/{self.name}", "content": {"parts": [{"text": t}]}, **extra}
-            for t in texts
-        ]
         url = f"{self._gemini_base()}/models/{self.name}:batchEmbedContents"
-        answer = self._post("Gemini", url, {"requests": requests}, self._gemini_key())
-        embeddings = answer.get("embeddings") or []
-        if len(embeddings) != len(texts):
-            raise TaskFailed(f"Gemini answered {len(embeddings)} embeddings for {len(texts)} texts")
-        return Embedded([[float(x) for x in e.get("values") or []] for e in embeddings])
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), _GEMINI_BATCH):
+            batch = texts[start : start + _GEMINI_BATCH]
+            requests = [
+                {"model": f"models/{self.name}", "content": {"parts": [{"text": t}]}, **extra}
+                for t in batch
+            ]
+            answer = self._post("Gemini", url, {"requests": requests}, self._gemini_key())
+            embeddings = answer.get("embeddings") or []
+            if len(embeddings) != len(batch):
+                raise TaskFailed(
+                    f"Gemini answered {len(embeddings)} embeddings for {len(batch)} texts"
+                )
+            vectors += [[float(x) for x in e.get("values") or []] for e in embeddings]
+        return Embedded(vectors)
 
     # -- Anthropic ------------------------------------------------------------------------------
     def _anthropic_chat(
@@ -450,3 +398,71 @@ def _anthropic_messages(messages: list[Message]) -> list[dict[str, Any]]:
         else:
             result.append({"role": "user", "content": message.text})
     return [{k: v for k, v in m.items() if k != "tool"} for m in result]
+
+
+def _gemini_config(settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for key, value in (
+        ("temperature", settings.temperature),
+        ("topP", settings.top_p),
+        ("topK", settings.top_k),
+        ("seed", settings.seed),
+        ("maxOutputTokens", settings.max_tokens),
+    ):
+        if value is not None:
+            config[key] = value
+    thinking: dict[str, Any] = {"includeThoughts": True} if settings.thinking else {}
+    if settings.thinking_budget is not None:
+        thinking["thinkingBudget"] = settings.thinking_budget
+    elif not settings.thinking and settings.thinking_off:
+        thinking["thinkingBudget"] = 0
+    if thinking:
+        config["thinkingConfig"] = thinking
+    if settings.json:
+        config["responseMimeType"] = "application/json"
+        if settings.json_schema:
+            config["responseSchema"] = settings.json_schema
+    return config
+
+
+def _gemini_reply(answer: dict[str, Any]) -> Reply:
+    candidates = answer.get("candidates") or []
+    if not candidates:
+        blocked = (answer.get("promptFeedback") or {}).get("blockReason")
+        raise TaskFailed(f"Gemini answered no candidate{f' ({blocked})' if blocked else ''}")
+    content = candidates[0].get("content") or {}
+    parts = content.get("parts") or []
+    texts = [p["text"] for p in parts if "text" in p and not p.get("thought")]
+    thoughts = [p["text"] for p in parts if "text" in p and p.get("thought")]
+    calls = tuple(
+        ToolCall(
+            str(p["functionCall"].get("id") or f"call-{i}"),
+            p["functionCall"]["name"],
+            dict(p["functionCall"].get("args") or {}),
+        )
+        for i, p in enumerate(parts)
+        if "functionCall" in p
+    )
+    usage = answer.get("usageMetadata") or {}
+    finish = (
+        "TOOL_EXECUTION"
+        if calls
+        else _GEMINI_FINISH.get(str(candidates[0].get("finishReason")), "OTHER")
+    )
+    return Reply(
+        answer.get("responseId"),
+        "".join(texts),
+        calls,
+        finish,
+        Usage(
+            int(usage.get("promptTokenCount") or 0),
+            int(usage.get("candidatesTokenCount") or 0),
+            int(usage.get("totalTokenCount") or 0),
+        ),
+        raw={"role": "model", "parts": parts},
+        thinking="".join(thoughts) or None,
+        details={
+            "safetyRatings": candidates[0].get("safetyRatings"),
+            "citationMetadata": candidates[0].get("citationMetadata"),
+        },
+    )

@@ -1,6 +1,6 @@
 """Gemini's own tasks against the local double of Gemini's API: a structured answer deciding a
-branch, on the shape of kestra-io/blueprints' ``ai-check-weather-gemini``, and a multi-turn
-chat."""
+branch, on the shape of kestra-io/blueprints' ``ai-check-weather-gemini``, a multi-turn
+chat, and embeddings sent in batches of at most 100 texts."""
 
 from __future__ import annotations
 
@@ -91,3 +91,30 @@ tasks:
     ]
     (run,) = final.task_runs
     assert [p["content"] for p in run.outputs["predictions"]] == ["Tokyo", "I am Gemini."]
+
+
+def test_gemini_embeds_at_most_a_hundred_texts_per_request(
+    flows: Flows, gemini: GeminiDouble
+) -> None:
+    documents = "\n".join(f"      - content: Document number {n}." for n in range(101))
+    final = flows.run(
+        f"""
+id: many-documents
+namespace: company.team
+tasks:
+  - id: ingest
+    type: io.kestra.plugin.ai.rag.IngestDocument
+    provider:
+      type: io.kestra.plugin.ai.provider.GoogleGemini
+      modelName: gemini-embedding-001
+      apiKey: {API_KEY}
+    embeddings:
+      type: io.kestra.plugin.ai.embeddings.KestraKVStore
+    fromDocuments:
+{documents}
+"""
+    )
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    batches = gemini.requests_to("POST", "/v1beta/models/gemini-embedding-001:batchEmbedContents")
+    assert [len(b.body["requests"]) for b in batches] == [100, 1]
+    assert final.task_runs[0].outputs["ingestedDocuments"] == 101
