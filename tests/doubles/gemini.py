@@ -2,7 +2,7 @@
 ``:batchEmbedContents``).
 
 Answers as the API documents: ``x-goog-api-key`` required (``400 INVALID_ARGUMENT`` "API key
-not valid" otherwise), a ``contents`` list required; a ``GenerateContentResponse`` with one
+not valid" otherwise), a ``contents`` list required, at most 100 texts per embedding batch; a ``GenerateContentResponse`` with one
 candidate whose parts are the scripted ``replies`` (the last repeating: a text, or a mapping
 ``{"functionCall": {"name", "args"}}``), ``usageMetadata`` counted in words. Embeddings are
 :func:`tests.doubles.openai.embedding` of each request's text. ``requests`` keeps the
@@ -44,6 +44,8 @@ class GeminiDouble(ServiceDouble):
             texts = [r["content"]["parts"][0]["text"] for r in body.get("requests") or []]
             if not texts:
                 return _error(400, "INVALID_ARGUMENT", "* BatchEmbedContentsRequest.requests")
+            if len(texts) > 100:
+                return _error(400, "INVALID_ARGUMENT", "at most 100 requests can be in one batch")
             self.embedded.extend(texts)
             return Reply(200, {"embeddings": [{"values": embedding(t)} for t in texts]})
         if not body.get("contents"):
