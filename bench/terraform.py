@@ -10,13 +10,23 @@ ratio of the provider's to the baseline's (Weir's target: at most x1.3 for apply
 the same for the CPU time of Terraform and the provider processes it starts (the server's
 excepted), which a busy machine disturbs less than wall time. A benchmark, never a test.
 
-    python bench/terraform.py [--count 1000] [--repeat 3]
+    python bench/terraform.py [--count 1000] [--repeat 3] [--starts 10] [--profile DIR]
+
+First it starts the provider ``--starts`` times as Terraform does (magic cookie, a client
+certificate offered) and prints the median time to its handshake line on stdout, and the CPU
+time of a start (the process is ended right after its handshake).
+
+With ``--profile DIR`` each provider process writes its CPU time and its cProfile (one file per
+thread) under ``DIR/<round>-<step>/`` (``WEIR_PROVIDER_PROFILE``, see
+``controlplane/provider/runtime/profiling.py``); the figures are then slower.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -85,6 +95,31 @@ def terraform(
     return elapsed, cpu
 
 
+def start_provider(env: dict[str, str]) -> tuple[float, float]:
+    """Start the installed provider as Terraform does; the seconds to its handshake line and
+    the CPU seconds the process used (ended right after the handshake)."""
+    from controlplane.provider.runtime.plugin import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE
+
+    launcher = next(Path(env["TF_CLI_CONFIG_FILE"]).parent.glob("plugins/**/terraform-provider-*"))
+    env = {
+        **env,
+        MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE,
+        "PLUGIN_PROTOCOL_VERSIONS": "6",
+        "PLUGIN_CLIENT_CERT": "offered",  # any value: the plugin then serves TLS
+    }
+    started = time.perf_counter()
+    process = subprocess.Popen([str(launcher)], env=env, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    elapsed = time.perf_counter() - started
+    if not line.startswith(b"1|6|unix|"):
+        raise SystemExit(f"the provider answered {line!r} instead of a handshake")
+    process.send_signal(signal.SIGTERM)
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
 def prepare(root: Path, url: str, count: int) -> dict[str, tuple[Path, dict[str, str]]]:
     weir_env = {**offline_environment(root / "mirror"), "WEIR_URL": url}
     empty = root / "empty.tfrc"
@@ -107,6 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--starts", type=int, default=10)
+    parser.add_argument("--profile", type=Path, help="write the provider's profiles here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="weir-bench-tf-") as scratch:
@@ -116,13 +153,25 @@ def main() -> None:
         server = start_server(root / "home", port)
         try:
             variants = prepare(root, f"http://127.0.0.1:{port}", args.count)
+            if args.starts:
+                starts = [start_provider(variants["weir_flow"][1]) for _ in range(args.starts)]
+                print(
+                    f"provider start, median of {args.starts}: "
+                    f"{statistics.median(s[0] for s in starts) * 1000:.0f} ms to the handshake, "
+                    f"{statistics.median(s[1] for s in starts) * 1000:.0f} ms of CPU",
+                    flush=True,
+                )
             times: dict[str, dict[str, list[tuple[float, float]]]] = {
                 name: {step: [] for step in STEPS} for name in variants
             }
             for round_ in range(1, args.repeat + 1):
                 for name, (workdir, env) in variants.items():
                     for step in STEPS:
-                        times[name][step].append(terraform(workdir, env, *COMMANDS[step]))
+                        step_env = env
+                        if args.profile and name == "weir_flow":
+                            where = args.profile.resolve() / f"{round_}-{step}"
+                            step_env = {**env, "WEIR_PROVIDER_PROFILE": str(where)}
+                        times[name][step].append(terraform(workdir, step_env, *COMMANDS[step]))
                     figures = ", ".join(
                         f"{s} {times[name][s][-1][0]:.2f} s (cpu {times[name][s][-1][1]:.2f} s)"
                         for s in STEPS
