@@ -8,10 +8,16 @@ configuration. ``directory`` may instead be the ``path`` of a ``filesystem_mirro
 :func:`offline_environment` installs into a private mirror and returns the environment of a
 Terraform that knows only that mirror, for runs that must never reach a network (tests, schema
 and docs generation).
+
+Installing also compiles the bytecode of the modules the provider runs (its own, the client's,
+the flow language's): Terraform starts the provider about three times per command, and a Python
+that may not write bytecode (``PYTHONDONTWRITEBYTECODE``, a read-only tree) would otherwise
+compile them from source at every start.
 """
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import platform
@@ -59,7 +65,23 @@ def install(directory: Path | None = None, python: str | None = None) -> Install
         f'exec {interpreter} -m controlplane.provider.main "$@"\n'
     )
     launcher.chmod(0o755)
+    if python is None:
+        precompile()
     return Installed(launcher, version, target)
+
+
+PACKAGES = ("provider", "client", "spec")
+"""The subpackages of ``controlplane`` that a provider process imports, besides its top level."""
+
+
+def precompile() -> None:
+    """Write this interpreter's bytecode of what the provider imports, where it is missing or
+    stale. Best effort: a tree it may not write is left as is, and the provider then compiles
+    in memory as before."""
+    root = Path(__file__).resolve().parent.parent
+    compileall.compile_dir(root, maxlevels=0, quiet=2)
+    for package in PACKAGES:
+        compileall.compile_dir(root / package, quiet=2)
 
 
 def write_mirror_config(config: Path, mirror: Path) -> Path:
