@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controlplane.provider.flows import FlowReads
-from controlplane.provider.owner import manager_for
 from controlplane.provider.runtime.diagnostics import Diagnostics, ProviderError
 from controlplane.provider.runtime.resource import DataSource, Resource
 from controlplane.provider.runtime.schema import NUMBER, STRING, Attribute, Schema, list_of
@@ -125,6 +124,7 @@ class WeirProvider(Provider):
             )
         from controlplane.client import WeirClient
         from controlplane.client.client import DEFAULT_URL
+        from controlplane.provider.owner import manager_for
 
         endpoint = config.get("endpoint") or os.environ.get("WEIR_URL") or DEFAULT_URL
         self.manager = manager_for(config.get("owner"), Path.cwd(), os.environ)

@@ -3,9 +3,10 @@
 Terraform runs the plugin with a magic cookie in the environment and reads one line from its
 stdout: ``1|6|unix|<socket>|grpc|<certificate>``, meaning go-plugin protocol 1, plugin protocol
 6, a gRPC server on a unix socket, and the server's TLS certificate (DER, base64 without
-padding). The certificate is made afresh at each start and never written to disk; the socket
-lives in a private temporary directory. Terraform then calls the provider service, and ends the
-plugin through go-plugin's controller service (``Shutdown``).
+padding). The certificate is kept for a few hours in a private directory and shared by the
+starts (see :mod:`~controlplane.provider.runtime.certificate`); the socket lives in a private
+temporary directory. Terraform then calls the provider service, and ends the plugin through
+go-plugin's controller service (``Shutdown``).
 
 The plugin's stderr is Terraform's log: each record is written as one JSON line in go-hclog's
 shape (``@level``, ``@message``, ``@module``), so ``TF_LOG_PROVIDER=DEBUG`` shows it with levels.
@@ -31,6 +32,7 @@ import grpc
 from controlplane.provider.gen import grpc_controller_pb2 as controller_pb
 from controlplane.provider.gen import grpc_controller_pb2_grpc as controller_grpc
 from controlplane.provider.gen import tfplugin6_pb2_grpc as pb_grpc
+from controlplane.provider.runtime.certificate import certificate, der
 from controlplane.provider.runtime.service import Provider, ProviderService
 
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
@@ -86,11 +88,10 @@ def serve(provider: Provider, name: str) -> int:
     socket_path = os.path.join(directory, "plugin.sock")
     try:
         if os.environ.get("PLUGIN_CLIENT_CERT"):
-            certificate, key = _certificate()
-            credentials = grpc.ssl_server_credentials([(key, certificate)])
+            pem, key = certificate()
+            credentials = grpc.ssl_server_credentials([(key, pem)])
             server.add_secure_port(f"unix://{socket_path}", credentials)
-            der = _der(certificate)
-            offer = base64.b64encode(der).decode().rstrip("=")
+            offer = base64.b64encode(der(pem)).decode().rstrip("=")
         else:  # TF_DISABLE_PLUGIN_TLS: Terraform sent no certificate and expects none
             server.add_insecure_port(f"unix://{socket_path}")
             offer = ""
@@ -102,62 +103,6 @@ def serve(provider: Provider, name: str) -> int:
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return 0
-
-
-def _certificate() -> tuple[bytes, bytes]:
-    """A fresh self-signed EC P-256 certificate for ``localhost`` and its key, both PEM."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    pem = certificate.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return pem, key_pem
-
-
-def _der(pem: bytes) -> bytes:
-    body = b"".join(line for line in pem.splitlines() if not line.startswith(b"-----"))
-    return base64.b64decode(body)
 
 
 class _HclogFormatter(logging.Formatter):
