@@ -9,9 +9,10 @@ triggers, which another thread fires (:mod:`controlplane.engine.scheduler`). A t
 evaluation still runs is not evaluated again meanwhile.
 
 What a trigger remembers is its document in ``repos.triggers`` (type ``poll``): ``next`` (when
-it is next due), ``last`` and ``lastExecutionId``, ``pending`` (the execution it waits for),
-``error`` (why the last evaluation failed) and ``memory`` (what its implementation keeps
-between evaluations, such as the objects it fired for).
+it is next due), ``last`` and ``lastExecutionId``, ``pending`` (the executions it started that
+had not ended when it last looked), ``stoppedBy`` (``stopAfter``), ``error`` (why the last
+evaluation failed) and ``memory`` (what its implementation keeps between evaluations, such as
+the objects it fired for).
 
 Rules, in the order a pass applies them to one trigger:
 
@@ -20,6 +21,8 @@ Rules, in the order a pass applies them to one trigger:
   (``disabled``, through the API or a ``Toggle`` task), is not evaluated.
 * ``allowConcurrent: false`` (the default): while the execution it started last has not ended,
   the trigger is not evaluated.
+* ``stopAfter``: an execution the trigger started that ended in one of those states disables it
+  for good (``stoppedBy`` in its document).
 * A due trigger is claimed by moving its ``next`` one interval ahead under the row's lock:
   of two schedulers that find it due, one claims it and evaluates; the other sees it claimed.
 * ``conditions`` are tested with ``trigger.date`` (the evaluation's moment); when they do not
@@ -196,7 +199,7 @@ class PollingTriggers:
                 return False
         if doc is None:
             return True
-        if doc.get("disabled") is True:  # turned off through the API or a Toggle task
+        if doc.get("disabled") is True or doc.get("stoppedBy"):  # Toggle, API or stopAfter
             return False
         if doc.get("next") and datetime.fromisoformat(doc["next"]) > moment:
             return False
@@ -222,13 +225,22 @@ class PollingTriggers:
             doc = repos.triggers.read_trigger_state(*poller.key, for_update=True) or {}
             if doc.get("next") and datetime.fromisoformat(doc["next"]) > moment:
                 return None
-            if not poller.spec.allowConcurrent:
-                for execution_id in doc.get("pending") or []:
-                    if execution_id not in ended:
-                        ended[execution_id] = repos.executions.read_execution_state(execution_id)
-                if _running(doc, ended):
-                    return None
-            claimed = {**doc, "type": POLL_TYPE, "pending": [], "next": iso(_next(poller, moment))}
+            for execution_id in doc.get("pending") or []:
+                if execution_id not in ended:
+                    ended[execution_id] = repos.executions.read_execution_state(execution_id)
+            if not poller.spec.allowConcurrent and _running(doc, ended):
+                return None
+            running = [i for i in doc.get("pending") or [] if _running({"pending": [i]}, ended)]
+            stopped = _stopped(poller, doc, ended)
+            if stopped is not None:
+                log.info("%s is disabled: execution %s ended %s (stopAfter)",
+                         poller.where, stopped["executionId"], stopped["state"])  # fmt: skip
+                repos.triggers.update_trigger_state(
+                    *poller.key, {**doc, "pending": running, "stoppedBy": stopped}
+                )
+                return None
+            claimed = {**doc, "type": POLL_TYPE, "pending": running}
+            claimed["next"] = iso(_next(poller, moment))
             repos.triggers.update_trigger_state(*poller.key, claimed)
         return claimed
 
@@ -281,15 +293,20 @@ class PollingTriggers:
         finally:
             ctx.close()
         change: dict[str, Any] = {"memory": memory, "error": None, "last": iso(moment)}
-        change |= {"lastExecutionId": answer.id, "pending": [answer.id]}
-        self._save(poller, change)
+        change["lastExecutionId"] = answer.id
+        self._save(poller, change, started=answer.id)
         log.info("%s: started execution %s", poller.where, answer.id)
         return answer
 
-    def _save(self, poller: Poller, change: dict[str, Any]) -> None:
+    def _save(self, poller: Poller, change: dict[str, Any], started: str | None = None) -> None:
+        """Write ``change`` over the trigger's document as stored now (and add the execution
+        ``started`` to those it follows)."""
         with self.store.unit() as repos:
             doc = repos.triggers.read_trigger_state(*poller.key, for_update=True) or {}
-            repos.triggers.update_trigger_state(*poller.key, {**doc, "type": POLL_TYPE, **change})
+            doc = {**doc, "type": POLL_TYPE, **change}
+            if started is not None:
+                doc["pending"] = [*(doc.get("pending") or []), started]
+            repos.triggers.update_trigger_state(*poller.key, doc)
 
     # -- flows --------------------------------------------------------------------------------
     def _pollers(self, record: FlowRecord) -> list[Poller] | None:
@@ -343,6 +360,17 @@ def _running(doc: dict[str, Any], ended: dict[str, State | None]) -> bool:
         if state is not None and not state.terminal:
             return True
     return False
+
+
+def _stopped(
+    poller: Poller, doc: dict[str, Any], ended: dict[str, State | None]
+) -> dict[str, str] | None:
+    """The execution whose end disables the trigger (``stopAfter``), and its state."""
+    for execution_id in doc.get("pending") or []:
+        state = ended.get(execution_id)
+        if state is not None and state.terminal and state.value in poller.spec.stopAfter:
+            return {"executionId": execution_id, "state": state.value}
+    return None
 
 
 def _plain(value: Any) -> Any:

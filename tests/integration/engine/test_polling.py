@@ -251,3 +251,22 @@ def test_a_trigger_turned_off_is_not_evaluated_and_its_state_is_shown_like_a_sch
     ended(runtime.engine, created.id)
     clock.now = at(600)
     assert loop.tick() == []
+
+
+def test_stop_after_disables_the_trigger_once_an_execution_ends_in_that_state(
+    runtime: Runtime, clock: Clock, inbox: psycopg.Connection[Any], jdbc: str
+) -> None:
+    inbox.execute("INSERT INTO inbox VALUES (1, 'bad')")
+    source = flow("stops", jdbc, "stopAfter: [FAILED]").replace(
+        '    type: io.kestra.plugin.core.log.Log\n    message: "{{ trigger.rows }}"',
+        "    type: io.kestra.plugin.core.execution.Fail\n    errorMessage: bad rows",
+    )
+    runtime.save(source)
+    loop = polling(runtime, clock)
+    (failed,) = settle(loop.tick())
+    assert ended(runtime.engine, failed.id).state is State.FAILED
+    clock.now = at(60)
+    assert loop.tick() == []
+    assert state(runtime, "stops")["stoppedBy"] == {"executionId": failed.id, "state": "FAILED"}
+    clock.now = at(600)
+    assert loop.tick() == []
