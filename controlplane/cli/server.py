@@ -6,7 +6,8 @@ processes of each as needed, sharing PostgreSQL (``WEIR_DATABASE_URL``, ``WEIR_S
 the storage folder (``WEIR_HOME``): ``api`` serves HTTP and records commands; ``executor``
 advances the executions it holds a lease on and queues their tasks; ``worker`` claims queued
 tasks (of its ``--worker-group``) and runs ``--concurrency`` at once; ``scheduler`` fires
-Schedule and Flow triggers. A process that dies lets its leases lapse and another takes over.
+Schedule and Flow triggers and evaluates polling triggers (S3, GCS, SQS, PostgreSQL). A process
+that dies lets its leases lapse and another takes over.
 SIGTERM (or Ctrl-C) stops taking work and lets running tasks finish within ``--grace`` seconds
 before they are stopped.
 """
