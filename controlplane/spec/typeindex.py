@@ -189,6 +189,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.gemini.StructuredOutputCompletion": "gemini",
         "io.kestra.plugin.gemini.TextCompletion": "gemini",
         "io.kestra.plugin.git.Clone": "git",
+        "io.kestra.plugin.git.NamespaceSync": "git",
         "io.kestra.plugin.git.PushFlows": "git",
         "io.kestra.plugin.git.PushNamespaceFiles": "git",
         "io.kestra.plugin.git.Sync": "git",

@@ -158,6 +158,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "gemini.GeminiStructuredOutputCompletion": "ai.gemini",
     "gemini.GeminiTextCompletion": "ai.gemini",
     "git.Clone": "git.clone",
+    "git.NamespaceSync": "git.namespace_sync",
     "git.PushFlows": "git.push",
     "git.PushNamespaceFiles": "git.push_files",
     "git.Sync": "git.sync",

@@ -1,6 +1,6 @@
 """Git tasks (``io.kestra.plugin.git.*``): Clone, and the syncs from a repository to the control
 plane (SyncFlows, SyncNamespaceFiles and the deprecated Sync), and the pushes the other way
-(PushFlows, PushNamespaceFiles).
+(PushFlows, PushNamespaceFiles); NamespaceSync goes either way.
 
 Properties and defaults are Kestra's. ``kestraUrl`` and ``auth`` (how Kestra's sync tasks reach
 its API) are accepted and unused: Weir's sync tasks write to the control plane directly.
@@ -8,7 +8,11 @@ its API) are accepted and unused: Weir's sync tasks write to the control plane d
 
 from __future__ import annotations
 
-from controlplane.spec.fields import DynBool, DynInt, DynMap, Spec, Text
+from typing import Literal
+
+from pydantic import Field
+
+from controlplane.spec.fields import DynBool, DynInt, DynMap, DynStrList, Spec, Text
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import TaskSpec
 
@@ -116,3 +120,18 @@ class PushNamespaceFiles(PushTask):
     files: list[Text] | Text | None = None  # a glob, a list of them, or a JSON text of a list
     errorOnMissing: DynBool = False
     delete: DynBool = True
+
+
+@task(f"{_GIT}.NamespaceSync")
+class NamespaceSync(PushTask):
+    """Makes the flows and files of ``namespace`` and those of ``<gitDirectory>/<namespace>/flows``
+    and ``.../files`` equal, the way ``sourceOfTruth`` says; what is missing in the source is
+    deleted from the other side, kept or fails the run (``whenMissingInSource``), never in a
+    protected namespace."""
+
+    namespace: Text
+    gitDirectory: Text = "."
+    sourceOfTruth: Literal["GIT", "KESTRA"] = "KESTRA"
+    whenMissingInSource: Literal["DELETE", "KEEP", "FAIL"] = "DELETE"
+    protectedNamespaces: DynStrList = Field(default_factory=lambda: ["system"])
+    onInvalidSyntax: Literal["SKIP", "WARN", "FAIL"] = "FAIL"
