@@ -2,7 +2,8 @@
 IonToAvro and IonToParquet: the schema given (JSON text or a map) or inferred from the rows, and
 each row converted to it. Text values take the schema's types (booleans from ``trueValues`` /
 ``falseValues``, nulls from ``nullValues``, numbers, ISO dates, times and timestamps for the
-date, time and timestamp logical types); a row that does not fit is handled by ``onBadLines``.
+date, time and timestamp logical types, a timestamp without an offset read in ``timeZoneId``,
+UTC when it is not set); a row that does not fit is handled by ``onBadLines``.
 
 An inferred schema makes every field nullable; a struct becomes a record and a list an array of
 its items' type (records of several rows merged field by field, numbers of mixed kinds a double,
@@ -14,9 +15,10 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import fastavro
 
@@ -39,6 +41,11 @@ class _Converter:
         self.null = set(props.string_list(ctx, task.nullValues, "nullValues"))
         self.decimal = props.text(ctx, task.decimalSeparator)
         self.strict = props.boolean(ctx, task.strictSchema)
+        name = props.optional_text(ctx, task.timeZoneId)
+        try:
+            self.zone: tzinfo = ZoneInfo(name) if name else UTC
+        except (ZoneInfoNotFoundError, ValueError):
+            raise TaskFailed(f"'timeZoneId' names no known time zone: {name!r}") from None
 
     def record(self, schema: dict[str, Any], value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -89,7 +96,7 @@ class _Converter:
                 parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             if logical.startswith("local"):
                 return parsed.replace(tzinfo=None)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=self.zone)
         if logical in ("time-millis", "time-micros"):
             return value if isinstance(value, time) else time.fromisoformat(str(value))
         if logical == "decimal":

@@ -177,19 +177,21 @@ tasks:
     type: io.kestra.plugin.core.storage.Write
     extension: .ion
     content: |
-      {{at:"10:15:30",raw:"abc",grade:"B",score:"1,5"}}
+      {{at:"10:15:30",raw:"abc",grade:"B",score:"1,5",stamp:"2024-03-01T10:00:00"}}
   - id: parquet
     type: io.kestra.plugin.serdes.parquet.IonToParquet
     from: "{{{{ outputs.rows.uri }}}}"
     parquetVersion: V1
     compressionCodec: {codec}
     decimalSeparator: ","
+    timeZoneId: Europe/Paris
     schema: |
       {{"type": "record", "name": "R", "fields": [
         {{"name": "at", "type": {{"type": "int", "logicalType": "time-millis"}}}},
         {{"name": "raw", "type": "bytes"}},
         {{"name": "grade", "type": {{"type": "enum", "name": "G", "symbols": ["A", "B"]}}}},
-        {{"name": "score", "type": "float"}}
+        {{"name": "score", "type": "float"}},
+        {{"name": "stamp", "type": {{"type": "long", "logicalType": "timestamp-micros"}}}}
       ]}}
   - id: back
     type: io.kestra.plugin.serdes.parquet.ParquetToIon
@@ -203,12 +205,15 @@ def test_times_bytes_enums_and_codecs(flows: Flows, tmp_path: Path) -> None:
         assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
         parquet = _file(flows, final, "parquet", tmp_path)
         assert _query("SELECT * FROM read_parquet(FILE)", parquet) == [
-            (time(10, 15, 30), b"abc", "B", 1.5)
-        ]
+            (time(10, 15, 30), b"abc", "B", 1.5, datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
+        ]  # the timestamp read in timeZoneId
         codecs = {c for (c,) in _query("SELECT compression FROM parquet_metadata(FILE)", parquet)}
         assert codecs == {codec}
         (back,) = read_values(_file(flows, final, "back", tmp_path).read_text())
-        assert back == {"at": "10:15:30", "raw": b"abc", "grade": "B", "score": 1.5}
+        assert back == {
+            "at": "10:15:30", "raw": b"abc", "grade": "B", "score": 1.5,
+            "stamp": datetime(2024, 3, 1, 9, 0, tzinfo=UTC),
+        }  # fmt: skip
 
 
 MANY = """
