@@ -195,6 +195,7 @@ MODULES: dict[str, dict[str, str]] = {
         "io.kestra.plugin.git.Sync": "git",
         "io.kestra.plugin.git.SyncFlows": "git",
         "io.kestra.plugin.git.SyncNamespaceFiles": "git",
+        "io.kestra.plugin.git.TenantSync": "git",
         "io.kestra.plugin.github.actions.RunWorkflow": "github",
         "io.kestra.plugin.github.issues.Comment": "github",
         "io.kestra.plugin.github.issues.Create": "github",

@@ -164,6 +164,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "git.Sync": "git.sync",
     "git.SyncFlows": "git.sync",
     "git.SyncNamespaceFiles": "git.sync",
+    "git.TenantSync": "git.namespace_sync",
     "github.GitHubIssueComment": "github",
     "github.GitHubIssueCreate": "github",
     "github.GitHubPullCreate": "github",

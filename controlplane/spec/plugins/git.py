@@ -122,16 +122,28 @@ class PushNamespaceFiles(PushTask):
     delete: DynBool = True
 
 
+class SyncBothWays(PushTask):
+    """What NamespaceSync and TenantSync share: which side is the source of truth, and what
+    becomes of what the source lacks."""
+
+    gitDirectory: Text = "."
+    sourceOfTruth: Literal["GIT", "KESTRA"] = "KESTRA"
+    whenMissingInSource: Literal["DELETE", "KEEP", "FAIL"] = "DELETE"
+    protectedNamespaces: DynStrList = Field(default_factory=lambda: ["system"])
+    onInvalidSyntax: Literal["SKIP", "WARN", "FAIL"] = "FAIL"
+
+
 @task(f"{_GIT}.NamespaceSync")
-class NamespaceSync(PushTask):
+class NamespaceSync(SyncBothWays):
     """Makes the flows and files of ``namespace`` and those of ``<gitDirectory>/<namespace>/flows``
     and ``.../files`` equal, the way ``sourceOfTruth`` says; what is missing in the source is
     deleted from the other side, kept or fails the run (``whenMissingInSource``), never in a
     protected namespace."""
 
     namespace: Text
-    gitDirectory: Text = "."
-    sourceOfTruth: Literal["GIT", "KESTRA"] = "KESTRA"
-    whenMissingInSource: Literal["DELETE", "KEEP", "FAIL"] = "DELETE"
-    protectedNamespaces: DynStrList = Field(default_factory=lambda: ["system"])
-    onInvalidSyntax: Literal["SKIP", "WARN", "FAIL"] = "FAIL"
+
+
+@task(f"{_GIT}.TenantSync")
+class TenantSync(SyncBothWays):
+    """NamespaceSync for every namespace: those of the control plane, and with GIT as the
+    source of truth also every ``<gitDirectory>/<namespace>/`` folder of the repository."""

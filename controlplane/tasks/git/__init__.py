@@ -30,7 +30,8 @@ Modules, each depending only on those above it:
   and pushed.
 - ``push``: PushFlows, the other way: a namespace's flows committed and pushed.
 - ``push_files``: PushNamespaceFiles: a namespace's files committed and pushed.
-- ``namespace_sync``: NamespaceSync: a namespace and a repository made equal, either way.
+- ``namespace_sync``: NamespaceSync and TenantSync: namespaces and a repository made equal,
+  either way.
 """
 
 from controlplane.tasks.git import clone, namespace_sync, push, push_files, sync

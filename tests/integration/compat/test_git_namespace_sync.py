@@ -150,3 +150,40 @@ def test_kestra_as_the_source_of_truth_commits_the_namespace_to_the_repository(
     assert lines["example_directory/company.data/flows/etl.yaml"]["changes"] == "1"
     assert lines["example_directory/company.data/flows/gone.yaml"]["deletions"] == "-6"
     assert TOKEN not in " ".join(flows.logs(final))
+
+
+def test_tenant_sync_from_git_covers_every_namespace_of_both_sides(
+    flows: Flows,
+    repo: Repo,  # noqa: F811
+    http_git: tuple[str, list[str]],  # noqa: F811
+) -> None:
+    url, _ = http_git
+    repo.commit(
+        {
+            "example_directory/company.a/flows/one.yaml": _flow("company.a", "one"),
+            "example_directory/company.b/files/data.csv": "id\n1\n",
+            "example_directory/_global/dashboards/board.yaml": "title: ignored\n",
+        }
+    )
+    _secret(flows, "company")
+    with flows.store.unit() as repos:
+        repos.flows.create_flow_revision("company.c", "gone", _flow("company.c", "gone"), None)
+    source = "id: tenant-sync-from-git\nnamespace: company\ntasks:\n"
+    source += _sync(url, "company", "GIT", "DELETE").replace(
+        "type: io.kestra.plugin.git.NamespaceSync\n    namespace: company\n",
+        "type: io.kestra.plugin.git.TenantSync\n",
+    )
+    final = flows.run(source)
+    assert final.state is State.SUCCESS, flows.logs(final, "ERROR")
+    (outputs,) = [r.outputs for r in final.task_runs]
+    rows = {(r["key"], r["action"]) for r in _rows(flows, outputs["diff"])}
+    assert rows == {
+        ("company.a:one", "ADDED"),
+        ("company.b:data.csv", "ADDED"),
+        ("company.c:gone", "DELETED_KES"),
+    }
+    control = StoreControlPlane(flows.store)
+    assert [f.flow_id for f in control.list_flows("company.a")] == ["one"]
+    assert control.read_file("company.b", "data.csv") == b"id\n1\n"
+    assert control.list_flows("company.c") == []
+    assert [f.flow_id for f in control.list_flows("company")] == ["tenant-sync-from-git"]
