@@ -201,7 +201,7 @@ class PollingTriggers:
             return True
         if doc.get("disabled") is True or doc.get("stoppedBy"):  # Toggle, API or stopAfter
             return False
-        if doc.get("next") and datetime.fromisoformat(doc["next"]) > moment:
+        if _not_yet(poller, doc, moment):
             return False
         return poller.spec.allowConcurrent or not _running(doc, ended)
 
@@ -223,7 +223,7 @@ class PollingTriggers:
         """Move the trigger's ``next`` one interval ahead, unless another scheduler did."""
         with self.store.unit() as repos:
             doc = repos.triggers.read_trigger_state(*poller.key, for_update=True) or {}
-            if doc.get("next") and datetime.fromisoformat(doc["next"]) > moment:
+            if _not_yet(poller, doc, moment):
                 return None
             for execution_id in doc.get("pending") or []:
                 if execution_id not in ended:
@@ -241,6 +241,7 @@ class PollingTriggers:
                 return None
             claimed = {**doc, "type": POLL_TYPE, "pending": running}
             claimed["next"] = iso(_next(poller, moment))
+            claimed["evaluated"] = iso(moment)
             repos.triggers.update_trigger_state(*poller.key, claimed)
         return claimed
 
@@ -351,6 +352,14 @@ class PollingTriggers:
 def _next(poller: Poller, moment: datetime) -> datetime:
     interval = poller.spec.interval
     return moment + (interval if interval > timedelta(0) else timedelta(seconds=1))
+
+
+def _not_yet(poller: Poller, doc: dict[str, Any], moment: datetime) -> bool:
+    """Whether the trigger's next evaluation is still to come: ``interval`` after the last one
+    (as the flow says now: a shorter interval takes effect at once)."""
+    if doc.get("evaluated"):
+        return _next(poller, datetime.fromisoformat(doc["evaluated"])) > moment
+    return bool(doc.get("next")) and datetime.fromisoformat(doc["next"]) > moment
 
 
 def _running(doc: dict[str, Any], ended: dict[str, State | None]) -> bool:

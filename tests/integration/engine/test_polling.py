@@ -270,3 +270,17 @@ def test_stop_after_disables_the_trigger_once_an_execution_ends_in_that_state(
     assert state(runtime, "stops")["stoppedBy"] == {"executionId": failed.id, "state": "FAILED"}
     clock.now = at(600)
     assert loop.tick() == []
+
+
+def test_a_shorter_interval_saved_in_a_new_revision_takes_effect_at_once(
+    runtime: Runtime, clock: Clock, inbox: psycopg.Connection[Any], jdbc: str
+) -> None:
+    inbox.execute("INSERT INTO inbox VALUES (1, 'hourly')")
+    runtime.save(flow("hourly", jdbc).replace("interval: PT1M", "interval: PT1H"))
+    loop = polling(runtime, clock)
+    (first,) = settle(loop.tick())
+    ended(runtime.engine, first.id)
+    clock.now = at(60)
+    assert loop.tick() == []
+    runtime.save(flow("hourly", jdbc))
+    assert len(settle(loop.tick())) == 1
