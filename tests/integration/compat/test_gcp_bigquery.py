@@ -2,16 +2,23 @@
 on 127.0.0.1: a dataset created, a CSV loaded into a table, the tutorial's CREATE TABLE AS and
 MERGE steps, rows fetched, fetched one and stored as Ion, then a table deleted; connection
 settings in pluginDefaults. LoadFromGcs sends its load job beside fake-gcs-server, where the
-object is, and gets crucible's answer to a load job from GCS."""
+object is, and gets crucible's answer to a load job from GCS; a pass-through on 127.0.0.1 in
+front of crucible keeps the job the client sent, to check its configuration."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.api_core.client_options import ClientOptions
@@ -248,6 +255,7 @@ tasks:
       skipLeadingRows: 1
     timePartitioningField: day
     timePartitioningType: MONTH
+    writeDisposition: WRITE_TRUNCATE
     schema:
       fields:
         - name: vendor_id
@@ -262,17 +270,61 @@ pluginDefaults:
 """
 
 
+class _PassThrough(BaseHTTPRequestHandler):
+    """Forwards each request to ``target`` unchanged and keeps the JSON bodies posted to jobs."""
+
+    target: str
+    jobs: list[dict[str, Any]]
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+        if self.command == "POST" and self.path.split("?")[0].endswith("/jobs") and body:
+            self.jobs.append(json.loads(body))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host",)}
+        request = urllib.request.Request(
+            self.target + self.path, data=body, headers=headers, method=self.command
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                status, payload, kind = answer.status, answer.read(), answer.headers
+        except urllib.error.HTTPError as error:
+            status, payload, kind = error.code, error.read(), error.headers
+        self.send_response(status)
+        self.send_header("Content-Type", kind.get("Content-Type", "application/json"))
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+
+@pytest.fixture
+def recorded_bigquery(bigquery_endpoint: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """crucible behind a pass-through: its URL and the job resources posted so far."""
+    jobs: list[dict[str, Any]] = []
+    handler = type("PassThrough", (_PassThrough,), {"target": bigquery_endpoint, "jobs": jobs})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", jobs
+    server.shutdown()
+    server.server_close()
+
+
 def test_a_load_from_gcs_reaches_the_api_as_a_load_job(
     flows: Flows,
     serve: Callable[[dict[str, bytes]], str],
-    bigquery_endpoint: str,
+    recorded_bigquery: tuple[str, list[dict[str, Any]]],
     gcs_endpoint: str,  # noqa: F811
 ) -> None:
     """crucible (0.1.0a2) runs only the load jobs that upload their data; a jobs.insert whose
     configuration is a load from gs:// URIs gets 400 invalidQuery, which the task reports with
-    the URIs and the table."""
+    the URIs and the table. The job sent carries the task's settings."""
+    bigquery_url, jobs = recorded_bigquery
     base = serve({"/trips.csv": CSV.encode()})
-    source = FROM_GCS.format(base=base, gcs=gcs_endpoint, bigquery=bigquery_endpoint)
+    source = FROM_GCS.format(base=base, gcs=gcs_endpoint, bigquery=bigquery_url)
     final = flows.run(source)
     assert final.state is State.FAILED
     states = {r.task_id: r.state for r in final.task_runs}
@@ -284,6 +336,25 @@ def test_a_load_from_gcs_reaches_the_api_as_a_load_job(
         and "Not supported by Crucible: jobs.insert of a load job" in line
         for line in errors
     ), errors
+    (job,) = jobs
+    assert job["configuration"]["load"] == {
+        "sourceUris": ["gs://taxi/raw/trips.csv"],
+        "destinationTable": {
+            "projectId": "test-project",
+            "datasetId": "zoomcamp",
+            "tableId": "trips",
+        },
+        "sourceFormat": "CSV",
+        "skipLeadingRows": "1",
+        "writeDisposition": "WRITE_TRUNCATE",
+        "timePartitioning": {"type": "MONTH", "field": "day"},
+        "schema": {
+            "fields": [
+                {"name": "vendor_id", "type": "INTEGER", "mode": "NULLABLE"},
+                {"name": "trips", "type": "INTEGER", "mode": "NULLABLE"},
+            ]
+        },
+    }
 
 
 def test_a_source_that_is_not_a_gcs_uri_is_refused(flows: Flows) -> None:
