@@ -43,7 +43,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -276,27 +276,36 @@ class PollingTriggers:
                           self.engine.settings.work_root, default_renderer(), memory)  # fmt: skip
         try:
             found = runner(spec, ctx)
-            if found is None:
-                ctx.discard()
-                self._save(poller, {"memory": memory, "error": None})
-                return None
-            outputs = ctx.mask_value(_plain(dict(found)))
-            firing = Firing(
-                poller.fire_key(moment), flow.namespace, flow.id, {}, dict(spec.labels),
-                outputs, ctx.execution_id,
-            )  # fmt: skip
-            (answer,) = self.engine.fire_all([firing])
-            if not isinstance(answer, Execution):
-                ctx.discard()
-                if isinstance(answer, WeirError):
-                    raise answer
-                return None
+            answer = None if found is None else self._fire(poller, moment, ctx, found)
+        except Exception:
+            ctx.discard()  # the files it downloaded belong to no execution
+            raise
         finally:
             ctx.close()
+        if answer is None:
+            ctx.discard()
+            if found is None:
+                self._save(poller, {"memory": memory, "error": None})
+            return None
         change: dict[str, Any] = {"memory": memory, "error": None, "last": iso(moment)}
         change["lastExecutionId"] = answer.id
         self._save(poller, change, started=answer.id)
         log.info("%s: started execution %s", poller.where, answer.id)
+        return answer
+
+    def _fire(
+        self, poller: Poller, moment: datetime, ctx: PollContext, found: Mapping[str, Any]
+    ) -> Execution | None:
+        """The execution of what the evaluation found; None when this evaluation's key fired
+        already (it cannot, the evaluation being claimed, but the key says so)."""
+        flow = poller.flow
+        firing = Firing(
+            poller.fire_key(moment), flow.namespace, flow.id, {}, dict(poller.spec.labels),
+            ctx.mask_value(_plain(dict(found))), ctx.execution_id,
+        )  # fmt: skip
+        (answer,) = self.engine.fire_all([firing])
+        if isinstance(answer, WeirError):
+            raise answer
         return answer
 
     def _save(self, poller: Poller, change: dict[str, Any], started: str | None = None) -> None:
