@@ -19,7 +19,9 @@ from typing import Literal
 from controlplane.engine.housekeeping import StoreHousekeeping, StoreTaskCache
 from controlplane.engine.ports import FlowRecord, NamespaceFileRecord, Store, namespace_file_path
 from controlplane.engine.runnable import ControlPlane, TaskFailed
+from controlplane.engine.schedule_state import POLL_TYPE
 from controlplane.engine.writes import Refusal, WriteIntent, refusal, save_flow
+from controlplane.spec.plugins.polling import PollingTrigger
 from controlplane.spec.problems import Severity
 from controlplane.spec.registry import Kind, registry
 from controlplane.spec.validate import validate_text
@@ -76,6 +78,8 @@ class StoreControlPlane(StoreHousekeeping, StoreTaskCache, ControlPlane):
             written = str(getattr(trigger, "type", ""))
             known = registry.resolve(Kind.TRIGGER, written)
             kind = known.name if known is not None else written
+            if isinstance(trigger, PollingTrigger):
+                kind = POLL_TYPE  # the polling loop keeps one kind of document for them all
             document = {"type": kind, **(stored or {}), "disabled": not enabled}
             if enabled:
                 document.pop("stoppedBy", None)  # as Kestra: enabling undoes a stopAfter too

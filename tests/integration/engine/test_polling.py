@@ -284,3 +284,20 @@ def test_a_shorter_interval_saved_in_a_new_revision_takes_effect_at_once(
     assert loop.tick() == []
     runtime.save(flow("hourly", jdbc))
     assert len(settle(loop.tick())) == 1
+
+
+def test_trigger_toggle_switches_off_a_polling_trigger_never_evaluated_yet(
+    runtime: Runtime, clock: Clock, inbox: psycopg.Connection[Any], jdbc: str
+) -> None:
+    inbox.execute("INSERT INTO inbox VALUES (1, 'waiting')")
+    runtime.save(flow("toggled", jdbc))
+    switch = (
+        f"id: switch\nnamespace: {NS}\ntasks:\n  - id: toggle\n"
+        "    type: io.kestra.plugin.core.trigger.Toggle\n    flowId: toggled\n    trigger: poll\n"
+    )
+    runtime.save(switch)
+    switched = runtime.engine.create_execution(NS, "switch", {})
+    assert ended(runtime.engine, switched.id).state is State.SUCCESS
+    loop = polling(runtime, clock)
+    assert loop.tick() == []
+    assert state(runtime, "toggled")["disabled"] is True
