@@ -35,6 +35,8 @@ class Draft:
         self.effects = Effects()
         self._base: dict[str, Any] | None = None
         self._lineage: Lineage | None = None
+        self._by_id: dict[str, TaskRun] | None = None
+        """The runs by id, built when first asked: a fan-out takes thousands of results."""
 
     def find(self, task: TaskSpec, parent: TaskRun | None, value: str | None) -> TaskRun | None:
         return self.index.get((task.id, parent.id if parent else None, value))
@@ -82,7 +84,19 @@ class Draft:
         )
 
     def run_by_id(self, run_id: str) -> TaskRun | None:
-        try:
-            return self.ex.task_run(run_id)
-        except KeyError:
-            return None
+        if self._by_id is None:
+            self._by_id = {run.id: run for run in self.ex.task_runs}
+        return self._by_id.get(run_id)
+
+    def added(self, run: TaskRun) -> None:
+        """``run`` was appended to the execution's runs."""
+        self.index[(run.task_id, run.parent_id, run.value)] = run
+        if self._by_id is not None:
+            self._by_id[run.id] = run
+        self._lineage = None
+
+    def reindex(self) -> None:
+        """The execution's runs were replaced."""
+        self.index = {(r.task_id, r.parent_id, r.value): r for r in self.ex.task_runs}
+        self._by_id = None
+        self._lineage = None

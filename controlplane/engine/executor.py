@@ -19,7 +19,7 @@ from controlplane.engine import flowables, rules
 from controlplane.engine.draft import Draft
 from controlplane.engine.effects import Effects, SubflowStart
 from controlplane.engine.flowoutputs import OutputNotRendered, render_outputs
-from controlplane.engine.model import Attempt, Execution, State, TaskRun, new_id, now
+from controlplane.engine.model import TERMINAL, Attempt, Execution, State, TaskRun, new_id, now
 from controlplane.engine.outcome import STOPPED, aggregate, worst
 from controlplane.engine.plan import FlowPlan, StepEnv
 from controlplane.engine.restarts import restart_plan
@@ -160,8 +160,7 @@ class Step(Draft):
             return False
         self.removed.update(dropped)
         self.ex.task_runs = [r for r in self.ex.task_runs if r.id not in dropped]
-        self.index = {(r.task_id, r.parent_id, r.value): r for r in self.ex.task_runs}
-        self._lineage = None
+        self.reindex()
         for run in failed:
             task = self.tasks[run.task_id]
             run.transition(State.RESTARTED)
@@ -279,22 +278,26 @@ class Step(Draft):
         """Run ``tasks`` one after the other; the state of the list, or None while it runs.
 
         ``iteration`` numbers the loop iteration these runs belong to, when there is one."""
+        # Walked on every step over every task before the one running: kept tight.
         states: list[State] = []
+        index, parent_id = self.index, parent.id if parent else None
         for task in tasks:
             if task.disabled:
                 continue
-            run = self.find(task, parent, value)
+            run = index.get((task.id, parent_id, value))
             if run is None:
                 if self.stopping():
                     return self.ex.end_state or State.KILLED
                 run = self.create(task, parent, value, iteration)
-            if not run.state.terminal:
+            state = run.state
+            if state not in TERMINAL:
                 self.resolve_run(task, run)
-            if not run.state.terminal:
-                return None
-            if run.state in STOPPED:
-                return run.state
-            states.append(run.state)
+                state = run.state
+                if state not in TERMINAL:
+                    return None
+            if state in STOPPED:
+                return state
+            states.append(state)
         return aggregate(states)
 
     def resolve_run(self, task: TaskSpec, run: TaskRun) -> None:
@@ -330,8 +333,7 @@ class Step(Draft):
             else (parent.iteration if parent else None),
         )
         self.ex.task_runs.append(run)
-        self.index[(task.id, run.parent_id, value)] = run
-        self._lineage = None
+        self.added(run)
         self.touch(run)
         if task.runIf is not None and not self._run_if(task, run):
             return run

@@ -61,6 +61,9 @@ def outputs_tree(execution: Execution, lineage: Lineage) -> dict[str, Any]:
     for run in execution.task_runs:
         if not run.outputs:
             continue
+        if run.parent_id is None:  # a top-level run: no loop encloses it
+            tree[run.task_id] = run.outputs
+            continue
         values = lineage.loop_values(run)
         if not values:
             tree[run.task_id] = run.outputs
