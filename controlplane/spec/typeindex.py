@@ -355,6 +355,7 @@ MODULES: dict[str, dict[str, str]] = {
     "trigger": {
         "io.kestra.plugin.aws.s3.Trigger": "polling",
         "io.kestra.plugin.aws.sqs.Trigger": "polling",
+        "io.kestra.plugin.core.http.Trigger": "polling",
         "io.kestra.plugin.core.trigger.Flow": "triggers",
         "io.kestra.plugin.core.trigger.Schedule": "triggers",
         "io.kestra.plugin.core.trigger.ScheduleOnDates": "triggers",

@@ -22,11 +22,15 @@ from typing import Any
 import jq
 import requests
 
+from controlplane.engine.attempt_functions import default_renderer
 from controlplane.engine.runnable import RunContext, TaskFailed, TaskKilled, runs
+from controlplane.expr import ExpressionError, is_truthy
 from controlplane.masking import Masker
 from controlplane.spec.durations import parse_duration
 from controlplane.spec.plugins.core import HttpDownload, HttpRequest, HttpSseRequest, _HttpTask
+from controlplane.spec.plugins.polling import HttpTrigger
 from controlplane.tasks import props
+from controlplane.tasks.polled import as_task
 
 _EXCERPT = 200
 _CHUNK = 64 * 1024
@@ -215,6 +219,26 @@ def _event(fields: dict[str, Any], data: list[str]) -> dict[str, Any]:
     except ValueError:
         parsed = text
     return {**fields, "data": parsed}
+
+
+@runs(HttpTrigger)
+def poll_http(trigger: HttpTrigger, ctx: RunContext) -> dict[str, Any] | None:
+    """The answer, when ``responseCondition`` holds for it (a failed status is an answer)."""
+    call = _Call(as_task(HttpRequest, trigger, allowFailed=True), ctx)
+    with call.send(ctx) as response:
+        answer = {
+            "uri": call.safe_url,
+            "code": response.status_code,
+            "headers": _headers(response),
+            "body": response.text,
+        }
+    seen = {"statusCode": answer["code"], "body": answer["body"], "headers": answer["headers"]}
+    scope = {**ctx.variables(), "response": seen}
+    try:
+        holds = is_truthy(default_renderer().render_typed(trigger.responseCondition, scope))
+    except ExpressionError as exc:
+        raise TaskFailed(f"'responseCondition' does not render: {exc}") from None
+    return answer if holds else None
 
 
 def _save(response: requests.Response, target: Path, ctx: RunContext) -> int:

@@ -233,6 +233,7 @@ IMPLEMENTATIONS: dict[str, str] = {
     "openai.CreateImage": "openai",
     "openai.Responses": "openai",
     "polling.GcsTrigger": "gcp_gcs_trigger",
+    "polling.HttpTrigger": "http",
     "polling.PostgresTrigger": "jdbc.postgresql_trigger",
     "polling.S3Trigger": "aws_triggers",
     "polling.SqsTrigger": "aws_triggers",

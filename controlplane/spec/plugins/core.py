@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from controlplane.spec.fields import DynBool, DynDuration, DynMap, Labels, Text
 from controlplane.spec.registry import task
@@ -102,6 +102,19 @@ class PurgeCurrentExecutionFiles(TaskSpec):
     pass
 
 
+def _no_encrypted_outputs(value: bool) -> bool:
+    if value:
+        raise ValueError(
+            "encryptBody is not supported by Weir: it has no encrypted outputs, so the body "
+            "would be stored in clear; keep the answer out of the outputs instead"
+        )
+    return value
+
+
+Unencrypted = Annotated[bool, AfterValidator(_no_encrypted_outputs)]
+"""``encryptBody``: Weir has no encrypted outputs, so only ``false`` is accepted."""
+
+
 class _HttpTask(TaskSpec):
     uri: Text
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] | str = "GET"
@@ -112,7 +125,7 @@ class _HttpTask(TaskSpec):
     options: dict[str, Any] | None = None
     sslOptions: dict[str, Any] | None = None
     allowFailed: DynBool = False
-    encryptBody: bool = False
+    encryptBody: Unencrypted = False
 
 
 @task(f"{_CORE}.http.Request")

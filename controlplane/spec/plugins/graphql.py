@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import field_validator
-
 from controlplane.spec.fields import DynBool, DynMap, Text
+from controlplane.spec.plugins.core import Unencrypted
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import TaskSpec
 
@@ -25,14 +24,4 @@ class GraphQLRequest(TaskSpec):
     headers: DynMap | None = None
     options: dict[str, Any] | None = None
     failOnGraphQLErrors: DynBool = False
-    encryptBody: bool = False
-
-    @field_validator("encryptBody")
-    @classmethod
-    def _no_encrypted_outputs(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "encryptBody is not supported by Weir: it has no encrypted outputs, so the body "
-                "would be stored in clear; keep the answer out of the outputs instead"
-            )
-        return value
+    encryptBody: Unencrypted = False

@@ -1,7 +1,7 @@
 """Polling triggers: every ``interval`` a scheduler looks at a bucket, a queue or a table, and
 starts one execution for what it finds there (``io.kestra.plugin.aws.s3.Trigger``,
 ``io.kestra.plugin.gcp.gcs.Trigger``, ``io.kestra.plugin.aws.sqs.Trigger``,
-``io.kestra.plugin.jdbc.postgresql.Trigger``).
+``io.kestra.plugin.jdbc.postgresql.Trigger``, ``io.kestra.plugin.core.http.Trigger``).
 
 The properties are Kestra's; a trigger's connection and listing properties are those of the
 task it runs to look (S3 ``List``, GCS ``List``, PostgreSQL ``Query``), so plugin defaults given
@@ -11,12 +11,13 @@ for a package reach the trigger too.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from controlplane.spec.fields import Duration, DynBool, DynInt, DynMap, DynStrList, Text
 from controlplane.spec.plugins.aws import ListFilter, MoveTo
+from controlplane.spec.plugins.core import Unencrypted
 from controlplane.spec.plugins.gcp import CLOUD_PLATFORM
 from controlplane.spec.plugins.jdbc import FetchType, SslMode
 from controlplane.spec.plugins.triggers import TriggerSpec
@@ -138,3 +139,22 @@ class PostgresTrigger(PollingTrigger):
     sslCert: Text | None = None
     sslKey: Text | None = None
     sslKeyPassword: Text | None = None
+
+
+@trigger("io.kestra.plugin.core.http.Trigger")
+class HttpTrigger(PollingTrigger):
+    """The answer of one HTTP request, when ``responseCondition`` holds for it (``response``:
+    ``statusCode``, ``body``, ``headers``): ``trigger.code``, ``trigger.headers``,
+    ``trigger.body`` and ``trigger.uri``. The request is ``http.Request``'s, failed statuses
+    allowed."""
+
+    uri: Text
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] | str = "GET"
+    body: Text | None = None
+    formData: DynMap | None = None
+    contentType: Text | None = None
+    headers: DynMap | None = None
+    options: dict[str, Any] | None = None
+    sslOptions: dict[str, Any] | None = None
+    responseCondition: Text = "{{ response.statusCode < 400 }}"
+    encryptBody: Unencrypted = False
