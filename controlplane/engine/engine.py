@@ -199,6 +199,7 @@ class Engine(Commands):
         self.dispatch.committed(taken)
         for outcome in outcomes:
             self._act(*outcome)
+        self._changed()
 
     def _step(self, repos: Repositories, execution_id: str, events: list[Event]) -> _Outcome | None:
         if any(event.kind == "recover" for event in events):
@@ -305,6 +306,9 @@ class Engine(Commands):
             self._active[execution.id] = execution
         for notice in notices:
             self.dispatch.route(notice)
+
+    def _changed(self) -> None:
+        """Wake those who wait on executions, once the step's outcomes are all acted on."""
         with self._done:
             self._done.notify_all()
 
@@ -328,6 +332,7 @@ class Engine(Commands):
         self.dispatch.committed(taken)
         if outcome is not None:
             self._act(*outcome)
+            self._changed()
 
     def _retry_as_new(self, repos: Repositories, failed: Execution, at: datetime) -> None:
         """The next execution of a CREATE_NEW_EXECUTION retry chain, created in the transaction
