@@ -299,12 +299,10 @@ def legacy_names(kind: Kind, name: str) -> list[str]:
         for old_package, new_package in _PACKAGE_MOVES.items():
             if new_package == package:
                 candidates.append(f"io.kestra.core.tasks.{old_package}.{short}")
-    if kind is Kind.TASK and name.startswith("io.kestra.plugin.core.http."):
+    if name.startswith("io.kestra.plugin.core.http."):  # the tasks and http.Trigger
         candidates.append(f"io.kestra.plugin.fs.http.{short}")
     if kind is Kind.TRIGGER and name.startswith("io.kestra.plugin.core.trigger."):
         candidates.append(f"io.kestra.core.models.triggers.types.{short}")
-        if short in ("Request", "Download", "Trigger"):
-            candidates.append(f"io.kestra.plugin.fs.http.{short}")
     if kind is Kind.CONDITION and name.startswith("io.kestra.plugin.core.condition."):
         candidates.append(f"io.kestra.core.models.conditions.types.{short}Condition")
         candidates.append(f"io.kestra.plugin.core.condition.{short}Condition")
