@@ -71,3 +71,28 @@ def test_validate_imports_neither_the_engine_nor_the_other_commands(tmp_path: Pa
     packages = result["packages"]
     assert isinstance(packages, list)
     assert not {"rich", "jinja2", "sqlalchemy", "fastapi", "starlette"} & set(packages)
+
+
+def _frozen_after(call: str, flow: Path) -> int:
+    """How many objects are frozen after ``call`` runs ``weir validate flow``."""
+    script = (
+        "import gc, sys\n"
+        "from controlplane.cli.main import main\n"
+        f"sys.argv = ['weir', 'validate', {str(flow)!r}]\n"
+        f"code = {call}\n"
+        "print(code, gc.get_freeze_count())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    code, frozen = done.stdout.strip().splitlines()[-1].split()
+    assert code == "0", done.stderr
+    return int(frozen)
+
+
+def test_the_command_of_the_process_leaves_its_objects_to_the_exit(tmp_path: Path) -> None:
+    flow = tmp_path / "hello.yaml"
+    flow.write_text(
+        "id: hello\nnamespace: company.team\ntasks:\n"
+        "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
+    assert _frozen_after("main()", flow) > 0
+    assert _frozen_after("main(sys.argv[1:])", flow) == 0
