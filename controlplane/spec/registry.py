@@ -29,7 +29,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from controlplane.spec.typeindex import ALIASES, MODULES
+from controlplane.spec.typealiases import ALIASES
+from controlplane.spec.typeindex import MODULES
 
 
 class Kind(StrEnum):

@@ -1,16 +1,11 @@
-"""Which module of ``controlplane.spec.plugins`` registers each type name (aliases included),
-and which of those names are aliases of which type.
+"""Which module of ``controlplane.spec.plugins`` registers each type name (aliases included).
 
-The registry reads this to import only the modules a flow uses, and to suggest names for an
-unknown type without importing any. Generated from the registered types; after adding or renaming
-a type, regenerate it with ``python -m controlplane.spec.typeindex`` (a unit test fails while it
-is out of date).
+The registry reads this to import only the modules a flow uses. Generated from the registered
+types, with :mod:`controlplane.spec.typealiases`; after adding or renaming a type, regenerate both
+with ``python -m controlplane.spec.typeindex`` (a unit test fails while they are out of date).
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 MODULES: dict[str, dict[str, str]] = {
     "task": {
@@ -395,134 +390,10 @@ MODULES: dict[str, dict[str, str]] = {
     },
 }
 
-ALIASES: dict[str, tuple[str, ...]] = {
-    "task": (
-        "io.kestra.core.tasks.flows.ForEachItem",
-        "io.kestra.core.tasks.flows.Subflow",
-        "io.kestra.core.tasks.trigger.Toggle",
-        "io.kestra.plugin.core.flow.WaitFor",
-        "io.kestra.plugin.core.storage.PurgeExecution",
-        "io.kestra.plugin.docker.cli.Build",
-        "io.kestra.plugin.docker.cli.Push",
-        "io.kestra.plugin.docker.cli.Tag",
-        "io.kestra.plugin.kubernetes.PodCreate",
-        "io.kestra.plugin.langchain4j.ChatCompletion",
-        "io.kestra.plugin.langchain4j.completion.ChatCompletion",
-        "io.kestra.plugin.langchain4j.rag.ChatCompletion",
-        "io.kestra.plugin.langchain4j.rag.IngestDocument",
-        "io.kestra.plugin.n8n.TriggerWorkflow",
-        "io.kestra.plugin.notifications.discord.DiscordExecution",
-        "io.kestra.plugin.notifications.discord.DiscordIncomingWebhook",
-        "io.kestra.plugin.notifications.google.GoogleChatExecution",
-        "io.kestra.plugin.notifications.google.GoogleChatIncomingWebhook",
-        "io.kestra.plugin.notifications.line.LineExecution",
-        "io.kestra.plugin.notifications.mail.MailExecution",
-        "io.kestra.plugin.notifications.mail.MailSend",
-        "io.kestra.plugin.notifications.opsgenie.OpsgenieAlert",
-        "io.kestra.plugin.notifications.opsgenie.OpsgenieExecution",
-        "io.kestra.plugin.notifications.pagerduty.PagerDutyAlert",
-        "io.kestra.plugin.notifications.pagerduty.PagerDutyExecution",
-        "io.kestra.plugin.notifications.sendgrid.SendGridMailExecution",
-        "io.kestra.plugin.notifications.sendgrid.SendGridMailSend",
-        "io.kestra.plugin.notifications.sentry.SentryAlert",
-        "io.kestra.plugin.notifications.sentry.SentryExecution",
-        "io.kestra.plugin.notifications.slack.SlackExecution",
-        "io.kestra.plugin.notifications.slack.SlackIncomingWebhook",
-        "io.kestra.plugin.notifications.teams.TeamsExecution",
-        "io.kestra.plugin.notifications.teams.TeamsIncomingWebhook",
-        "io.kestra.plugin.notifications.telegram.TelegramExecution",
-        "io.kestra.plugin.notifications.telegram.TelegramSend",
-        "io.kestra.plugin.notifications.twilio.TwilioAlert",
-        "io.kestra.plugin.notifications.twilio.TwilioExecution",
-        "io.kestra.plugin.notifications.whatsapp.WhatsAppExecution",
-        "io.kestra.plugin.notifications.whatsapp.WhatsAppIncomingWebhook",
-        "io.kestra.plugin.notifications.zenduty.ZendutyAlert",
-        "io.kestra.plugin.notifications.zenduty.ZendutyExecution",
-        "io.kestra.plugin.notifications.zulip.ZulipExecution",
-        "io.kestra.plugin.notifications.zulip.ZulipIncomingWebhook",
-        "io.kestra.plugin.redis.Delete",
-        "io.kestra.plugin.redis.Get",
-        "io.kestra.plugin.redis.ListPop",
-        "io.kestra.plugin.redis.ListPush",
-        "io.kestra.plugin.redis.Set",
-        "io.kestra.plugin.serdes.avro.AvroReader",
-        "io.kestra.plugin.serdes.avro.AvroWriter",
-        "io.kestra.plugin.serdes.csv.CsvReader",
-        "io.kestra.plugin.serdes.csv.CsvWriter",
-        "io.kestra.plugin.serdes.json.JsonReader",
-        "io.kestra.plugin.serdes.json.JsonWriter",
-        "io.kestra.plugin.serdes.parquet.ParquetReader",
-        "io.kestra.plugin.serdes.parquet.ParquetWriter",
-        "io.kestra.plugin.slack.SlackExecution",
-        "io.kestra.plugin.slack.SlackIncomingWebhook",
-    ),
-    "condition": (
-        "io.kestra.core.models.conditions.types.FlowCondition",
-        "io.kestra.core.models.conditions.types.FlowNamespaceCondition",
-    ),
-    "taskRunner": (
-        "io.kestra.plugin.kubernetes.runner.Kubernetes",
-        "io.kestra.plugin.kubernetes.runner.KubernetesTaskRunner",
-        "io.weir.runner.Kubernetes",
-    ),
-}
-
-
-def current() -> dict[str, dict[str, str]]:
-    """The index of every type registered once all plugin modules are imported."""
-    return _generated()[0]
-
-
-def current_aliases() -> dict[str, tuple[str, ...]]:
-    """Kind -> the aliases among the index's names, once all plugin modules are imported."""
-    return _generated()[1]
-
-
-def _generated() -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, ...]]]:
-    from controlplane.spec.registry import Kind, registry
-
-    index: dict[str, dict[str, str]] = {}
-    aliases: dict[str, tuple[str, ...]] = {}
-    for kind in Kind:
-        entries = index.setdefault(kind.value, {})
-        names: set[str] = set()
-        for info in registry.types(kind):
-            package, _, module = info.model.__module__.rpartition(".")
-            if package != "controlplane.spec.plugins":
-                continue  # a type of an installed plugin
-            for name in (info.name, *info.aliases):
-                entries[name] = module
-            names.update(info.aliases)
-        if names:
-            aliases[kind.value] = tuple(sorted(names))
-    return {kind: dict(sorted(entries.items())) for kind, entries in index.items()}, aliases
-
-
-def render(index: dict[str, dict[str, str]], aliases: dict[str, tuple[str, ...]]) -> str:
-    lines = ["MODULES: dict[str, dict[str, str]] = {"]
-    for kind, entries in index.items():
-        lines.append(f'    "{kind}": {{')
-        lines.extend(f'        "{name}": "{module}",' for name, module in entries.items())
-        lines.append("    },")
-    lines += ["}", "", "ALIASES: dict[str, tuple[str, ...]] = {"]
-    for kind, names in aliases.items():
-        lines.append(f'    "{kind}": (')
-        lines.extend(f'        "{name}",' for name in names)
-        lines.append("    ),")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def main() -> int:
-    path = Path(__file__)
-    lines = path.read_text().splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith("MODULES:"))
-    end = next(i for i, line in enumerate(lines) if line.startswith("ALIASES:"))
-    end = end if lines[end].rstrip().endswith("{}") else lines.index("}\n", end)
-    generated = render(*_generated())
-    path.write_text("".join(lines[:start]) + generated + "".join(lines[end + 1 :]))
-    return 0
-
 
 if __name__ == "__main__":
+    import sys
+
+    from controlplane.spec.typeindexer import main
+
     sys.exit(main())

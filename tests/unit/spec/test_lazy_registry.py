@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.spec import typeindex
+from controlplane.spec import typealiases, typeindex, typeindexer
 from controlplane.spec.registry import Kind, TypeRegistry
 
 
@@ -20,8 +20,8 @@ def test_the_checked_in_index_names_every_registered_type() -> None:
     stale = (
         "controlplane/spec/typeindex.py is out of date: run python -m controlplane.spec.typeindex"
     )
-    assert typeindex.current() == typeindex.MODULES, stale
-    assert typeindex.current_aliases() == typeindex.ALIASES, stale
+    assert typeindexer.current() == typeindex.MODULES, stale
+    assert typeindexer.current_aliases() == typealiases.ALIASES, stale
 
 
 def _plugin_package(root: Path) -> tuple[str, TypeRegistry]:
