@@ -15,6 +15,8 @@ from typing import Any, BinaryIO, Literal, Protocol
 
 from controlplane.engine.model import Execution, State, TaskRun
 from controlplane.engine.queueports import LeaseRepository, WorkRepository
+from controlplane.engine.triggerports import TriggerRepository as TriggerRepository
+from controlplane.engine.triggerports import TriggerStateRecord as TriggerStateRecord
 from controlplane.errors import WeirError
 from controlplane.spec.kvtypes import KvType as KvType
 
@@ -416,49 +418,6 @@ class CommandRepository(Protocol):
         commands for executions that executor holds."""
 
     def delete_commands(self, seqs: Sequence[int]) -> None: ...
-
-
-@dataclass(frozen=True)
-class TriggerStateRecord:
-    namespace: str
-    flow_id: str
-    trigger_id: str
-    document: dict[str, Any]
-    """What the trigger's scheduler keeps (next and last slot, backfill, lock); its own format."""
-    updated: datetime
-
-
-class TriggerRepository(Protocol):
-    """What schedulers share: trigger state, firings (each once), ended executions to look at."""
-
-    def claim_fire(self, key: str, execution_id: str) -> bool:
-        """Record that the firing ``key`` creates ``execution_id``; False when it already fired
-        (by this process or another), and then nothing is written."""
-
-    def read_fire(self, key: str) -> str | None:
-        """The execution id the firing ``key`` created, if it fired."""
-
-    def read_trigger_state(
-        self, namespace: str, flow_id: str, trigger_id: str, for_update: bool = False
-    ) -> dict[str, Any] | None: ...
-
-    def update_trigger_state(
-        self, namespace: str, flow_id: str, trigger_id: str, document: dict[str, Any]
-    ) -> None:
-        """Create or replace."""
-
-    def list_trigger_states(self, namespace: str | None = None) -> list[TriggerStateRecord]: ...
-
-    def delete_trigger_state(self, namespace: str, flow_id: str, trigger_id: str) -> bool: ...
-
-    def record_end(self, execution_id: str) -> None:
-        """Called in the transaction that ends the execution."""
-
-    def take_ends(self, limit: int = 100) -> list[tuple[int, str]]:
-        """Up to ``limit`` ended executions as (sequence, execution id), oldest first, locked
-        for this transaction (another scheduler skips them); delete them with ``delete_ends``."""
-
-    def delete_ends(self, seqs: list[int]) -> None: ...
 
 
 class Repositories(Protocol):

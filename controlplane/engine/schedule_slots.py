@@ -14,11 +14,12 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from controlplane.engine.cron import Slots, iso
+from controlplane.engine.cron import Cron, CronError, Dates, Slots, iso
 from controlplane.engine.model import State
 from controlplane.engine.schedule_state import ScheduleState, new_backfill, parse_instant
+from controlplane.expr import ExpressionError, Renderer
 from controlplane.spec.flow import Flow
 from controlplane.spec.plugins.triggers import Schedule, ScheduleOnDates
 
@@ -68,6 +69,20 @@ class ScheduleTrigger:
             "next": iso(cron.local(following)) if following else None,
             "previous": iso(cron.local(preceding)) if preceding else None,
         }
+
+
+def slots_of(
+    spec: Schedule | ScheduleOnDates, renderer: Renderer, context: Mapping[str, Any], where: str
+) -> Slots:
+    """The slots of a Schedule's cron, or of the dates a ScheduleOnDates lists (rendered in the
+    trigger's context); CronError names ``where``."""
+    if isinstance(spec, Schedule):
+        return Cron.parse(spec.cron, spec.timezone, spec.withSeconds, where=where)
+    try:
+        dates = renderer.render_value(spec.dates, context, typed=True)
+    except ExpressionError as exc:
+        raise CronError(f"{where}: 'dates' does not render: {exc}") from None
+    return Dates.parse(dates if isinstance(dates, list) else [dates], spec.timezone, where=where)
 
 
 def due_slots(

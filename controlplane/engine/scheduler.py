@@ -50,7 +50,7 @@ from typing import Any
 
 from controlplane.engine.commands import Commands, Firing
 from controlplane.engine.conditions import holds
-from controlplane.engine.cron import Cron, CronError, Dates, Slots, iso
+from controlplane.engine.cron import iso
 from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import Execution, State, now
 from controlplane.engine.ports import FlowRecord, Store
@@ -61,6 +61,7 @@ from controlplane.engine.schedule_slots import (
     begin,
     due_slots,
     follow,
+    slots_of,
 )
 from controlplane.engine.schedule_state import (
     BACKFILL_LABEL,
@@ -70,8 +71,7 @@ from controlplane.engine.schedule_state import (
 )
 from controlplane.engine.triggercontext import trigger_context
 from controlplane.errors import WeirError
-from controlplane.expr import ExpressionError, Renderer
-from controlplane.spec.flow import Flow
+from controlplane.expr import Renderer
 from controlplane.spec.plugins.triggers import Schedule, ScheduleOnDates
 from controlplane.spec.problems import FlowInvalid
 
@@ -482,25 +482,13 @@ class TriggerScheduler:
             declared.add((record.namespace, record.flow_id, spec.id))
             label = f"trigger '{spec.id}' of flow {where}"
             try:
-                slots = self._slots(spec, flow, record.revision, label)
+                context = trigger_context(self.engine.settings, flow, record.revision)
+                slots = slots_of(spec, self.renderer, context, label)
             except WeirError as exc:
                 log.warning("%s", exc.message)
                 continue
             found.append(ScheduleTrigger(flow, record.revision, spec, slots))
         return found, declared
-
-    def _slots(
-        self, spec: Schedule | ScheduleOnDates, flow: Flow, revision: int, label: str
-    ) -> Slots:
-        if isinstance(spec, Schedule):
-            return Cron.parse(spec.cron, spec.timezone, spec.withSeconds, where=label)
-        context = trigger_context(self.engine.settings, flow, revision)
-        try:
-            dates = self.renderer.render_value(spec.dates, context, typed=True)
-        except ExpressionError as exc:
-            raise CronError(f"{label}: 'dates' does not render: {exc}") from None
-        values = dates if isinstance(dates, list) else [dates]
-        return Dates.parse(values, spec.timezone, where=label)
 
     def _forget(self, live: set[tuple[str, str]]) -> None:
         for key in [key for key in self._flows if key not in live]:
