@@ -21,9 +21,8 @@ from controlplane.engine.ports import FlowRecord, NamespaceFileRecord, Store, na
 from controlplane.engine.runnable import ControlPlane, TaskFailed
 from controlplane.engine.schedule_state import POLL_TYPE
 from controlplane.engine.writes import Refusal, WriteIntent, refusal, save_flow
-from controlplane.spec.plugins.polling import PollingTrigger
 from controlplane.spec.problems import Severity
-from controlplane.spec.registry import Kind, registry
+from controlplane.spec.registry import Kind, imported, registry
 from controlplane.spec.validate import validate_text
 
 
@@ -78,7 +77,8 @@ class StoreControlPlane(StoreHousekeeping, StoreTaskCache, ControlPlane):
             written = str(getattr(trigger, "type", ""))
             known = registry.resolve(Kind.TRIGGER, written)
             kind = known.name if known is not None else written
-            if isinstance(trigger, PollingTrigger):
+            polling = imported("polling")
+            if polling is not None and isinstance(trigger, polling.PollingTrigger):
                 kind = POLL_TYPE  # the polling loop keeps one kind of document for them all
             document = {"type": kind, **(stored or {}), "disabled": not enabled}
             if enabled:

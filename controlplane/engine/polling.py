@@ -47,7 +47,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controlplane.engine.attempt_functions import default_renderer
 from controlplane.engine.commands import Commands, Firing
@@ -63,8 +63,11 @@ from controlplane.engine.triggercontext import trigger_context
 from controlplane.errors import WeirError
 from controlplane.expr import Renderer
 from controlplane.spec.flow import Flow
-from controlplane.spec.plugins.polling import PollingTrigger
 from controlplane.spec.problems import FlowInvalid
+from controlplane.spec.registry import imported
+
+if TYPE_CHECKING:
+    from controlplane.spec.plugins.polling import PollingTrigger
 
 log = logging.getLogger(__name__)
 
@@ -339,10 +342,13 @@ class PollingTriggers:
             log.warning("flow %s revision %d does not validate; its polling triggers are not "
                         "evaluated", where, record.revision)  # fmt: skip
             return None
+        polling = imported("polling")  # a flow holds none while their models are not imported
+        if polling is None:
+            return []
         return [
             Poller(flow, record.revision, spec)
             for spec in flow.triggers
-            if isinstance(spec, PollingTrigger)
+            if isinstance(spec, polling.PollingTrigger)
         ]
 
     def _forget(self, live: set[tuple[str, str]]) -> None:
