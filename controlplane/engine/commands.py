@@ -213,10 +213,11 @@ class Commands:
         deadline = None if timeout is None else now().timestamp() + timeout
         with self._done:
             while True:
-                execution = self._require(execution_id)
+                cached = self._cached(execution_id)
+                execution = cached or self._stored(execution_id)
                 if over(execution) or (until is not None and execution.state in until):
                     # The cached object changes before its step commits: answer what is stored.
-                    stored = self._stored(execution_id)
+                    stored = self._stored(execution_id) if cached is not None else execution
                     if over(stored) or (until is not None and stored.state in until):
                         return stored
                 remaining = None if deadline is None else deadline - now().timestamp()
