@@ -47,6 +47,12 @@ class PlannedFlows:
         self._flows = flows
         self._lock = threading.Lock()
         self._planned: dict[FlowKey, SourceDocument] = {}
+        self._order: dict[FlowKey, int] = {}
+        """When each flow was first planned: callers are checked in that order."""
+        self._targets: dict[FlowKey, set[FlowKey]] = {}
+        """The flows each planned flow refers to, found once when it is planned."""
+        self._planned_callers: dict[FlowKey, set[FlowKey]] = {}
+        """The reverse: the planned flows that refer to a flow."""
         self._callers: dict[str, list[FlowCaller]] = {}
         self._reported: set[tuple[str, str, str]] = set()
 
@@ -59,8 +65,15 @@ class PlannedFlows:
             return  # the server's validation says where
         data = doc.data
         key = (str(data.get("namespace")), str(data.get("id")))
+        targets = {r.target for r in references(data)}  # once: thousands may be planned
         with self._lock:
             self._planned[key] = doc
+            self._order.setdefault(key, len(self._order))
+            for target in self._targets.get(key, set()) - targets:
+                self._planned_callers[target].discard(key)
+            for target in targets:
+                self._planned_callers.setdefault(target, set()).add(key)
+            self._targets[key] = targets
         found = self._as_subflow(key, doc, _contract_in(prior)) + self._as_caller(key, doc)
         grouped: dict[tuple[str, str], list[tuple[Breach, str]]] = {}
         for breach, where in found:
@@ -83,12 +96,12 @@ class PlannedFlows:
             except SourceError:
                 continue
         with self._lock:
-            planned = dict(self._planned)
-        for caller_key, caller_doc in planned.items():
-            if caller_key == key:
-                continue
-            if caller_key in callers or any(r.target == key for r in references(caller_doc.data)):
-                callers[caller_key] = (caller_doc, "planned in this configuration")
+            keys = {k for k in callers if k in self._planned}
+            keys |= self._planned_callers.get(key, set())
+            keys.discard(key)
+            planned = [(k, self._planned[k]) for k in sorted(keys, key=self._order.__getitem__)]
+        for caller_key, caller_doc in planned:
+            callers[caller_key] = (caller_doc, "planned in this configuration")
         out: list[tuple[Breach, str]] = []
         for caller_doc, where in callers.values():
             breaches = check_caller(caller_doc, {key: contract}, {key: before})
