@@ -23,6 +23,8 @@ from controlplane.provider.runtime.service import Provider
 from controlplane.provider.runtime.values import UNKNOWN
 
 if TYPE_CHECKING:
+    import requests
+
     from controlplane.client import WeirClient
     from controlplane.provider.contracts import PlannedFlows
 
@@ -137,6 +139,7 @@ class WeirProvider(Provider):
             timeout=float(config.get("timeout") or DEFAULT_TIMEOUT),
             retries=DEFAULT_RETRIES if config.get("retries") is None else int(config["retries"]),
         )
+        read_environment_once(self._client.session, self._client.url)
         self._flows = FlowReads(self._client)
         self._contracts = None  # made on the first changed flow: a no-change plan parses none
 
@@ -162,3 +165,22 @@ class WeirProvider(Provider):
 
                 self._contracts = PlannedFlows(self.client, self.flows)
             return self._contracts
+
+
+def read_environment_once(session: requests.Session, url: str) -> None:
+    """Settle what ``requests`` reads from the environment for ``url``: proxies (``*_PROXY``,
+    ``NO_PROXY``), the CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) and ``.netrc``
+    credentials. It reads them at every request, scanning every variable twice, which was the
+    largest cost of a request in an apply; this process's environment does not change and every
+    request goes to ``url``'s server, so the answers are the same each time."""
+    from requests.utils import get_netrc_auth
+
+    if not session.trust_env:
+        return
+    settled = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies = settled["proxies"]
+    session.verify = settled["verify"]
+    session.cert = settled["cert"]
+    if session.auth is None:
+        session.auth = get_netrc_auth(url)
+    session.trust_env = False
