@@ -48,6 +48,10 @@ NOT_A_PLAIN_RUN = {
     "subflow-child.yaml": "run as the subflow of subflow-parent",
     "subflow-grand-child.yaml": "run as the subflow of subflow-child",
     "restart_with_inputs.yaml": "the expectation is about a refused restart",
+    "resume-execution.yaml": (
+        "needs a PAUSED execution of flow pause: "
+        "tests/integration/compat/test_core_executions.py resumes one"
+    ),
     # The chain of executions is asserted in test_engine_commands.py.
     "retry-new-execution-flow-attempts.yaml": "the state is that of the last of 3 executions",
     "retry-new-execution-flow-duration.yaml": "the state is that of the last of 3 executions",
