@@ -42,7 +42,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,13 +54,13 @@ from controlplane.engine.conditions import holds
 from controlplane.engine.cron import iso
 from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import Execution, State, now
+from controlplane.engine.passes import Passes
 from controlplane.engine.pollcontext import PollContext
 from controlplane.engine.ports import FlowRecord, Store
 from controlplane.engine.runnable import runner_for
 from controlplane.engine.schedule_state import POLL_TYPE
 from controlplane.engine.triggercontext import trigger_context
 from controlplane.errors import WeirError
-from controlplane.expr import Renderer
 from controlplane.spec.flow import Flow
 from controlplane.spec.problems import FlowInvalid
 from controlplane.spec.registry import imported
@@ -105,7 +104,9 @@ class Poller:
         return f"poll:{self.flow.namespace}/{self.flow.id}/{self.spec.id}@{iso(moment)}"
 
 
-class PollingTriggers:
+class PollingTriggers(Passes[list[Poller]]):
+    thread_name = "weir-polling"
+
     def __init__(
         self,
         store: Store,
@@ -113,46 +114,17 @@ class PollingTriggers:
         settings: PollingSettings | None = None,
         clock: Callable[[], datetime] = now,
     ) -> None:
-        self.store = store
-        self.engine = engine
         self.settings = settings or PollingSettings()
-        self.clock = clock
-        self.renderer = Renderer()
-        self._flows: dict[tuple[str, str], tuple[int, list[Poller] | None]] = {}
+        super().__init__(store, engine, self.settings.interval, clock)
         self._busy: set[TriggerKey] = set()
         self._busy_lock = threading.Lock()
-        self._tick_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="weir-polling", daemon=True)
-        self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)  # a hung query must not hold it
             self._pool = None
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self._pause()):
-            try:
-                self.tick()
-            except Exception:  # the database may be away for a while; the next tick retries
-                log.warning("polling pass failed; trying again at the next tick", exc_info=True)
-
-    def _pause(self) -> float:
-        interval = self.settings.interval
-        return interval - time.time() % interval
 
     # -- one pass -----------------------------------------------------------------------------
     def tick(self) -> list[Future[Execution | None]]:
@@ -176,7 +148,7 @@ class PollingTriggers:
             unreadable: set[tuple[str, str]] = set()
             started: list[Future[Execution | None]] = []
             for record in records:
-                pollers = self._pollers(record)
+                pollers = self._parsed(record)
                 if pollers is None:
                     unreadable.add((record.namespace, record.flow_id))
                     continue
@@ -322,16 +294,6 @@ class PollingTriggers:
             repos.triggers.update_trigger_state(*poller.key, doc)
 
     # -- flows --------------------------------------------------------------------------------
-    def _pollers(self, record: FlowRecord) -> list[Poller] | None:
-        """The polling triggers of a flow revision, parsed once; None when it does not
-        validate."""
-        cached = self._flows.get((record.namespace, record.flow_id))
-        if cached is not None and cached[0] == record.revision:
-            return cached[1]
-        found = self._parse(record)
-        self._flows[(record.namespace, record.flow_id)] = (record.revision, found)
-        return found
-
     def _parse(self, record: FlowRecord) -> list[Poller] | None:
         if _MARKER not in record.source:
             return []
@@ -350,10 +312,6 @@ class PollingTriggers:
             for spec in flow.triggers
             if isinstance(spec, polling.PollingTrigger)
         ]
-
-    def _forget(self, live: set[tuple[str, str]]) -> None:
-        for key in [key for key in self._flows if key not in live]:
-            del self._flows[key]
 
     def _prune(self, gone: list[TriggerKey]) -> None:
         """Forget the state of polling triggers no flow declares any more."""

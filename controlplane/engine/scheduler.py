@@ -41,8 +41,6 @@ logs that and tries again at its next tick.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +51,7 @@ from controlplane.engine.conditions import holds
 from controlplane.engine.cron import iso
 from controlplane.engine.flowcache import flow_cache
 from controlplane.engine.model import Execution, State, now
+from controlplane.engine.passes import Passes
 from controlplane.engine.ports import FlowRecord, Store
 from controlplane.engine.schedule_slots import (
     Policy,
@@ -71,14 +70,10 @@ from controlplane.engine.schedule_state import (
 )
 from controlplane.engine.triggercontext import trigger_context
 from controlplane.errors import WeirError
-from controlplane.expr import Renderer
 from controlplane.spec.plugins.triggers import Schedule, ScheduleOnDates
 from controlplane.spec.problems import FlowInvalid
 
 log = logging.getLogger(__name__)
-
-_WAKE_AFTER = 0.005
-"""How long after each whole interval the thread wakes, so that a slot is due when it looks."""
 
 
 class SchedulerConfigError(WeirError):
@@ -155,7 +150,11 @@ class _Batch:
     states: list[_Changed] = field(default_factory=list)
 
 
-class TriggerScheduler:
+class TriggerScheduler(Passes[_Parsed]):
+    thread_name = "weir-scheduler"
+    wake_after = 0.005
+    """Just after each whole interval, so that a slot is due when it looks."""
+
     def __init__(
         self,
         store: Store,
@@ -163,46 +162,8 @@ class TriggerScheduler:
         settings: SchedulerSettings | None = None,
         clock: Callable[[], datetime] = now,
     ) -> None:
-        self.store = store
-        self.engine = engine
         self.settings = settings or SchedulerSettings()
-        self.clock = clock
-        self.renderer = Renderer()
-        self._flows: dict[tuple[str, str], tuple[int, _Parsed | None]] = {}
-        self._tick_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> None:
-        """Tick in a daemon thread every ``settings.interval`` seconds, just after each whole
-        interval of the wall clock."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="weir-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self._pause()):
-            try:
-                self.tick()
-            except Exception:  # the database may be away for a while; the next tick retries
-                log.warning("scheduler pass failed; trying again at the next tick", exc_info=True)
-
-    def _pause(self) -> float:
-        interval = self.settings.interval
-        return interval - time.time() % interval + _WAKE_AFTER
+        super().__init__(store, engine, self.settings.interval, clock)
 
     # -- one pass -----------------------------------------------------------------------------
     def tick(self) -> list[Execution]:
@@ -223,7 +184,7 @@ class TriggerScheduler:
             present: set[TriggerKey] = set()
             unreadable: set[tuple[str, str]] = set()
             for record in records:
-                parsed = self._triggers(record)
+                parsed = self._parsed(record)
                 if parsed is None:
                     unreadable.add((record.namespace, record.flow_id))
                     continue
@@ -454,16 +415,6 @@ class TriggerScheduler:
                 repos.triggers.delete_trigger_state(*key)
 
     # -- flows --------------------------------------------------------------------------------
-    def _triggers(self, record: FlowRecord) -> _Parsed | None:
-        """The Schedule triggers of a flow revision that can be evaluated, and the keys of all
-        its Schedule triggers, parsed once per revision; None when the flow does not validate."""
-        cached = self._flows.get((record.namespace, record.flow_id))
-        if cached is not None and cached[0] == record.revision:
-            return cached[1]
-        found = self._parse(record)
-        self._flows[(record.namespace, record.flow_id)] = (record.revision, found)
-        return found
-
     def _parse(self, record: FlowRecord) -> _Parsed | None:
         if "Schedule" not in record.source:
             return [], set()
@@ -489,7 +440,3 @@ class TriggerScheduler:
                 continue
             found.append(ScheduleTrigger(flow, record.revision, spec, slots))
         return found, declared
-
-    def _forget(self, live: set[tuple[str, str]]) -> None:
-        for key in [key for key in self._flows if key not in live]:
-            del self._flows[key]

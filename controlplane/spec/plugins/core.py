@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from controlplane.spec.fields import DynBool, DynDuration, DynMap, Labels, Text
+from controlplane.spec.fields import DynBool, DynDuration, DynMap, Labels, Spec, Text
 from controlplane.spec.registry import task
 from controlplane.spec.tasks import LogLevel, TaskSpec
 
@@ -115,7 +115,9 @@ Unencrypted = Annotated[bool, AfterValidator(_no_encrypted_outputs)]
 """``encryptBody``: Weir has no encrypted outputs, so only ``false`` is accepted."""
 
 
-class _HttpTask(TaskSpec):
+class HttpCall(Spec):
+    """The request of the HTTP tasks and of ``http.Trigger``."""
+
     uri: Text
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] | str = "GET"
     body: Text | None = None
@@ -124,8 +126,11 @@ class _HttpTask(TaskSpec):
     headers: DynMap | None = None
     options: dict[str, Any] | None = None
     sslOptions: dict[str, Any] | None = None
-    allowFailed: DynBool = False
     encryptBody: Unencrypted = False
+
+
+class _HttpTask(TaskSpec, HttpCall):
+    allowFailed: DynBool = False
 
 
 @task(f"{_CORE}.http.Request")

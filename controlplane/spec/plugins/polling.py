@@ -11,13 +11,13 @@ for a package reach the trigger too.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from controlplane.spec.fields import Duration, DynBool, DynInt, DynMap, DynStrList, Text
 from controlplane.spec.plugins.aws import ListFilter, MoveTo
-from controlplane.spec.plugins.core import Unencrypted
+from controlplane.spec.plugins.core import HttpCall
 from controlplane.spec.plugins.gcp import CLOUD_PLATFORM
 from controlplane.spec.plugins.jdbc import FetchType, SslMode
 from controlplane.spec.plugins.triggers import TriggerSpec
@@ -142,19 +142,10 @@ class PostgresTrigger(PollingTrigger):
 
 
 @trigger("io.kestra.plugin.core.http.Trigger")
-class HttpTrigger(PollingTrigger):
+class HttpTrigger(PollingTrigger, HttpCall):
     """The answer of one HTTP request, when ``responseCondition`` holds for it (``response``:
     ``statusCode``, ``body``, ``headers``): ``trigger.code``, ``trigger.headers``,
     ``trigger.body`` and ``trigger.uri``. The request is ``http.Request``'s, failed statuses
     allowed."""
 
-    uri: Text
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] | str = "GET"
-    body: Text | None = None
-    formData: DynMap | None = None
-    contentType: Text | None = None
-    headers: DynMap | None = None
-    options: dict[str, Any] | None = None
-    sslOptions: dict[str, Any] | None = None
     responseCondition: Text = "{{ response.statusCode < 400 }}"
-    encryptBody: Unencrypted = False
