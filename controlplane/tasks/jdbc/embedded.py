@@ -45,6 +45,7 @@ from controlplane.tasks.jdbc.session import (
 )
 from controlplane.tasks.scripts import target_path
 
+_INSTALL = re.compile(r"""\s*INSTALL\s+['"]?(\w+)['"]?\s*;?\s*$""", re.IGNORECASE)
 # Statement types whose "Count" column is a row count rather than a result set.
 _DUCKDB_ROWS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL", "RELATION", "EXECUTE", "LOGICAL_PLAN"}
 
@@ -63,6 +64,8 @@ class _DuckDbSession(Session):
         self.con = duckdb.connect(database, config=config)
 
     def execute(self, sql: str, values: list[Any] | None, stream: bool) -> Outcome:
+        if self._built_in(sql):
+            return Outcome(None)
         kinds = [statement.type.name for statement in self.con.extract_statements(sql)]
         self.con.execute(sql, values)
         description = self.con.description
@@ -78,6 +81,16 @@ class _DuckDbSession(Session):
                 self.con.fetchmany, names, lambda i, v: self._cell(types[i], v), self.fetch_size
             )
         )
+
+    def _built_in(self, sql: str) -> bool:
+        """``INSTALL json`` of an extension the duckdb package is built with: nothing to do
+        (DuckDB still tries to download it, which fails without a network)."""
+        match = _INSTALL.match(sql)
+        if match is None:
+            return False
+        query = "SELECT install_mode FROM duckdb_extensions() WHERE extension_name = ?"
+        found = self.con.execute(query, [match.group(1).lower()]).fetchone()
+        return found is not None and found[0] == "STATICALLY_LINKED"
 
     def _cell(self, type_name: str, value: Any) -> Any:
         if value is None:
