@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,13 @@ from controlplane.engine.ports import (
 from controlplane.engine.queueports import LeaseRepository, WorkRepository
 from controlplane.store.changes import ChangeStamp
 from controlplane.store.commands import SqlCommandRepository
-from controlplane.store.database import READ_ONLY, create_store_engine, database_url, upgrade
+from controlplane.store.database import (
+    READ_ONLY,
+    SQLITE_BUSY_TIMEOUT_MS,
+    create_store_engine,
+    database_url,
+    upgrade,
+)
 from controlplane.store.executions import SqlExecutionRepository
 from controlplane.store.files import LocalFileStorage
 from controlplane.store.flows import SqlFlowRepository
@@ -96,12 +103,19 @@ class SqlStore:
         self.files: FileStorage = files
         self._cipher = cipher
         self._stamp = ChangeStamp(engine.url)
+        # SQLite has one writer at a time, and a writer waiting for another sleeps in steps
+        # that grow to 100 ms: under load its waits, not its writes, made the slow requests.
+        # The writers of this process take turns on a lock instead, woken as soon as it is
+        # free; SQLite's own wait is left for writers in other processes.
+        self._writers: AbstractContextManager[object] = (
+            _WriterTurns() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     @contextmanager
     def unit(self, read_only: bool = False) -> Iterator[SqlRepositories]:
         """One transaction: committed when the block ends, rolled back when it raises."""
         try:
-            with self.engine.connect() as connection:
+            with nullcontext() if read_only else self._writers, self.engine.connect() as connection:
                 if read_only:
                     connection.execution_options(**{READ_ONLY: True})
                 with connection.begin():
@@ -123,6 +137,21 @@ class SqlStore:
     def close(self) -> None:
         self._stamp.close()
         self.engine.dispose()
+
+
+class _WriterTurns:
+    """The turn of one writer of this process on a SQLite database; a writer that waits as
+    long as SQLite's busy timeout gives up as SQLite would (the store is busy)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise StoreUnavailable("the database is busy: no turn to write came in time")
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
 
 
 def _transient(exc: DBAPIError) -> bool:
