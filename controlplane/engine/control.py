@@ -34,6 +34,9 @@ class StoreControlPlane(StoreHousekeeping, StoreTaskCache, ControlPlane):
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    def check_reach(self, namespace: str, what: str) -> None:
+        """The whole control plane: every namespace is in reach."""
+
     def list_flows(self, namespace: str, include_children: bool = False) -> list[FlowRecord]:
         with self.store.unit(read_only=True) as repos:
             records = repos.flows.list_flows(namespace)

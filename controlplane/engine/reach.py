@@ -97,6 +97,9 @@ class GuardedControlPlane(StoreControlPlane):
         if not check:
             raise TaskFailed(refusal(self.caller, namespace, what).message)
 
+    def check_reach(self, namespace: str, what: str) -> None:
+        self._check(namespace, what)
+
     def list_flows(self, namespace: str, include_children: bool = False) -> list[FlowRecord]:
         self._check(namespace, "the flows")
         return super().list_flows(namespace, include_children)

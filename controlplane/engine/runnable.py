@@ -269,6 +269,11 @@ class ControlPlane(ABC):
     def list_namespaces(self) -> list[str]:
         """Every namespace that holds a flow or is declared."""
 
+    @abstractmethod
+    def check_reach(self, namespace: str, what: str) -> None:
+        """TaskFailed when the task may not reach ``what`` of ``namespace`` (the control plane
+        a task sees refuses what its namespace may not reach)."""
+
     # -- the task cache (taskCache) --------------------------------------------------------------
     @abstractmethod
     def read_task_cache(self, namespace: str, flow_id: str, task_id: str, key: str) -> Any:

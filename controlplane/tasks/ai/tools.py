@@ -177,6 +177,7 @@ def _flow_tool(ctx: RunContext, tool: KestraFlowTool) -> tuple[ToolSpec, Executo
     if tool.namespace is not None and tool.flowId is not None:
         namespace = props.text(ctx, tool.namespace)
         flow_id = props.text(ctx, tool.flowId)
+        ctx.control.check_reach(namespace, "the flows")
         description = props.optional_text(ctx, tool.description)
         if not description:
             flow = api.call("GET", f"/flows/{namespace}/{flow_id}")
@@ -205,6 +206,8 @@ def _flow_tool(ctx: RunContext, tool: KestraFlowTool) -> tuple[ToolSpec, Executo
         target_id = flow_id or str(arguments.get("flowId") or "")
         if not target_ns or not target_id:
             raise TaskFailed("the model called kestra_flow without a namespace and a flowId")
+        # The server's own token may serve the call: only where the flow's namespace reaches.
+        ctx.control.check_reach(target_ns, "the flows")
         inputs = {**fixed_inputs, **_pairs(arguments.get("inputs"), "id")}
         labels = {**fixed_labels, **_pairs(arguments.get("labels"), "key")}
         body = {"inputs": inputs, "labels": {k: str(v) for k, v in labels.items()}}

@@ -100,3 +100,23 @@ def test_the_agent_starts_the_flow_its_model_picks_through_the_api(
         assert runs["uri"]["outputs"]["value"] == (
             f"http://localhost:8080/ui/main/executions/tutorial/hello-world/{child_id}"
         )
+
+
+def test_the_agent_cannot_start_a_flow_of_a_namespace_out_of_reach(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with GeminiDouble() as gemini, WeirClient(server.url, retries=0) as weir:
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", gemini.base_url)
+        call = {"name": "kestra_flow", "args": {"namespace": "other", "flowId": "hello-world"}}
+        gemini.replies = [{"functionCall": call}, "Started."]
+        weir.secrets.set("tutorial", "GEMINI_API_KEY", API_KEY)
+        weir.flows.put(HELLO.replace("namespace: tutorial", "namespace: other"))
+        weir.flows.put(BLUEPRINT)
+        started = weir.executions.create("tutorial", "ai-agent-calling-flows")
+        final = weir.executions.wait(started.id, timeout=120)
+        assert final.state == "FAILED"
+        errors = " ".join(
+            str(attempt.get("error")) for run in final.task_runs for attempt in run["attempts"]
+        )
+        assert "other" in errors and "tutorial" in errors, errors
+        assert weir.executions.search(namespace="other").total == 0
