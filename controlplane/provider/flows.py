@@ -12,6 +12,7 @@ comments is no change (:func:`same_flow`).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -85,9 +86,11 @@ def same_flow(left: str, right: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=64)
 def declared(content: str) -> dict[str, Any]:
     """The mapping a flow source declares; empty when the source is not YAML or not a mapping
-    (the server's validation then says where)."""
+    (the server's validation then says where). Planning a flow asks for it several times, so
+    the last few answers are kept: callers read the mapping and never change it."""
     import yaml
 
     try:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from controlplane.client import WeirClient
     from controlplane.provider.contracts import PlannedFlows
+    from controlplane.provider.validated import ValidSources
 
 MANAGER = "terraform"
 SOURCE_ADDRESS = "registry.terraform.io/weir/weir"
@@ -101,6 +102,7 @@ class WeirProvider(Provider):
         self._flows: FlowReads | None = None
         self._contracts: PlannedFlows | None = None
         self._contracts_lock = threading.Lock()
+        self._valid: ValidSources | None = None
 
     def validate(self, config: dict[str, Any], diagnostics: Diagnostics) -> None:
         for name in ("timeout", "retries"):
@@ -140,6 +142,9 @@ class WeirProvider(Provider):
             retries=DEFAULT_RETRIES if config.get("retries") is None else int(config["retries"]),
         )
         read_environment_once(self._client.session, self._client.url)
+        from controlplane.provider.validated import ValidSources
+
+        self._valid = ValidSources(self._client.url, config.get("token"))
         self._flows = FlowReads(self._client)
         self._contracts = None  # made on the first changed flow: a no-change plan parses none
 
@@ -155,6 +160,17 @@ class WeirProvider(Provider):
         if self._flows is None:
             raise ProviderError("the weir provider is not configured")
         return self._flows
+
+    @property
+    def valid_sources(self) -> ValidSources:
+        """Sources the server found valid lately (see :mod:`controlplane.provider.validated`)."""
+        if self._valid is None:
+            raise ProviderError("the weir provider is not configured")
+        return self._valid
+
+    def close(self) -> None:
+        if self._valid is not None:
+            self._valid.save()
 
     @property
     def contracts(self) -> PlannedFlows:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from controlplane.provider.flows import declared, load_yaml, same_flow
+from controlplane.provider.flows import declared, same_flow
 from controlplane.provider.resources.common import (
     REVISION,
     WeirResource,
@@ -144,14 +144,12 @@ class FlowResource(WeirResource):
     def plan_interface(self, plan: Plan, content: str) -> None:
         """The inputs and outputs the source declares, known at plan time: an interface that
         does not change shows no change (a subflow declares its own)."""
-        import yaml
-
         from controlplane.spec.interface import declared_interface
 
-        try:
-            found = declared_interface(load_yaml(content))
-        except yaml.YAMLError:
-            return  # the server's validation says where
+        data = declared(content)
+        if not data:
+            return  # not a flow: the server's validation says where
+        found = declared_interface(data)
         plan.planned["inputs"] = [vars(item) for item in found.inputs]
         plan.planned["outputs"] = [vars(item) for item in found.outputs]
 
@@ -168,9 +166,14 @@ class FlowResource(WeirResource):
                     f"Make {attribute} and the `{key}:` line of the source agree.",
                     [attribute],
                 )
-        problems = [
-            p for checked in self.provider.client.flows.validate(content) for p in checked.problems
-        ]
+        valid = self.provider.valid_sources
+        if valid.known(content):
+            problems = []
+        else:
+            checked = self.provider.client.flows.validate(content)
+            problems = [p for each in checked for p in each.problems]
+            if not problems:
+                valid.remember(content)
         namespace, flow_id = found_keys.get("namespace"), found_keys.get("id")
         name = f"{namespace}/{flow_id}" if namespace and flow_id else "source"
         for problem in problems:

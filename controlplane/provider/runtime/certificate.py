@@ -9,7 +9,8 @@ and its key are kept for a few hours in a directory only this user may read: ``w
 under ``$XDG_RUNTIME_DIR`` (a per-user tmpfs), else ``weir-provider-<uid>`` in the temporary
 directory. A directory that is a symlink, belongs to someone else or is open to others is never
 used (a fresh certificate is made and not kept); so is a file that is not a regular file of this
-user's with mode 0600.
+user's with mode 0600. The same folder keeps the digests of sources the server found valid
+(:mod:`controlplane.provider.validated`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _KEY_MARK = b"-----BEGIN PRIVATE KEY-----"
 
 def certificate() -> tuple[bytes, bytes]:
     """The certificate and its key, both PEM: the kept ones while fresh, else new ones."""
-    folder = _private_folder()
+    folder = private_folder()
     if folder is not None:
         kept = _read(os.path.join(folder, _FILE))
         if kept is not None:
@@ -106,7 +107,9 @@ def kept_folder() -> str:
     return os.path.join(tempfile.gettempdir(), f"weir-provider-{os.getuid()}")
 
 
-def _private_folder() -> str | None:
+def private_folder() -> str | None:
+    """The kept folder, made if missing; None when it is not a directory of this user's that
+    only this user may open."""
     folder = kept_folder()
     try:
         os.mkdir(folder, 0o700)
@@ -118,12 +121,12 @@ def _private_folder() -> str | None:
         found = os.lstat(folder)
     except OSError:
         return None
-    if not stat.S_ISDIR(found.st_mode) or not _only_mine(found):
+    if not stat.S_ISDIR(found.st_mode) or not only_mine(found):
         return None
     return folder
 
 
-def _only_mine(found: os.stat_result) -> bool:
+def only_mine(found: os.stat_result) -> bool:
     return found.st_uid == os.getuid() and found.st_mode & 0o077 == 0
 
 
@@ -134,7 +137,7 @@ def _read(path: str) -> tuple[bytes, bytes] | None:
         return None
     with os.fdopen(fd, "rb") as kept:
         found = os.fstat(kept.fileno())
-        if not stat.S_ISREG(found.st_mode) or not _only_mine(found):
+        if not stat.S_ISREG(found.st_mode) or not only_mine(found):
             return None
         if not 0 <= time.time() - found.st_mtime < KEPT_FOR:
             return None

@@ -100,6 +100,7 @@ def serve(provider: Provider, name: str) -> int:
         sys.stdout.flush()
         stopped.wait()
         server.stop(grace=2).wait()
+        provider.close()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return 0

@@ -54,6 +54,9 @@ class Provider(ABC):
     def stop(self) -> None:  # noqa: B027
         """Terraform asks the running operations to stop (Ctrl-C)."""
 
+    def close(self) -> None:  # noqa: B027
+        """The process is ending: Terraform has shut the provider down."""
+
 
 class ProviderService:
     def __init__(self, provider: Provider) -> None:

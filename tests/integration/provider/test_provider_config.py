@@ -70,6 +70,25 @@ def test_a_validation_cut_off_by_a_broken_connection_is_repeated(terraform: Terr
     assert asked.count("/api/v1/flows/validate") == 2
 
 
+def test_an_apply_validates_each_new_flow_once(terraform: Terraform, weir: WeirClient) -> None:
+    """The apply walk plans every change again in a new provider process; the source the plan
+    walk found valid moments before is not sent to the server a second time."""
+    flow = FLOW.replace("hello", "once")
+    terraform.write(flow)
+    terraform.init()
+    with recording_proxy(weir.url) as (proxy, asked):
+        through_proxy = f'provider "weir" {{\n  endpoint = "{proxy}"\n}}\n'
+        terraform.write(through_proxy + flow)
+        terraform.apply()
+        assert asked.count("/api/v1/flows/validate") == 1
+        assert weir.flows.get("company.config", "once").revision == 1
+
+        terraform.write(through_proxy + flow.replace("message: hi", "message: hello"))
+        terraform.apply()
+        assert asked.count("/api/v1/flows/validate") == 2
+    assert weir.flows.get("company.config", "once").revision == 2
+
+
 @contextmanager
 def terraform_through_a_cut(terraform: Terraform, path: str) -> Iterator[list[str]]:
     """``terraform`` configured to reach its server through :func:`recording_proxy`."""

@@ -1,0 +1,113 @@
+"""Flow sources the server has just found valid, remembered across the provider's processes.
+
+``terraform apply`` starts the provider once to plan and again to apply, and the apply walk
+plans every change a second time before making it. Each plan of a changed flow asks the server
+to validate the source (``POST /flows/validate``), so an apply of a thousand new flows sent two
+thousand validations, the second of each repeating the first moments later; the write that
+follows is validated by the server again in any case.
+
+So a source the server found valid, with no warning, is remembered for :data:`KEPT_FOR` seconds,
+and a plan within that time does not ask again. What is kept is one file, ``valid-sources``, of
+SHA-256 digests of the server's URL, the token and the source, with the time each was found
+valid; a digest reveals neither the source nor the token. It lives in the provider's private
+folder (a 0700 directory of this user's, see
+:mod:`~controlplane.provider.runtime.certificate`), is read at the first validation of a process,
+and is written, merged with what other processes wrote, when the process ends. Without a
+private folder nothing is kept and every plan validates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import tempfile
+import threading
+import time
+
+from controlplane.provider.runtime.certificate import only_mine, private_folder
+
+KEPT_FOR = 10 * 60
+"""Seconds a source found valid is taken as valid without asking again."""
+_FILE = "valid-sources"
+_MOST = 100_000
+"""The most digests kept (the newest), so that the file stays small."""
+
+
+class ValidSources:
+    """The sources found valid lately, for one server and token."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self._salt = hashlib.sha256(f"{url}\0{token or ''}\0".encode()).digest()
+        self._lock = threading.Lock()
+        self._found: dict[str, float] | None = None
+        self._new: dict[str, float] = {}
+
+    def known(self, source: str) -> bool:
+        """Whether the server found ``source`` valid, without a warning, less than
+        :data:`KEPT_FOR` seconds ago."""
+        digest = self._digest(source)
+        with self._lock:
+            if self._found is None:
+                self._found = _read()
+            found = self._new.get(digest) or self._found.get(digest)
+        return found is not None and 0 <= time.time() - found < KEPT_FOR
+
+    def remember(self, source: str) -> None:
+        """The server has just found ``source`` valid, with no warning."""
+        digest = self._digest(source)
+        with self._lock:
+            self._new[digest] = time.time()
+
+    def save(self) -> None:
+        """Add what this process found to the file (called once, as the process ends)."""
+        with self._lock:
+            new, self._new = self._new, {}
+        if new:
+            _write({**_read(), **new})
+
+    def _digest(self, source: str) -> str:
+        return hashlib.sha256(self._salt + source.encode()).hexdigest()
+
+
+def _read() -> dict[str, float]:
+    """The fresh digests in the file; none when there is no private folder or no such file."""
+    folder = private_folder()
+    if folder is None:
+        return {}
+    try:
+        fd = os.open(os.path.join(folder, _FILE), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return {}
+    with os.fdopen(fd, "r", encoding="ascii", errors="replace") as kept:
+        found = os.fstat(kept.fileno())
+        if not stat.S_ISREG(found.st_mode) or not only_mine(found):
+            return {}
+        text = kept.read()
+    now = time.time()
+    fresh: dict[str, float] = {}
+    for line in text.splitlines():
+        digest, _, when = line.partition(" ")
+        try:
+            seconds = float(when)
+        except ValueError:
+            continue
+        if len(digest) == 64 and 0 <= now - seconds < KEPT_FOR:
+            fresh[digest] = seconds
+    return fresh
+
+
+def _write(digests: dict[str, float]) -> None:
+    folder = private_folder()
+    if folder is None:
+        return
+    newest = sorted(digests.items(), key=lambda item: item[1])[-_MOST:]
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=".valid-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.writelines(f"{digest} {when:.3f}\n" for digest, when in newest)
+        os.replace(partial, os.path.join(folder, _FILE))
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
