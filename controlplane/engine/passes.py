@@ -1,6 +1,8 @@
 """What the scheduler and the polling loop share: a pass (``tick``) run by a daemon thread just
 after each whole ``interval`` of the wall clock, and the triggers of each stored flow parsed once
-per revision.
+per revision. A pass lists only each flow's latest revision number; a flow's source is read
+when its revision is one the loop has not parsed yet, so passes over ten thousand unchanged
+flows read three columns a flow, not every source.
 
 A pass that fails (the database away for a while) is logged; the next one tries again.
 """
@@ -17,7 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from controlplane.engine.commands import Commands
 from controlplane.engine.model import now
-from controlplane.engine.ports import FlowRecord, Store
+from controlplane.engine.ports import FlowRecord, FlowRepository, Store
 from controlplane.expr import Renderer
 
 log = logging.getLogger(__name__)
@@ -85,16 +87,29 @@ class Passes(ABC, Generic[Parsed]):
         return self._interval - time.time() % self._interval + self.wake_after
 
     # -- flows --------------------------------------------------------------------------------
-    def _parsed(self, record: FlowRecord) -> Parsed | None:
-        """``_parse`` of a flow revision, once per revision."""
-        cached = self._flows.get((record.namespace, record.flow_id))
-        if cached is not None and cached[0] == record.revision:
-            return cached[1]
-        found = self._parse(record)
-        self._flows[(record.namespace, record.flow_id)] = (record.revision, found)
-        return found
+    def _current(self, flows: FlowRepository) -> list[tuple[tuple[str, str], Parsed | None]]:
+        """Each live flow's key and ``_parse`` of its latest revision (None when it does not
+        validate), in the store's order. Only the revisions not parsed yet are read; the
+        parsed revisions of flows that are gone are dropped."""
+        latest = flows.latest_revisions()
+        unread = [
+            (namespace, flow_id, revision)
+            for namespace, flow_id, revision in latest
+            if self._flows.get((namespace, flow_id), (None, None))[0] != revision
+        ]
+        if len(unread) > _READ_ONE_BY_ONE:
+            records = flows.list_flows()  # the first pass, or a great many changes
+        else:
+            records = [r for key in unread if (r := flows.read_flow(*key)) is not None]
+        for record in records:
+            key = (record.namespace, record.flow_id)
+            if self._flows.get(key, (None, None))[0] != record.revision:
+                self._flows[key] = (record.revision, self._parse(record))
+        keys = [(namespace, flow_id) for namespace, flow_id, _ in latest]
+        for gone in self._flows.keys() - set(keys):
+            del self._flows[gone]
+        return [(key, self._flows[key][1]) for key in keys if key in self._flows]
 
-    def _forget(self, live: set[tuple[str, str]]) -> None:
-        """Drop the parsed revisions of the flows that are gone."""
-        for key in [key for key in self._flows if key not in live]:
-            del self._flows[key]
+
+_READ_ONE_BY_ONE = 20
+"""Up to this many new revisions, a pass reads them one by one; beyond, it lists every flow."""

@@ -133,7 +133,7 @@ class PollingTriggers(Passes[list[Poller]]):
         with self._tick_lock:
             moment = self.clock()
             with self.store.unit(read_only=True) as repos:
-                records = repos.flows.list_flows()
+                flows = self._current(repos.flows)
                 docs = {
                     (s.namespace, s.flow_id, s.trigger_id): s.document
                     for s in repos.triggers.list_trigger_states()
@@ -147,16 +147,14 @@ class PollingTriggers(Passes[list[Poller]]):
             present: set[TriggerKey] = set()
             unreadable: set[tuple[str, str]] = set()
             started: list[Future[Execution | None]] = []
-            for record in records:
-                pollers = self._parsed(record)
+            for key, pollers in flows:
                 if pollers is None:
-                    unreadable.add((record.namespace, record.flow_id))
+                    unreadable.add(key)
                     continue
                 for poller in pollers:
                     present.add(poller.key)
                     if self._due(poller, docs.get(poller.key), moment, ended):
                         started += self._start(poller, moment, ended)
-            self._forget({(r.namespace, r.flow_id) for r in records})
             self._prune([k for k in docs if k not in present and k[:2] not in unreadable])
             return started
 

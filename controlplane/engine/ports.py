@@ -153,6 +153,10 @@ class FlowRepository(Protocol):
         """Latest revision of every live flow, ordered by namespace then id; with ``exact``,
         those of exactly ``namespace_prefix``, not of the namespaces below it."""
 
+    def latest_revisions(self) -> list[tuple[str, str, int]]:
+        """``(namespace, flow_id, revision)`` of every live flow's latest revision, ordered
+        like :meth:`list_flows`: what a loop over the flows compares with what it has read."""
+
     def search_flows(
         self,
         namespace_prefix: str | None = None,

@@ -171,7 +171,7 @@ class TriggerScheduler(Passes[_Parsed]):
         with self._tick_lock:
             moment = self.clock()
             with self.store.unit(read_only=True) as repos:
-                records = repos.flows.list_flows()
+                flows = self._current(repos.flows)
                 stored = repos.triggers.list_trigger_states()
                 docs = {(s.namespace, s.flow_id, s.trigger_id): s.document for s in stored}
                 ended = {
@@ -183,10 +183,9 @@ class TriggerScheduler(Passes[_Parsed]):
             batch = _Batch(moment, ended)
             present: set[TriggerKey] = set()
             unreadable: set[tuple[str, str]] = set()
-            for record in records:
-                parsed = self._parsed(record)
+            for key, parsed in flows:
                 if parsed is None:
-                    unreadable.add((record.namespace, record.flow_id))
+                    unreadable.add(key)
                     continue
                 triggers, declared = parsed
                 present |= declared
@@ -194,7 +193,6 @@ class TriggerScheduler(Passes[_Parsed]):
                     self._evaluate_safely(trigger, docs.get(trigger.key), batch)
             created = self._fire_all(batch.slots)
             self._save_all(batch.states)
-            self._forget({(r.namespace, r.flow_id) for r in records})
             self._prune(docs, present, unreadable)
             return created
 

@@ -51,6 +51,12 @@ _LATEST = select(FLOWS).where(
     FLOWS.c.latest,
 )
 
+_LATEST_REVISIONS = (
+    select(FLOWS.c.namespace, FLOWS.c.flow_id, FLOWS.c.revision)
+    .where(FLOWS.c.latest, ~FLOWS.c.deleted)
+    .order_by(FLOWS.c.namespace, FLOWS.c.flow_id)
+)
+
 
 class SqlFlowRepository:
     def __init__(self, connection: Connection) -> None:
@@ -99,6 +105,9 @@ class SqlFlowRepository:
             query = query.where(in_namespace(FLOWS.c.namespace, namespace_prefix))
         query = query.order_by(FLOWS.c.namespace, FLOWS.c.flow_id)
         return [_record(row) for row in self._db.execute(query)]
+
+    def latest_revisions(self) -> list[tuple[str, str, int]]:
+        return [(row[0], row[1], row[2]) for row in self._db.execute(_LATEST_REVISIONS)]
 
     def search_flows(
         self,

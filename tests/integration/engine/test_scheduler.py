@@ -528,6 +528,33 @@ def test_a_trigger_removed_from_its_flow_is_forgotten(runtime: Runtime, clock: C
         assert repos.triggers.read_trigger_state(NS, "removed", "schedule") is None
 
 
+def test_each_pass_sees_the_flows_saved_changed_or_deleted_since_the_last(
+    runtime: Runtime, clock: Clock
+) -> None:
+    """A pass reads only the revisions it has not parsed: the first reads all 25 flows at once,
+    the next the one changed; a deleted flow's trigger is forgotten."""
+    for n in range(25):
+        runtime.save(flow(f"many{n}", "    cron: '* * * * *'\n"))
+    scheduler = runtime.scheduler(clock)
+    scheduler.tick()
+    assert not any(runtime.state(f"many{n}").off for n in range(25))
+    runtime.save(flow("many3", "    cron: '* * * * *'\n    disabled: true\n"))
+    with runtime.store.unit() as repos:
+        assert repos.flows.delete_flow(NS, "many4")
+    scheduler.tick()
+    assert runtime.state("many3").off and not runtime.state("many5").off
+    with runtime.store.unit(read_only=True) as repos:
+        assert repos.triggers.read_trigger_state(NS, "many4", "schedule") is None
+        assert repos.flows.latest_revisions()[:4] == [
+            (NS, "many0", 1),
+            (NS, "many1", 1),
+            (NS, "many10", 1),
+            (NS, "many11", 1),
+        ]
+        assert (NS, "many3", 2) in repos.flows.latest_revisions()
+        assert all(key[1] != "many4" for key in repos.flows.latest_revisions())
+
+
 # -- backfills --------------------------------------------------------------------------------
 
 
