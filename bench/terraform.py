@@ -16,6 +16,9 @@ First it starts the provider ``--starts`` times as Terraform does (magic cookie,
 certificate offered) and prints the median time to its handshake line on stdout, and the CPU
 time of a start (the process is ended right after its handshake).
 
+The provider's private folder (its TLS certificate, and the sources the server found valid
+within one Terraform command) is one of the run's own (``XDG_RUNTIME_DIR``).
+
 With ``--profile DIR`` each provider process writes its CPU time and its cProfile (one file per
 thread) under ``DIR/<round>-<step>/`` (``WEIR_PROVIDER_PROFILE``, see
 ``controlplane/provider/runtime/profiling.py``); the figures are then slower.
@@ -121,7 +124,13 @@ def start_provider(env: dict[str, str]) -> tuple[float, float]:
 
 
 def prepare(root: Path, url: str, count: int) -> dict[str, tuple[Path, dict[str, str]]]:
-    weir_env = {**offline_environment(root / "mirror"), "WEIR_URL": url}
+    runtime = root / "runtime"
+    runtime.mkdir(mode=0o700)
+    weir_env = {
+        **offline_environment(root / "mirror"),
+        "WEIR_URL": url,
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
     empty = root / "empty.tfrc"
     empty.write_text("")
     baseline_env = {**weir_env, "TF_CLI_CONFIG_FILE": str(empty)}

@@ -6,14 +6,15 @@ to validate the source (``POST /flows/validate``), so an apply of a thousand new
 thousand validations, the second of each repeating the first moments later; the write that
 follows is validated by the server again in any case.
 
-So a source the server found valid, with no warning, is remembered for :data:`KEPT_FOR` seconds,
-and a plan within that time does not ask again. What is kept is one file, ``valid-sources``, of
-SHA-256 digests of the server's URL, the token and the source, with the time each was found
-valid; a digest reveals neither the source nor the token. It lives in the provider's private
-folder (a 0700 directory of this user's, see
-:mod:`~controlplane.provider.runtime.certificate`), is read at the first validation of a process,
-and is written, merged with what other processes wrote, when the process ends. Without a
-private folder nothing is kept and every plan validates.
+So a source the server found valid, with no warning, is remembered, and a later provider process
+of the same Terraform command (the same parent process), within :data:`KEPT_FOR` seconds, does
+not ask again; another command asks again. What is kept is one file, ``valid-sources``, of
+SHA-256 digests of the Terraform process's id, the server's URL, the token and the source, with
+the time each was found valid; a digest reveals neither the source nor the token. It lives in
+the provider's private folder (a 0700 directory of this user's, see
+:mod:`~controlplane.provider.runtime.certificate`), is read at the first validation of a
+process, and is written, merged with what other processes wrote, when the process ends. Without
+a private folder nothing is kept and every plan validates.
 """
 
 from __future__ import annotations
@@ -28,18 +29,20 @@ import time
 
 from controlplane.provider.runtime.certificate import only_mine, private_folder
 
-KEPT_FOR = 10 * 60
-"""Seconds a source found valid is taken as valid without asking again."""
+KEPT_FOR = 3600
+"""Seconds a source found valid is taken as valid without asking again (an apply may wait
+at its prompt that long)."""
 _FILE = "valid-sources"
 _MOST = 100_000
 """The most digests kept (the newest), so that the file stays small."""
 
 
 class ValidSources:
-    """The sources found valid lately, for one server and token."""
+    """The sources found valid lately, for one Terraform command, server and token."""
 
     def __init__(self, url: str, token: str | None) -> None:
-        self._salt = hashlib.sha256(f"{url}\0{token or ''}\0".encode()).digest()
+        command = os.getppid()  # Terraform starts each provider process itself
+        self._salt = hashlib.sha256(f"{command}\0{url}\0{token or ''}\0".encode()).digest()
         self._lock = threading.Lock()
         self._found: dict[str, float] | None = None
         self._new: dict[str, float] = {}

@@ -45,6 +45,18 @@ def test_another_server_or_token_asks_again(runtime_dir: Path) -> None:
     assert not ValidSources("http://weir:8080", None).known(SOURCE)
 
 
+def test_another_terraform_command_asks_again(
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the provider processes of one Terraform command (one parent) share what they found:
+    a later plan or apply validates again."""
+    planning = ValidSources("http://weir:8080", None)
+    planning.remember(SOURCE)
+    planning.save()
+    monkeypatch.setattr(os, "getppid", lambda: os.getpid())  # started by another process
+    assert not ValidSources("http://weir:8080", None).known(SOURCE)
+
+
 def test_what_each_process_found_is_merged(runtime_dir: Path) -> None:
     one, two = ValidSources("http://weir:8080", None), ValidSources("http://weir:8080", None)
     one.remember("a: 1\n")
