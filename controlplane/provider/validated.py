@@ -55,7 +55,7 @@ class ValidSources:
             if self._found is None:
                 self._found = _read()
             found = self._new.get(digest) or self._found.get(digest)
-        return found is not None and 0 <= time.time() - found < KEPT_FOR
+        return found is not None and _fresh(time.time() - found)
 
     def remember(self, source: str) -> None:
         """The server has just found ``source`` valid, with no warning."""
@@ -96,9 +96,15 @@ def _read() -> dict[str, float]:
             seconds = float(when)
         except ValueError:
             continue
-        if len(digest) == 64 and 0 <= now - seconds < KEPT_FOR:
+        if len(digest) == 64 and _fresh(now - seconds):
             fresh[digest] = seconds
     return fresh
+
+
+def _fresh(age: float) -> bool:
+    """Whether an answer this many seconds old is still taken; the file keeps whole seconds,
+    and a clock set back a little must not make every answer look as if from the future."""
+    return -60 < age < KEPT_FOR
 
 
 def _write(digests: dict[str, float]) -> None:
@@ -109,7 +115,7 @@ def _write(digests: dict[str, float]) -> None:
     fd, partial = tempfile.mkstemp(dir=folder, prefix=".valid-")  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.writelines(f"{digest} {when:.3f}\n" for digest, when in newest)
+            out.writelines(f"{digest} {int(when)}\n" for digest, when in newest)
         os.replace(partial, os.path.join(folder, _FILE))
     except OSError:
         with contextlib.suppress(OSError):
