@@ -19,15 +19,12 @@ a private folder nothing is kept and every plan validates.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import stat
-import tempfile
 import threading
 import time
 
-from controlplane.provider.runtime.certificate import only_mine, private_folder
+from controlplane.provider.runtime.certificate import keep, read_kept
 
 KEPT_FOR = 3600
 """Seconds a source found valid is taken as valid without asking again (an apply may wait
@@ -76,21 +73,12 @@ class ValidSources:
 
 def _read() -> dict[str, float]:
     """The fresh digests in the file; none when there is no private folder or no such file."""
-    folder = private_folder()
-    if folder is None:
+    kept = read_kept(_FILE)
+    if kept is None:
         return {}
-    try:
-        fd = os.open(os.path.join(folder, _FILE), os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return {}
-    with os.fdopen(fd, "r", encoding="ascii", errors="replace") as kept:
-        found = os.fstat(kept.fileno())
-        if not stat.S_ISREG(found.st_mode) or not only_mine(found):
-            return {}
-        text = kept.read()
     now = time.time()
     fresh: dict[str, float] = {}
-    for line in text.splitlines():
+    for line in kept[0].decode("ascii", errors="replace").splitlines():
         digest, _, when = line.partition(" ")
         try:
             seconds = float(when)
@@ -108,15 +96,5 @@ def _fresh(age: float) -> bool:
 
 
 def _write(digests: dict[str, float]) -> None:
-    folder = private_folder()
-    if folder is None:
-        return
     newest = sorted(digests.items(), key=lambda item: item[1])[-_MOST:]
-    fd, partial = tempfile.mkstemp(dir=folder, prefix=".valid-")  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.writelines(f"{digest} {int(when)}\n" for digest, when in newest)
-        os.replace(partial, os.path.join(folder, _FILE))
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
+    keep(_FILE, "".join(f"{digest} {int(when)}\n" for digest, when in newest).encode())

@@ -31,14 +31,13 @@ _KEY_MARK = b"-----BEGIN PRIVATE KEY-----"
 
 def certificate() -> tuple[bytes, bytes]:
     """The certificate and its key, both PEM: the kept ones while fresh, else new ones."""
-    folder = private_folder()
-    if folder is not None:
-        kept = _read(os.path.join(folder, _FILE))
-        if kept is not None:
-            return kept
+    kept = read_kept(_FILE)
+    if kept is not None and 0 <= time.time() - kept[1] < KEPT_FOR:
+        found = _certificate_and_key(kept[0])
+        if found is not None:
+            return found
     made = new_certificate()
-    if folder is not None:
-        _keep(folder, *made)
+    keep(_FILE, made[0] + made[1])
     return made
 
 
@@ -107,7 +106,7 @@ def kept_folder() -> str:
     return os.path.join(tempfile.gettempdir(), f"weir-provider-{os.getuid()}")
 
 
-def private_folder() -> str | None:
+def _private_folder() -> str | None:
     """The kept folder, made if missing; None when it is not a directory of this user's that
     only this user may open."""
     folder = kept_folder()
@@ -121,40 +120,51 @@ def private_folder() -> str | None:
         found = os.lstat(folder)
     except OSError:
         return None
-    if not stat.S_ISDIR(found.st_mode) or not only_mine(found):
+    if not stat.S_ISDIR(found.st_mode) or not _only_mine(found):
         return None
     return folder
 
 
-def only_mine(found: os.stat_result) -> bool:
+def _only_mine(found: os.stat_result) -> bool:
     return found.st_uid == os.getuid() and found.st_mode & 0o077 == 0
 
 
-def _read(path: str) -> tuple[bytes, bytes] | None:
+def read_kept(name: str) -> tuple[bytes, float] | None:
+    """The bytes of the file ``name`` of the private folder and when it was written; None when
+    there is no private folder or no such file, or when it is not a regular file of this
+    user's that only this user may open."""
+    folder = _private_folder()
+    if folder is None:
+        return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as kept:
         found = os.fstat(kept.fileno())
-        if not stat.S_ISREG(found.st_mode) or not only_mine(found):
+        if not stat.S_ISREG(found.st_mode) or not _only_mine(found):
             return None
-        if not 0 <= time.time() - found.st_mtime < KEPT_FOR:
-            return None
-        text = kept.read()
+        return kept.read(), found.st_mtime
+
+
+def keep(name: str, data: bytes) -> None:
+    """Write the file ``name`` of the private folder at once (a concurrent reader sees the old
+    file or the new, mode 0600); nothing is kept without a private folder."""
+    folder = _private_folder()
+    if folder is None:
+        return
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{name}-")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(partial, os.path.join(folder, name))
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+
+
+def _certificate_and_key(text: bytes) -> tuple[bytes, bytes] | None:
     pem, mark, key = text.partition(_KEY_MARK)
     if not mark or b"-----BEGIN CERTIFICATE-----" not in pem:
         return None
     return pem, mark + key
-
-
-def _keep(folder: str, pem: bytes, key: bytes) -> None:
-    """Write both into ``folder`` at once (a concurrent start reads the old file or the new)."""
-    fd, partial = tempfile.mkstemp(dir=folder, prefix=".tls-")  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem + key)
-        os.replace(partial, os.path.join(folder, _FILE))
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
